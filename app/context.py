@@ -1,0 +1,34 @@
+"""What a request handler needs, built once per app: settings, database, clock, page
+tokens and the in-process notifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from app.clock import Clock
+from app.db.database import Database
+from app.services.notifier import Notifier
+from app.services.page_tokens import PageTokens
+from app.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    notifier: Notifier
+    tokens: PageTokens | None = None
+
+    @property
+    def page_tokens(self) -> PageTokens:
+        if self.tokens is None:
+            raise RuntimeError("page tokens are available once the app has started")
+        return self.tokens
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

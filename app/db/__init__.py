@@ -1,0 +1,2 @@
+"""Persistence: SQLModel tables, engines and sessions, migrations. Nothing above this
+package imports SQL dialects."""

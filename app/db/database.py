@@ -1,0 +1,177 @@
+"""Engines, sessions and the unit of work. SQLite and PostgreSQL sit behind the same
+API; dialect details stay in this module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.errors import ApiError, ErrorCode
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def async_url(url: str) -> str:
+    """Accept the plain URLs users write and pick the async driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def describe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class RetryableConflict(Exception):
+    """A write lost a race with another writer; the whole transaction may be retried."""
+
+
+@dataclass
+class UnitOfWork:
+    """A session inside one transaction, plus callbacks that run only after it commits
+    (waking long polls must never precede the commit that made their data visible)."""
+
+    session: AsyncSession
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
+class Database:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+        self.url = async_url(url)
+        self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
+        self._write_lock = asyncio.Lock()
+        if self.dialect == "sqlite":
+            self._prepare_sqlite_path()
+            self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True)
+            self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False)
+        else:
+            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=20)
+            self.reader = self.writer
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def _prepare_sqlite_path(self) -> None:
+        database = make_url(self.url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_engine(self, synchronous: str, *, immediate: bool) -> AsyncEngine:
+        engine = create_async_engine(
+            self.url,
+            poolclass=NullPool if not immediate else None,
+            connect_args={"timeout": 30},
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event decide how each transaction begins.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            # WAL: readers never block the writer nor the writer the readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # FULL fsyncs each commit (power-loss safe); NORMAL only at checkpoints.
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            # Another process holding the lock is waited for instead of failing at once.
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # A deferred transaction that reads then writes can deadlock into
+            # "database is locked"; writers take the write lock up front.
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        """One write transaction. SQLite writes are serialized in-process so that
+        "database is locked" never reaches a client."""
+        if self.is_sqlite:
+            async with self._write_lock, self._transaction(self.writer) as uow:
+                yield uow
+        else:
+            async with self._transaction(self.writer) as uow:
+                yield uow
+
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 8) -> T:
+        """Run ``work`` in a write transaction, retrying it from a fresh read when it lost a
+        race (a compare-and-swap miss or a unique-key collision with a concurrent insert)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.write() as uow:
+                    return await work(uow)
+            except (RetryableConflict, IntegrityError):
+                if attempt == attempts:
+                    raise ApiError(
+                        ErrorCode.ABORTED,
+                        "The write kept conflicting with concurrent writes; retry.",
+                    ) from None
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.reader, expire_on_commit=False) as session:
+            try:
+                yield session
+            except OperationalError as exc:
+                raise _unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
+        session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
+        uow = UnitOfWork(session)
+        try:
+            async with session.begin():
+                yield uow
+        except IntegrityError:
+            raise
+        except OperationalError as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            await session.close()
+        for callback in uow.after_commit:
+            callback()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except (ApiError, DBAPIError, OSError) as exc:
+            log.warning("database ping failed: %s", exc.__class__.__name__)
+            return False
+
+    async def close(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _unavailable(exc: Exception) -> ApiError:
+    log.warning("database unavailable: %s", exc)
+    return ApiError(
+        ErrorCode.UNAVAILABLE,
+        "The database is busy or unreachable; retry shortly.",
+        [{"type": "RetryInfo", "retry_after": 1}],
+        headers={"Retry-After": "1"},
+    )

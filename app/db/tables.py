@@ -1,0 +1,179 @@
+"""SQLModel tables. API schemas live in ``app.models``; these are storage only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always read back timezone-aware (SQLite keeps
+    no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def _time(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(UtcDateTime(), nullable=nullable, index=index),
+    )
+
+
+class ClusterMetadata(SQLModel, table=True):
+    __tablename__ = "cluster_metadata"
+    key: str = Field(primary_key=True, max_length=200)
+    value: str
+
+
+class NamespaceRow(SQLModel, table=True):
+    __tablename__ = "namespaces"
+    id: str = Field(primary_key=True, max_length=36)
+    name: str = Field(unique=True, max_length=1000)
+    state: str = Field(max_length=32)
+    description: str = ""
+    owner_email: str = Field(default="", max_length=1000)
+    data: dict[str, str] = _json()
+    retention_seconds: float
+    history_archival_state: str = Field(default="DISABLED", max_length=32)
+    history_archival_uri: str = ""
+    visibility_archival_state: str = Field(default="DISABLED", max_length=32)
+    visibility_archival_uri: str = ""
+    is_global: bool = False
+    active_cluster_name: str = Field(max_length=1000)
+    clusters: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    failover_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    search_attribute_types: dict[str, str] = _json()
+    created_time: datetime = _time()
+    updated_time: datetime = _time()
+
+
+class ExecutionRow(SQLModel, table=True):
+    """One row per run. Visibility reads the indexed columns; the engine's mutable state
+    travels in ``state``. Every write compares and bumps ``db_version``."""
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index("ix_executions_ns_start", "namespace_id", "start_time"),
+        Index("ix_executions_ns_status", "namespace_id", "status"),
+        Index("ix_executions_ns_type", "namespace_id", "workflow_type"),
+    )
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(primary_key=True, max_length=1000)
+    run_id: str = Field(primary_key=True, max_length=36)
+    workflow_type: str = Field(max_length=1000)
+    task_queue: str = Field(max_length=1000)
+    status: str = Field(max_length=32)
+    start_time: datetime = _time()
+    execution_time: datetime = _time()
+    close_time: datetime | None = _time(nullable=True)
+    history_length: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    first_execution_run_id: str = Field(max_length=36)
+    parent_namespace_id: str = Field(default="", max_length=36)
+    parent_workflow_id: str = Field(default="", max_length=1000)
+    parent_run_id: str = Field(default="", max_length=36)
+    root_workflow_id: str = Field(max_length=1000)
+    root_run_id: str = Field(max_length=36)
+    start_request_id: str = Field(max_length=1000)
+    memo: dict[str, Any] = _json()
+    search_attributes: dict[str, Any] = _json()
+    state: dict[str, Any] = _json()
+    db_version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+
+
+class CurrentExecutionRow(SQLModel, table=True):
+    """(namespace, workflow id) -> its current run; the primary key makes one start win."""
+
+    __tablename__ = "current_executions"
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(primary_key=True, max_length=1000)
+    run_id: str = Field(max_length=36)
+
+
+class HistoryEventRow(SQLModel, table=True):
+    __tablename__ = "history_events"
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(primary_key=True, max_length=1000)
+    run_id: str = Field(primary_key=True, max_length=36)
+    event_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_type: str = Field(max_length=64)
+    event_time: datetime = _time()
+    attributes: dict[str, Any] = _json()
+
+
+class RequestIdRow(SQLModel, table=True):
+    """Request ids already applied to a run (signal, cancel), so a retry is a no-op."""
+
+    __tablename__ = "request_ids"
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(primary_key=True, max_length=1000)
+    run_id: str = Field(primary_key=True, max_length=36)
+    request_id: str = Field(primary_key=True, max_length=1000)
+    kind: str = Field(max_length=32)
+
+
+class TaskRow(SQLModel, table=True):
+    """A dispatchable workflow or activity task, durable from the moment it is written."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_queue", "namespace_id", "task_queue", "task_type", "partition", "id"),
+    )
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    namespace_id: str = Field(max_length=36)
+    task_queue: str = Field(max_length=1000)
+    task_type: str = Field(max_length=16)
+    partition: int = 0
+    workflow_id: str = Field(max_length=1000)
+    run_id: str = Field(max_length=36)
+    scheduled_event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_time: datetime = _time()
+    visible_time: datetime = _time()
+
+
+class TimerTaskRow(SQLModel, table=True):
+    """Something to do at a time: timeouts, backoffs, user timers. Each firing checks that
+    what it refers to still exists, so firing twice is harmless."""
+
+    __tablename__ = "timer_tasks"
+    __table_args__ = (Index("ix_timer_tasks_fire", "shard_id", "fire_time", "id"),)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    shard_id: int = 0
+    fire_time: datetime = _time()
+    kind: str = Field(max_length=64)
+    namespace_id: str = Field(max_length=36)
+    workflow_id: str = Field(max_length=1000)
+    run_id: str = Field(max_length=36)
+    data: dict[str, Any] = _json()

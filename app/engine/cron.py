@@ -1,0 +1,65 @@
+"""Cron schedules as Temporal reads them: five fields or a descriptor (``@hourly``,
+``@every 90s``), optional ``CRON_TZ=`` prefix, evaluated in UTC by default. Pure."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+_EVERY = re.compile(r"^@every\s+((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)$")
+_EVERY_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class InvalidCron(ValueError):
+    pass
+
+
+def _split_zone(schedule: str) -> tuple[str, ZoneInfo | None]:
+    text = schedule.strip()
+    if text.startswith(("CRON_TZ=", "TZ=")):
+        zone_name, _, rest = text.partition(" ")
+        try:
+            return rest.strip(), ZoneInfo(zone_name.split("=", 1)[1])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidCron(f"unknown time zone in {schedule!r}") from None
+    return text, None
+
+
+def _every_seconds(expression: str) -> float | None:
+    match = _EVERY.match(expression)
+    if not match:
+        return None
+    total = sum(float(n) * _UNIT_SECONDS[u] for n, u in _EVERY_PART.findall(match.group(1)))
+    if total <= 0:
+        raise InvalidCron("@every needs a positive interval")
+    return total
+
+
+def validate(schedule: str) -> None:
+    expression, _ = _split_zone(schedule)
+    if _every_seconds(expression) is not None:
+        return
+    if len(expression.split()) != 5 and not expression.startswith("@"):
+        raise InvalidCron(f"invalid cron schedule {schedule!r}: expected five fields")
+    if not croniter.is_valid(expression):
+        raise InvalidCron(f"invalid cron schedule {schedule!r}")
+
+
+def backoff_until_next(schedule: str, now: datetime) -> float:
+    """Seconds from ``now`` to the next fire time strictly after it, rounded up to whole
+    seconds as Temporal does."""
+    expression, zone = _split_zone(schedule)
+    every = _every_seconds(expression)
+    if every is not None:
+        epoch = now.timestamp()
+        next_tick = (math.floor(epoch / every) + 1) * every
+        return float(math.ceil(next_tick - epoch))
+    base = now.astimezone(zone) if zone else now
+    next_fire: datetime = croniter(expression, base).get_next(datetime)
+    delta: timedelta = next_fire - base
+    return float(math.ceil(delta.total_seconds()))

@@ -1,0 +1,154 @@
+"""The mutable state of one workflow run, and what a transition of it produces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.engine.events import HistoryEvent
+
+
+class WorkflowStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class TimerKind(StrEnum):
+    WORKFLOW_BACKOFF = "WORKFLOW_BACKOFF"
+    WORKFLOW_RUN_TIMEOUT = "WORKFLOW_RUN_TIMEOUT"
+
+
+@dataclass
+class WorkflowTask:
+    scheduled_event_id: int
+    attempt: int
+    task_queue: str
+    start_to_close_timeout: float
+    scheduled_time: datetime
+    started_event_id: int = 0
+    started_time: datetime | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.started_event_id > 0
+
+
+@dataclass
+class MutableState:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    status: WorkflowStatus
+    start_time: datetime
+    next_event_id: int = 1
+    workflow_task_timeout: float = 10.0
+    run_timeout: float = 0.0
+    execution_timeout: float = 0.0
+    execution_expiration_time: datetime | None = None
+    run_expiration_time: datetime | None = None
+    workflow_task: WorkflowTask | None = None
+    awaiting_first_task_backoff: bool = False
+    previous_started_event_id: int = 0
+    cancel_requested: bool = False
+    signal_count: int = 0
+    close_time: datetime | None = None
+    buffered_events: list[HistoryEvent] = field(default_factory=list)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status is WorkflowStatus.RUNNING
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["buffered_events"] = [
+            {
+                "event_type": e.event_type.value,
+                "event_time": e.event_time.isoformat(),
+                "attributes": e.attributes,
+            }
+            for e in self.buffered_events
+        ]
+        encoded: dict[str, Any] = _encode(data)
+        return encoded
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MutableState:
+        from app.engine.events import EventType
+
+        values = _decode(data)
+        task = values.pop("workflow_task")
+        buffered = values.pop("buffered_events")
+        state = cls(**values)
+        state.status = WorkflowStatus(state.status)
+        state.workflow_task = WorkflowTask(**task) if task else None
+        state.buffered_events = [
+            HistoryEvent(
+                EventType(e["event_type"]), datetime.fromisoformat(e["event_time"]), e["attributes"]
+            )
+            for e in buffered
+        ]
+        return state
+
+
+_TIME_FIELDS = {
+    "start_time",
+    "execution_expiration_time",
+    "run_expiration_time",
+    "close_time",
+    "scheduled_time",
+    "started_time",
+}
+
+
+def _encode(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _encode(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_encode(v) for v in node]
+    if isinstance(node, datetime):
+        return node.isoformat()
+    return node
+
+
+def _decode(node: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _TIME_FIELDS and isinstance(value, str):
+            out[key] = datetime.fromisoformat(value)
+        elif isinstance(value, dict) and key == "workflow_task":
+            out[key] = _decode(value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class WorkflowTaskDispatch:
+    """A workflow task to put on its task queue."""
+
+    task_queue: str
+    scheduled_event_id: int
+
+
+@dataclass
+class TimerToSet:
+    kind: TimerKind
+    fire_time: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transition:
+    """What one change of a run produced, to be written in one transaction."""
+
+    events: list[HistoryEvent] = field(default_factory=list)
+    workflow_tasks: list[WorkflowTaskDispatch] = field(default_factory=list)
+    timers: list[TimerToSet] = field(default_factory=list)

@@ -1,0 +1,274 @@
+"""Transitions of a workflow run that come from outside the worker: start, signal,
+cancel request, terminate. Pure: the caller passes the time and persists the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.engine.events import EventType, HistoryEvent, format_time
+from app.engine.state import (
+    MutableState,
+    TimerKind,
+    TimerToSet,
+    Transition,
+    WorkflowStatus,
+    WorkflowTask,
+    WorkflowTaskDispatch,
+)
+
+
+class IllegalTransition(Exception):
+    """The run is not in a state that allows the change (e.g. it has closed)."""
+
+
+@dataclass
+class StartParams:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    request_id: str
+    identity: str = ""
+    input: dict[str, Any] | None = None
+    execution_timeout: float = 0.0
+    run_timeout: float = 0.0
+    workflow_task_timeout: float = 10.0
+    retry_policy: dict[str, Any] | None = None
+    cron_schedule: str = ""
+    first_workflow_task_backoff: float = 0.0
+    memo: dict[str, Any] | None = None
+    search_attributes: dict[str, Any] | None = None
+    header: dict[str, Any] | None = None
+    attempt: int = 1
+    first_execution_run_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _seconds(value: float) -> str:
+    return f"{int(value)}s" if value == int(value) else f"{value:.6f}".rstrip("0") + "s"
+
+
+def _append(
+    state: MutableState,
+    out: Transition,
+    event_type: EventType,
+    attributes: dict[str, Any],
+    now: datetime,
+) -> HistoryEvent:
+    event = HistoryEvent(event_type, now, attributes, state.next_event_id)
+    state.next_event_id += 1
+    out.events.append(event)
+    return event
+
+
+def _record_external(
+    state: MutableState,
+    out: Transition,
+    event_type: EventType,
+    attributes: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Events caused from outside are buffered while a workflow task is in flight and
+    written after it completes, so the worker's view of history stays consistent."""
+    if state.workflow_task is not None and state.workflow_task.started:
+        state.buffered_events.append(HistoryEvent(event_type, now, attributes))
+    else:
+        _append(state, out, event_type, attributes, now)
+
+
+def schedule_workflow_task(state: MutableState, out: Transition, now: datetime) -> None:
+    """Schedule a workflow task unless one is already pending (or the first one still
+    waits for its backoff)."""
+    if not state.is_running or state.workflow_task is not None:
+        return
+    if state.awaiting_first_task_backoff:
+        return
+    event = _append(
+        state,
+        out,
+        EventType.WORKFLOW_TASK_SCHEDULED,
+        {
+            "task_queue": {"name": state.task_queue, "kind": "NORMAL"},
+            "start_to_close_timeout": _seconds(state.workflow_task_timeout),
+            "attempt": 1,
+        },
+        now,
+    )
+    state.workflow_task = WorkflowTask(
+        scheduled_event_id=event.event_id,
+        attempt=1,
+        task_queue=state.task_queue,
+        start_to_close_timeout=state.workflow_task_timeout,
+        scheduled_time=now,
+    )
+    out.workflow_tasks.append(WorkflowTaskDispatch(state.task_queue, event.event_id))
+
+
+def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]:
+    state = MutableState(
+        workflow_id=params.workflow_id,
+        run_id=params.run_id,
+        workflow_type=params.workflow_type,
+        task_queue=params.task_queue,
+        status=WorkflowStatus.RUNNING,
+        start_time=now,
+        workflow_task_timeout=params.workflow_task_timeout,
+        run_timeout=params.run_timeout,
+        execution_timeout=params.execution_timeout,
+    )
+    if params.execution_timeout:
+        state.execution_expiration_time = now + timedelta(seconds=params.execution_timeout)
+    out = Transition()
+    attributes: dict[str, Any] = {
+        "workflow_type": {"name": params.workflow_type},
+        "task_queue": {"name": params.task_queue, "kind": "NORMAL"},
+        "input": params.input,
+        "workflow_execution_timeout": _seconds(params.execution_timeout),
+        "workflow_run_timeout": _seconds(params.run_timeout),
+        "workflow_task_timeout": _seconds(params.workflow_task_timeout),
+        "original_execution_run_id": params.run_id,
+        "identity": params.identity,
+        "first_execution_run_id": params.first_execution_run_id or params.run_id,
+        "retry_policy": params.retry_policy,
+        "attempt": params.attempt,
+        "workflow_execution_expiration_time": (
+            format_time(state.execution_expiration_time)
+            if state.execution_expiration_time
+            else None
+        ),
+        "cron_schedule": params.cron_schedule or None,
+        "first_workflow_task_backoff": (
+            _seconds(params.first_workflow_task_backoff)
+            if params.first_workflow_task_backoff
+            else None
+        ),
+        "memo": params.memo,
+        "search_attributes": params.search_attributes,
+        "header": params.header,
+        "workflow_id": params.workflow_id,
+        **params.extra,
+    }
+    _append(
+        state,
+        out,
+        EventType.WORKFLOW_EXECUTION_STARTED,
+        {k: v for k, v in attributes.items() if v is not None and v != ""},
+        now,
+    )
+
+    run_start = now
+    if params.first_workflow_task_backoff:
+        state.awaiting_first_task_backoff = True
+        run_start = now + timedelta(seconds=params.first_workflow_task_backoff)
+        out.timers.append(TimerToSet(TimerKind.WORKFLOW_BACKOFF, run_start))
+    if params.run_timeout:
+        state.run_expiration_time = run_start + timedelta(seconds=params.run_timeout)
+        out.timers.append(TimerToSet(TimerKind.WORKFLOW_RUN_TIMEOUT, state.run_expiration_time))
+    schedule_workflow_task(state, out, now)
+    return state, out
+
+
+def _require_running(state: MutableState) -> None:
+    if not state.is_running:
+        raise IllegalTransition(state.status.value)
+
+
+def signal(
+    state: MutableState,
+    *,
+    signal_name: str,
+    input: dict[str, Any] | None,
+    identity: str,
+    header: dict[str, Any] | None,
+    request_id: str,
+    now: datetime,
+) -> Transition:
+    _require_running(state)
+    out = Transition()
+    attributes: dict[str, Any] = {
+        "signal_name": signal_name,
+        "input": input,
+        "identity": identity,
+        "header": header,
+        "request_id": request_id,
+    }
+    _record_external(
+        state,
+        out,
+        EventType.WORKFLOW_EXECUTION_SIGNALED,
+        {k: v for k, v in attributes.items() if v not in (None, "")},
+        now,
+    )
+    state.signal_count += 1
+    schedule_workflow_task(state, out, now)
+    return out
+
+
+def request_cancel(state: MutableState, *, reason: str, identity: str, now: datetime) -> Transition:
+    """Cooperative: records the request and wakes the workflow, which decides. A repeated
+    request is a no-op, as in Temporal."""
+    _require_running(state)
+    out = Transition()
+    if state.cancel_requested:
+        return out
+    state.cancel_requested = True
+    attributes = {"cause": reason, "identity": identity}
+    _record_external(
+        state,
+        out,
+        EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        {k: v for k, v in attributes.items() if v},
+        now,
+    )
+    schedule_workflow_task(state, out, now)
+    return out
+
+
+def _close(state: MutableState, status: WorkflowStatus, now: datetime) -> None:
+    state.status = status
+    state.close_time = now
+    state.workflow_task = None
+    state.awaiting_first_task_backoff = False
+
+
+def terminate(
+    state: MutableState,
+    *,
+    reason: str,
+    details: dict[str, Any] | None,
+    identity: str,
+    now: datetime,
+) -> Transition:
+    """Forced close. A workflow task in flight is failed first (FORCE_CLOSE_COMMAND) and
+    buffered events are written before the terminated event."""
+    _require_running(state)
+    out = Transition()
+    task = state.workflow_task
+    if task is not None and task.started:
+        _append(
+            state,
+            out,
+            EventType.WORKFLOW_TASK_FAILED,
+            {
+                "scheduled_event_id": task.scheduled_event_id,
+                "started_event_id": task.started_event_id,
+                "cause": "FORCE_CLOSE_COMMAND",
+                "identity": "history-service",
+            },
+            now,
+        )
+    for event in state.buffered_events:
+        _append(state, out, event.event_type, event.attributes, event.event_time)
+    state.buffered_events = []
+    attributes = {"reason": reason, "details": details, "identity": identity}
+    _append(
+        state,
+        out,
+        EventType.WORKFLOW_EXECUTION_TERMINATED,
+        {k: v for k, v in attributes.items() if v not in (None, "")},
+        now,
+    )
+    _close(state, WorkflowStatus.TERMINATED, now)
+    return out

@@ -1,0 +1,88 @@
+"""Payloads are stored whole, in Temporal's shape (metadata + data, bytes as base64), so
+that other encodings can later pass through byte for byte. The REST API reads and writes
+them as plain JSON values (encoding ``json/plain``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+JSON_PLAIN = "json/plain"
+_JSON_PLAIN_B64 = base64.b64encode(JSON_PLAIN.encode()).decode()
+
+Payload = dict[str, Any]
+
+
+def encode_payload(value: Any) -> Payload:
+    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return {"metadata": {"encoding": _JSON_PLAIN_B64}, "data": base64.b64encode(data).decode()}
+
+
+def encode_payloads(value: Any) -> dict[str, list[Payload]]:
+    return {"payloads": [encode_payload(value)]}
+
+
+def encode_payload_map(values: dict[str, Any]) -> dict[str, Payload]:
+    return {key: encode_payload(value) for key, value in values.items()}
+
+
+def _json_plain_value(payload: Payload) -> tuple[bool, Any]:
+    metadata = payload.get("metadata") or {}
+    if metadata != {"encoding": _JSON_PLAIN_B64}:
+        return False, None
+    try:
+        return True, json.loads(base64.b64decode(payload.get("data", "")))
+    except (binascii.Error, ValueError):
+        return False, None
+
+
+def decode_payload(payload: Payload) -> Any:
+    """The JSON value of a json/plain payload; any other payload is returned whole."""
+    ok, value = _json_plain_value(payload)
+    return value if ok else payload
+
+
+def _is_payload(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and set(node) <= {"metadata", "data"}
+        and isinstance(node.get("metadata"), dict)
+    )
+
+
+def _is_payloads(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and set(node) == {"payloads"}
+        and isinstance(node["payloads"], list)
+        and all(_is_payload(p) for p in node["payloads"])
+    )
+
+
+def render(node: Any) -> Any:
+    """Turn stored attributes into their REST form: a Payloads list holding one json/plain
+    payload becomes its value; a map entry payload becomes ``{"data": value}``. User data
+    only ever sits base64-encoded inside payloads, so these shapes cannot be forged."""
+    if _is_payloads(node):
+        payloads = node["payloads"]
+        if not payloads:
+            return None
+        if len(payloads) == 1:
+            ok, value = _json_plain_value(payloads[0])
+            if ok:
+                return value
+        return node
+    if _is_payload(node):
+        ok, value = _json_plain_value(node)
+        return {"data": value} if ok else node
+    if isinstance(node, dict):
+        return {key: render(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [render(value) for value in node]
+    return node
+
+
+def payload_size(payload: Payload) -> int:
+    return len(payload.get("data", "")) * 3 // 4

@@ -1,0 +1,1 @@
+"""Thin HTTP handlers: parse, open one transaction, call one service, shape the reply."""

@@ -1,0 +1,109 @@
+"""GetWorkflowExecutionHistory, with paging and long polls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from app.context import AppContext, context
+from app.models.workflows import GetWorkflowExecutionHistoryResponse, HistoryFilterField
+from app.routers.docs import errors
+from app.services import history, namespaces
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
+
+DOC = """A page of a run's history. `history_event_filter_type=CLOSE_EVENT` returns only
+the closing event. With `wait_new_event=true` the call waits (up to the server's window,
+20s by default) for a new event — or, with CLOSE_EVENT, for the run to close — and at the
+end of the window returns an empty page whose token continues the wait."""
+
+
+async def _history(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int,
+    next_page_token: str,
+    wait_new_event: bool,
+    history_event_filter_type: Any,
+) -> GetWorkflowExecutionHistoryResponse:
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    page = await history.get_page(
+        ctx,
+        ns,
+        workflow_id,
+        run_id,
+        maximum_page_size,
+        next_page_token,
+        wait_new_event,
+        history_event_filter_type,
+    )
+    return GetWorkflowExecutionHistoryResponse.model_validate(
+        {"history": page.events, "next_page_token": page.next_page_token}
+    )
+
+
+PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
+PAGE_TOKEN = Query("", description="Token from the previous page.")
+WAIT = Query(False, description="Long poll for new events.")
+FILTER = Query("ALL_EVENT", description="ALL_EVENT or CLOSE_EVENT (full proto names too).")
+
+
+@router.get(
+    "/{workflow_id}/runs/{run_id}/history",
+    response_model=GetWorkflowExecutionHistoryResponse,
+    summary="GetWorkflowExecutionHistory",
+    responses=errors(404),
+    description=DOC,
+)
+async def get_history(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int = PAGE_SIZE,
+    next_page_token: str = PAGE_TOKEN,
+    wait_new_event: bool = WAIT,
+    history_event_filter_type: HistoryFilterField = FILTER,
+    ctx: AppContext = Depends(context),
+) -> GetWorkflowExecutionHistoryResponse:
+    return await _history(
+        ctx,
+        namespace,
+        workflow_id,
+        run_id,
+        maximum_page_size,
+        next_page_token,
+        wait_new_event,
+        history_event_filter_type,
+    )
+
+
+@router.get(
+    "/{workflow_id}/history",
+    response_model=GetWorkflowExecutionHistoryResponse,
+    summary="GetWorkflowExecutionHistory (current run)",
+    responses=errors(404),
+    description=DOC,
+)
+async def get_current_history(
+    namespace: str,
+    workflow_id: str,
+    maximum_page_size: int = PAGE_SIZE,
+    next_page_token: str = PAGE_TOKEN,
+    wait_new_event: bool = WAIT,
+    history_event_filter_type: HistoryFilterField = FILTER,
+    ctx: AppContext = Depends(context),
+) -> GetWorkflowExecutionHistoryResponse:
+    return await _history(
+        ctx,
+        namespace,
+        workflow_id,
+        "",
+        maximum_page_size,
+        next_page_token,
+        wait_new_event,
+        history_event_filter_type,
+    )

@@ -1,0 +1,100 @@
+"""Namespace operations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from app.context import AppContext, context
+from app.models.namespaces import (
+    DeleteNamespaceResponse,
+    DescribeNamespaceResponse,
+    ListNamespacesResponse,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
+from app.routers.docs import errors
+from app.services import namespaces as service
+
+router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"])
+
+
+@router.post(
+    "", response_model=DescribeNamespaceResponse, summary="RegisterNamespace", responses=errors(409)
+)
+async def register_namespace(
+    body: RegisterNamespaceRequest, ctx: AppContext = Depends(context)
+) -> DescribeNamespaceResponse:
+    """Register a new namespace. Retention defaults to 72h and must be at least 1h (24h for
+    a global namespace). A duplicate name is ALREADY_EXISTS."""
+    async with ctx.db.write() as uow:
+        row = await service.register(uow.session, body, ctx.settings.cluster_name, ctx.clock.now())
+    return service.describe(row)
+
+
+@router.get("", response_model=ListNamespacesResponse, summary="ListNamespaces")
+async def list_namespaces(
+    page_size: int = Query(0, description="Namespaces per page; 0 means 100, at most 1000."),
+    next_page_token: str = Query("", description="Token from the previous page."),
+    ctx: AppContext = Depends(context),
+) -> ListNamespacesResponse:
+    """List namespaces by name, a page at a time."""
+    after = (
+        ctx.page_tokens.decode("namespaces", next_page_token)["after"]
+        if (next_page_token)
+        else None
+    )
+    async with ctx.db.read() as session:
+        rows, last = await service.list_page(session, page_size, after)
+    token = ctx.page_tokens.encode("namespaces", {"after": last}) if last else ""
+    return ListNamespacesResponse(
+        namespaces=[service.describe(r) for r in rows], next_page_token=token
+    )
+
+
+@router.get(
+    "/{namespace}",
+    response_model=DescribeNamespaceResponse,
+    summary="DescribeNamespace",
+    responses=errors(404),
+)
+async def describe_namespace(
+    namespace: str, ctx: AppContext = Depends(context)
+) -> DescribeNamespaceResponse:
+    """A namespace's info, configuration and replication settings."""
+    async with ctx.db.read() as session:
+        row = await service.get_by_name(session, namespace)
+    return service.describe(row)
+
+
+@router.post(
+    "/{namespace}/update",
+    response_model=DescribeNamespaceResponse,
+    summary="UpdateNamespace",
+    responses=errors(404),
+)
+async def update_namespace(
+    namespace: str, body: UpdateNamespaceRequest, ctx: AppContext = Depends(context)
+) -> DescribeNamespaceResponse:
+    """Change a namespace. Only the fields present are applied; `data` is merged.
+    Setting `update_info.state` to DEPRECATED stops new workflows from starting."""
+    async with ctx.db.write() as uow:
+        row = await service.update(
+            uow.session, namespace, body, ctx.settings.cluster_name, ctx.clock.now()
+        )
+    return service.describe(row)
+
+
+@router.delete(
+    "/{namespace}",
+    response_model=DeleteNamespaceResponse,
+    summary="DeleteNamespace",
+    responses=errors(404),
+)
+async def delete_namespace(
+    namespace: str, ctx: AppContext = Depends(context)
+) -> DeleteNamespaceResponse:
+    """Delete a namespace and, in the same transaction, every workflow run, history event,
+    task and timer in it."""
+    async with ctx.db.write() as uow:
+        count = await service.delete_namespace(uow.session, namespace)
+    return DeleteNamespaceResponse(deleted_namespace=namespace, deleted_executions=count)

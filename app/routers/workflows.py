@@ -1,0 +1,297 @@
+"""Workflow execution operations. Runs are addressed as
+``/workflows/{workflow_id}/runs/{run_id}``, or ``/workflows/{workflow_id}`` for the
+current run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from app.context import AppContext, context
+from app.db.database import UnitOfWork
+from app.models.workflows import (
+    EmptyResponse,
+    GetWorkflowExecutionResponse,
+    HistoryEventFilterType,
+    RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+    TerminateWorkflowExecutionRequest,
+)
+from app.routers.docs import errors
+from app.services import executions, history, namespaces
+from app.services import workflows as service
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
+RUN = "/{workflow_id}/runs/{run_id}"
+CURRENT = "/{workflow_id}"
+
+
+@router.post(
+    "",
+    response_model=StartWorkflowExecutionResponse,
+    summary="StartWorkflowExecution",
+    responses=errors(404, 409),
+)
+async def start_workflow(
+    namespace: str, body: StartWorkflowExecutionRequest, ctx: AppContext = Depends(context)
+) -> StartWorkflowExecutionResponse:
+    """Start a workflow run: writes WorkflowExecutionStarted and the first
+    WorkflowTaskScheduled (or, for cron and start delays, the first-task backoff) in one
+    transaction. A running duplicate id is WORKFLOW_EXECUTION_ALREADY_STARTED with the
+    running run_id in the details; a retry with the same request_id returns the same run."""
+    service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
+
+    async def work(uow: UnitOfWork) -> tuple[str, bool]:
+        ns = await namespaces.get_active(uow.session, namespace)
+        return await service.start(uow, ctx, ns, body)
+
+    run_id, started = await ctx.db.run(work)
+    return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+
+async def _describe(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int,
+    next_page_token: str,
+) -> dict[str, Any]:
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+        row = await executions.load(session, ns.id, workflow_id, run_id)
+    page = await history.get_page(
+        ctx,
+        ns,
+        workflow_id,
+        row.run_id,
+        maximum_page_size,
+        next_page_token,
+        False,
+        HistoryEventFilterType.ALL_EVENT,
+    )
+    return {
+        **history.describe(row),
+        "workflow_execution_history": page.events,
+        "next_page_token": page.next_page_token,
+    }
+
+
+PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
+PAGE_TOKEN = Query("", description="Token from the previous page.")
+
+
+@router.get(
+    RUN,
+    response_model=GetWorkflowExecutionResponse,
+    summary="GetWorkflowExecution",
+    responses=errors(404),
+)
+async def get_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int = PAGE_SIZE,
+    next_page_token: str = PAGE_TOKEN,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """A run's execution info and the first page of its history."""
+    return await _describe(ctx, namespace, workflow_id, run_id, maximum_page_size, next_page_token)
+
+
+@router.get(
+    CURRENT,
+    response_model=GetWorkflowExecutionResponse,
+    summary="GetWorkflowExecution (current run)",
+    responses=errors(404),
+)
+async def get_current_workflow(
+    namespace: str,
+    workflow_id: str,
+    maximum_page_size: int = PAGE_SIZE,
+    next_page_token: str = PAGE_TOKEN,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """The current (latest) run of a workflow id, as GetWorkflowExecution."""
+    return await _describe(ctx, namespace, workflow_id, "", maximum_page_size, next_page_token)
+
+
+async def _signal(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: SignalWorkflowExecutionRequest,
+) -> EmptyResponse:
+    service.check_body_matches(
+        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
+    )
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        await service.signal(uow, ctx, ns, workflow_id, run_id, body)
+
+    await ctx.db.run(work)
+    return EmptyResponse()
+
+
+SIGNAL_DOC = """Record a signal (WorkflowExecutionSignaled) and schedule a workflow task
+if none is pending. A repeated request_id is applied once. A closed run is
+WORKFLOW_EXECUTION_COMPLETED."""
+
+
+@router.post(
+    RUN + "/signal",
+    response_model=EmptyResponse,
+    summary="SignalWorkflowExecution",
+    responses=errors(404, 409),
+    description=SIGNAL_DOC,
+)
+async def signal_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: SignalWorkflowExecutionRequest,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _signal(ctx, namespace, workflow_id, run_id, body)
+
+
+@router.post(
+    CURRENT + "/signal",
+    response_model=EmptyResponse,
+    summary="SignalWorkflowExecution (current run)",
+    responses=errors(404, 409),
+    description=SIGNAL_DOC,
+)
+async def signal_current_workflow(
+    namespace: str,
+    workflow_id: str,
+    body: SignalWorkflowExecutionRequest,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _signal(ctx, namespace, workflow_id, "", body)
+
+
+async def _cancel(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: RequestCancelWorkflowExecutionRequest,
+) -> EmptyResponse:
+    service.check_body_matches(
+        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
+    )
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        await service.request_cancel(uow, ctx, ns, workflow_id, run_id, body)
+
+    await ctx.db.run(work)
+    return EmptyResponse()
+
+
+CANCEL_DOC = """Ask the workflow to cancel itself: records WorkflowExecutionCancelRequested
+and schedules a workflow task; the workflow decides. Repeating the request, or asking a
+closed run, succeeds without effect."""
+
+
+@router.post(
+    RUN + "/cancel",
+    response_model=EmptyResponse,
+    summary="RequestCancelWorkflowExecution",
+    responses=errors(404),
+    description=CANCEL_DOC,
+)
+async def cancel_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: RequestCancelWorkflowExecutionRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _cancel(
+        ctx, namespace, workflow_id, run_id, body or RequestCancelWorkflowExecutionRequest()
+    )
+
+
+@router.post(
+    CURRENT + "/cancel",
+    response_model=EmptyResponse,
+    summary="RequestCancelWorkflowExecution (current run)",
+    responses=errors(404),
+    description=CANCEL_DOC,
+)
+async def cancel_current_workflow(
+    namespace: str,
+    workflow_id: str,
+    body: RequestCancelWorkflowExecutionRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _cancel(
+        ctx, namespace, workflow_id, "", body or RequestCancelWorkflowExecutionRequest()
+    )
+
+
+async def _terminate(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: TerminateWorkflowExecutionRequest,
+) -> EmptyResponse:
+    service.check_body_matches(
+        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
+    )
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        await service.terminate(uow, ctx, ns, workflow_id, run_id, body)
+
+    await ctx.db.run(work)
+    return EmptyResponse()
+
+
+TERMINATE_DOC = """Close the run at once with WorkflowExecutionTerminated; no workflow code
+runs. A closed run is WORKFLOW_EXECUTION_COMPLETED."""
+
+
+@router.post(
+    RUN + "/terminate",
+    response_model=EmptyResponse,
+    summary="TerminateWorkflowExecution",
+    responses=errors(404, 409),
+    description=TERMINATE_DOC,
+)
+async def terminate_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: TerminateWorkflowExecutionRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _terminate(
+        ctx, namespace, workflow_id, run_id, body or TerminateWorkflowExecutionRequest()
+    )
+
+
+@router.post(
+    CURRENT + "/terminate",
+    response_model=EmptyResponse,
+    summary="TerminateWorkflowExecution (current run)",
+    responses=errors(404, 409),
+    description=TERMINATE_DOC,
+)
+async def terminate_current_workflow(
+    namespace: str,
+    workflow_id: str,
+    body: TerminateWorkflowExecutionRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    return await _terminate(
+        ctx, namespace, workflow_id, "", body or TerminateWorkflowExecutionRequest()
+    )

@@ -1,0 +1,189 @@
+"""Loading and saving runs: the execution row, its history, its tasks and timers, written
+together in the caller's transaction. Every update is a compare-and-swap on db_version."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, select
+
+from app.db.database import RetryableConflict, UnitOfWork
+from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow, TaskRow, TimerTaskRow
+from app.engine.state import MutableState, Transition
+from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
+from app.services.notifier import Notifier
+
+
+class ConcurrentUpdate(RetryableConflict):
+    """Another writer changed the run first; the whole transaction is retried."""
+
+
+def history_key(namespace_id: str, workflow_id: str, run_id: str) -> Hashable:
+    return ("history", namespace_id, workflow_id, run_id)
+
+
+def check_run_id(run_id: str) -> str:
+    if run_id:
+        try:
+            uuid.UUID(run_id)
+        except ValueError:
+            raise bad_request("run_id", f"run_id {run_id[:64]!r} is not a valid UUID") from None
+    return run_id
+
+
+async def current_run_id(
+    session: AsyncSession, namespace_id: str, workflow_id: str, *, for_update: bool = False
+) -> str | None:
+    query = select(col(CurrentExecutionRow.run_id)).where(
+        col(CurrentExecutionRow.namespace_id) == namespace_id,
+        col(CurrentExecutionRow.workflow_id) == workflow_id,
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def load(
+    session: AsyncSession,
+    namespace_id: str,
+    workflow_id: str,
+    run_id: str,
+    *,
+    for_update: bool = False,
+) -> ExecutionRow:
+    """A run by id, or the current run when ``run_id`` is empty."""
+    check_run_id(run_id)
+    if not run_id:
+        current = await current_run_id(session, namespace_id, workflow_id)
+        if current is None:
+            raise workflow_not_found(workflow_id, None)
+        run_id = current
+    query = select(ExecutionRow).where(
+        col(ExecutionRow.namespace_id) == namespace_id,
+        col(ExecutionRow.workflow_id) == workflow_id,
+        col(ExecutionRow.run_id) == run_id,
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise workflow_not_found(workflow_id, run_id)
+    return row
+
+
+def state_of(row: ExecutionRow) -> MutableState:
+    return MutableState.from_json(row.state)
+
+
+def _columns(state: MutableState) -> dict[str, object]:
+    return {
+        "status": state.status.value,
+        "close_time": state.close_time,
+        "history_length": state.next_event_id - 1,
+        "state": state.to_json(),
+    }
+
+
+def _write_effects(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    namespace_id: str,
+    state: MutableState,
+    transition: Transition,
+    now: datetime,
+) -> None:
+    session = uow.session
+    for event in transition.events:
+        session.add(
+            HistoryEventRow(
+                namespace_id=namespace_id,
+                workflow_id=state.workflow_id,
+                run_id=state.run_id,
+                event_id=event.event_id,
+                event_type=event.event_type.value,
+                event_time=event.event_time,
+                attributes=event.attributes,
+            )
+        )
+    for task in transition.workflow_tasks:
+        session.add(
+            TaskRow(
+                namespace_id=namespace_id,
+                task_queue=task.task_queue,
+                task_type="workflow",
+                workflow_id=state.workflow_id,
+                run_id=state.run_id,
+                scheduled_event_id=task.scheduled_event_id,
+                created_time=now,
+                visible_time=now,
+            )
+        )
+    for timer in transition.timers:
+        session.add(
+            TimerTaskRow(
+                fire_time=timer.fire_time,
+                kind=timer.kind.value,
+                namespace_id=namespace_id,
+                workflow_id=state.workflow_id,
+                run_id=state.run_id,
+                data=timer.data,
+            )
+        )
+    if transition.events:
+        key = history_key(namespace_id, state.workflow_id, state.run_id)
+        uow.after_commit.append(lambda: notifier.notify(key))
+
+
+async def create(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    row: ExecutionRow,
+    state: MutableState,
+    transition: Transition,
+    now: datetime,
+) -> None:
+    for name, value in _columns(state).items():
+        setattr(row, name, value)
+    uow.session.add(row)
+    _write_effects(uow, notifier, row.namespace_id, state, transition, now)
+    await uow.session.flush()
+
+
+async def save(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    row: ExecutionRow,
+    state: MutableState,
+    transition: Transition,
+    now: datetime,
+) -> None:
+    """Write a transition of an existing run, if nobody else wrote it since we read it."""
+    result = await uow.session.execute(
+        update(ExecutionRow)
+        .where(
+            col(ExecutionRow.namespace_id) == row.namespace_id,
+            col(ExecutionRow.workflow_id) == row.workflow_id,
+            col(ExecutionRow.run_id) == row.run_id,
+            col(ExecutionRow.db_version) == row.db_version,
+        )
+        .values(**_columns(state), db_version=row.db_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate(row.workflow_id)
+    set_committed_value(row, "db_version", row.db_version + 1)
+    _write_effects(uow, notifier, row.namespace_id, state, transition, now)
+    await uow.session.flush()
+
+
+def too_many(what: str, limit: int) -> ApiError:
+    return ApiError(
+        ErrorCode.INVALID_ARGUMENT,
+        f"{what} limit of {limit} reached.",
+        [{"type": "LimitExceeded", "limit": limit}],
+    )

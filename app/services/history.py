@@ -1,0 +1,166 @@
+"""Reading a run: its description, and its history a page at a time, optionally waiting
+for new events (long poll) without holding a transaction open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow
+from app.engine.events import CLOSE_EVENT_TYPES, EventType, HistoryEvent, format_time
+from app.errors import bad_request
+from app.models.workflows import HistoryEventFilterType
+from app.payloads import render
+from app.services import executions
+
+MAX_PAGE_SIZE = 256
+TOKEN_KIND = "history"
+
+
+@dataclass
+class HistoryPage:
+    events: list[dict[str, Any]]
+    next_page_token: str
+
+
+def render_event(row: HistoryEventRow) -> dict[str, Any]:
+    event = HistoryEvent(EventType(row.event_type), row.event_time, row.attributes, row.event_id)
+    rendered: dict[str, Any] = render(event.to_json())
+    return rendered
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise bad_request("maximum_page_size", "maximum_page_size cannot be negative")
+    return min(requested or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+async def read_events(
+    session: AsyncSession,
+    row: ExecutionRow,
+    first_event_id: int,
+    limit: int,
+    close_only: bool = False,
+) -> list[HistoryEventRow]:
+    query = select(HistoryEventRow).where(
+        col(HistoryEventRow.namespace_id) == row.namespace_id,
+        col(HistoryEventRow.workflow_id) == row.workflow_id,
+        col(HistoryEventRow.run_id) == row.run_id,
+        col(HistoryEventRow.event_id) >= first_event_id,
+    )
+    if close_only:
+        query = query.where(
+            col(HistoryEventRow.event_type).in_([t.value for t in CLOSE_EVENT_TYPES])
+        )
+    query = query.order_by(col(HistoryEventRow.event_id)).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+def describe(row: ExecutionRow) -> dict[str, Any]:
+    state = executions.state_of(row)
+    execution = {"workflow_id": row.workflow_id, "run_id": row.run_id}
+    info: dict[str, Any] = {
+        "execution": execution,
+        "type": {"name": row.workflow_type},
+        "start_time": format_time(row.start_time),
+        "close_time": format_time(row.close_time) if row.close_time else None,
+        "status": row.status,
+        "history_length": row.history_length,
+        "execution_time": format_time(row.execution_time),
+        "memo": render(row.memo),
+        "search_attributes": render(row.search_attributes),
+        "task_queue": row.task_queue,
+        "first_run_id": row.first_execution_run_id,
+        "root_execution": {"workflow_id": row.root_workflow_id, "run_id": row.root_run_id},
+    }
+    if row.parent_workflow_id:
+        info["parent_namespace_id"] = row.parent_namespace_id
+        info["parent_execution"] = {
+            "workflow_id": row.parent_workflow_id,
+            "run_id": row.parent_run_id,
+        }
+    config = {
+        "task_queue": {"name": row.task_queue, "kind": "NORMAL"},
+        "workflow_execution_timeout": _seconds(state.execution_timeout),
+        "workflow_run_timeout": _seconds(state.run_timeout),
+        "default_workflow_task_timeout": _seconds(state.workflow_task_timeout),
+    }
+    pending = None
+    task = state.workflow_task
+    if task is not None:
+        pending = {
+            "state": "STARTED" if task.started else "SCHEDULED",
+            "scheduled_time": format_time(task.scheduled_time),
+            "started_time": format_time(task.started_time) if task.started_time else None,
+            "attempt": task.attempt,
+        }
+    return {"execution_info": info, "execution_config": config, "pending_workflow_task": pending}
+
+
+def _seconds(value: float) -> str:
+    return f"{timedelta(seconds=value).total_seconds():g}s"
+
+
+async def get_page(
+    ctx: AppContext,
+    ns: NamespaceRow,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int,
+    next_page_token: str,
+    wait_new_event: bool,
+    filter_type: HistoryEventFilterType,
+) -> HistoryPage:
+    """One page of history. With ``wait_new_event`` and nothing new to return, wait until
+    an event is appended (or, for CLOSE_EVENT, until the run closes) or the window ends;
+    at the end of the window the page is empty and its token continues the wait."""
+    size = page_size(maximum_page_size)
+    close_only = filter_type == HistoryEventFilterType.CLOSE_EVENT
+    executions.check_run_id(run_id)
+    first_event_id = 1
+    if next_page_token:
+        token = ctx.page_tokens.decode(TOKEN_KIND, next_page_token)
+        if (
+            token.get("ns") != ns.id
+            or token.get("wf") != workflow_id
+            or (run_id and token.get("run") != run_id)
+        ):
+            raise bad_request("next_page_token", "next_page_token belongs to another workflow")
+        run_id, first_event_id = token["run"], int(token["next"])
+    deadline = ctx.clock.now() + timedelta(seconds=ctx.settings.history_long_poll_seconds)
+    if not run_id:
+        async with ctx.db.read() as session:
+            run_id = (await executions.load(session, ns.id, workflow_id, "")).run_id
+    key = executions.history_key(ns.id, workflow_id, run_id)
+    while True:
+        wake = ctx.notifier.subscribe(key)
+        try:
+            async with ctx.db.read() as session:
+                row = await executions.load(session, ns.id, workflow_id, run_id)
+                events = await read_events(session, row, first_event_id, size + 1, close_only)
+            closed = row.status != "RUNNING"
+            if events:
+                more = len(events) > size
+                events = events[:size]
+                next_id = events[-1].event_id + 1
+                keep_going = more or (wait_new_event and not closed and not close_only)
+                next_token = _token(ctx, ns, row, next_id) if keep_going else ""
+                return HistoryPage([render_event(e) for e in events], next_token)
+            if closed or not wait_new_event:
+                return HistoryPage([], "")
+            remaining = (deadline - ctx.clock.now()).total_seconds()
+            if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
+                return HistoryPage([], _token(ctx, ns, row, first_event_id))
+        finally:
+            ctx.notifier.unsubscribe(key, wake)
+
+
+def _token(ctx: AppContext, ns: NamespaceRow, row: ExecutionRow, next_event_id: int) -> str:
+    return ctx.page_tokens.encode(
+        TOKEN_KIND, {"ns": ns.id, "wf": row.workflow_id, "run": row.run_id, "next": next_event_id}
+    )

@@ -1,0 +1,280 @@
+"""Workflow executions: start (with id reuse, conflict policies and request-id
+idempotency), signal, cancel request, terminate and describe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from app.context import AppContext
+from app.db.database import UnitOfWork
+from app.db.tables import CurrentExecutionRow, ExecutionRow, NamespaceRow, RequestIdRow
+from app.engine import workflow as engine
+from app.engine.state import WorkflowStatus
+from app.errors import ApiError, ErrorCode, bad_request, workflow_completed, workflow_not_found
+from app.models.common import WorkflowExecution
+from app.models.workflows import (
+    RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+    WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
+)
+from app.services import executions, start_options
+from app.services.executions import state_of
+
+MAX_SIGNALS_PER_EXECUTION = 10_000
+FAILED_STATUSES = {
+    WorkflowStatus.FAILED,
+    WorkflowStatus.CANCELED,
+    WorkflowStatus.TERMINATED,
+    WorkflowStatus.TIMED_OUT,
+}
+
+
+def check_body_matches(
+    namespace: str,
+    body_namespace: str | None,
+    workflow_id: str,
+    run_id: str,
+    execution: WorkflowExecution | None,
+) -> None:
+    """Where the body repeats the path's ids, they must agree."""
+    if body_namespace and body_namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    if execution is None:
+        return
+    if execution.workflow_id != workflow_id:
+        raise bad_request(
+            "workflow_execution.workflow_id",
+            "workflow_execution.workflow_id does not match the path",
+        )
+    if execution.run_id and execution.run_id != run_id:
+        raise bad_request(
+            "workflow_execution.run_id", "workflow_execution.run_id does not match the path"
+        )
+
+
+def _already_started(row: ExecutionRow, message: str) -> ApiError:
+    return ApiError(
+        ErrorCode.WORKFLOW_EXECUTION_ALREADY_STARTED,
+        message,
+        [
+            {
+                "type": "WorkflowExecutionAlreadyStarted",
+                "start_request_id": row.start_request_id,
+                "run_id": row.run_id,
+                "first_execution_run_id": row.first_execution_run_id,
+                "status": row.status,
+            }
+        ],
+    )
+
+
+async def start(
+    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: StartWorkflowExecutionRequest
+) -> tuple[str, bool]:
+    """Start a run. Returns (run_id, started); started is False only when the conflict
+    policy USE_EXISTING returned the running run."""
+    now = ctx.clock.now()
+    reuse, conflict = start_options.policies(req)
+    timeouts = start_options.timeouts(req)
+    params = engine.StartParams(
+        workflow_id=req.workflow_id,
+        run_id=str(uuid.uuid4()),
+        workflow_type=req.workflow_type.name,
+        task_queue=req.task_queue.name,
+        request_id=req.request_id or str(uuid.uuid4()),
+        identity=req.identity,
+        input=start_options.payloads(req.input, "input"),
+        execution_timeout=timeouts.execution,
+        run_timeout=timeouts.run,
+        workflow_task_timeout=timeouts.task,
+        retry_policy=start_options.retry_policy(req.retry_policy),
+        cron_schedule=req.cron_schedule,
+        first_workflow_task_backoff=start_options.first_task_backoff(req, now),
+        memo=start_options.memo(req.memo),
+        header=start_options.header(req.header),
+        search_attributes=start_options.search_attributes(req.search_attributes),
+    )
+    session = uow.session
+    current_id = await executions.current_run_id(session, ns.id, req.workflow_id, for_update=True)
+    current: CurrentExecutionRow | None = None
+    if current_id is not None:
+        existing = await executions.load(
+            session, ns.id, req.workflow_id, current_id, for_update=True
+        )
+        if existing.start_request_id == params.request_id:
+            return existing.run_id, True
+        await _resolve_conflict(uow, ctx, existing, reuse, conflict, now)
+        if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
+            return existing.run_id, False
+        current = await session.get(CurrentExecutionRow, (ns.id, req.workflow_id))
+
+    state, transition = engine.start(params, now)
+    row = ExecutionRow(
+        namespace_id=ns.id,
+        workflow_id=params.workflow_id,
+        run_id=params.run_id,
+        workflow_type=params.workflow_type,
+        task_queue=params.task_queue,
+        status=state.status.value,
+        start_time=now,
+        execution_time=now + timedelta(seconds=params.first_workflow_task_backoff),
+        first_execution_run_id=params.run_id,
+        root_workflow_id=params.workflow_id,
+        root_run_id=params.run_id,
+        start_request_id=params.request_id,
+        memo=params.memo or {},
+        search_attributes=params.search_attributes or {},
+    )
+    await executions.create(uow, ctx.notifier, row, state, transition, now)
+    if current is None:
+        session.add(
+            CurrentExecutionRow(
+                namespace_id=ns.id, workflow_id=params.workflow_id, run_id=params.run_id
+            )
+        )
+    else:
+        current.run_id = params.run_id
+        session.add(current)
+    await session.flush()
+    return params.run_id, True
+
+
+async def _resolve_conflict(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    existing: ExecutionRow,
+    reuse: WorkflowIdReusePolicy,
+    conflict: WorkflowIdConflictPolicy,
+    now: datetime,
+) -> None:
+    status = WorkflowStatus(existing.status)
+    if status is WorkflowStatus.RUNNING:
+        if conflict == WorkflowIdConflictPolicy.FAIL:
+            raise _already_started(existing, "Workflow execution is already running.")
+        if conflict == WorkflowIdConflictPolicy.TERMINATE_EXISTING:
+            state = state_of(existing)
+            transition = engine.terminate(
+                state,
+                reason="terminated by WorkflowIdConflictPolicy TERMINATE_EXISTING",
+                details=None,
+                identity="history-service",
+                now=now,
+            )
+            await executions.save(uow, ctx.notifier, existing, state, transition, now)
+        return
+    if reuse == WorkflowIdReusePolicy.REJECT_DUPLICATE:
+        raise _already_started(
+            existing,
+            "Workflow execution already finished and the reuse policy is REJECT_DUPLICATE.",
+        )
+    if reuse == WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY and (
+        status not in FAILED_STATUSES
+    ):
+        raise _already_started(
+            existing,
+            "Workflow execution already finished successfully and the reuse policy "
+            "is ALLOW_DUPLICATE_FAILED_ONLY.",
+        )
+
+
+async def _dedupe_request(uow: UnitOfWork, row: ExecutionRow, request_id: str, kind: str) -> bool:
+    """Record a request id for a run; False if it was applied before."""
+    if not request_id:
+        return True
+    key = (row.namespace_id, row.workflow_id, row.run_id, request_id)
+    if await uow.session.get(RequestIdRow, key) is not None:
+        return False
+    uow.session.add(
+        RequestIdRow(
+            namespace_id=row.namespace_id,
+            workflow_id=row.workflow_id,
+            run_id=row.run_id,
+            request_id=request_id,
+            kind=kind,
+        )
+    )
+    return True
+
+
+async def signal(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    workflow_id: str,
+    run_id: str,
+    req: SignalWorkflowExecutionRequest,
+) -> None:
+    now = ctx.clock.now()
+    row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
+    state = state_of(row)
+    if not state.is_running:
+        raise workflow_completed(row.workflow_id, row.run_id, row.status)
+    if not await _dedupe_request(uow, row, req.request_id, "signal"):
+        return
+    if state.signal_count >= MAX_SIGNALS_PER_EXECUTION:
+        raise executions.too_many("Signals per execution", MAX_SIGNALS_PER_EXECUTION)
+    transition = engine.signal(
+        state,
+        signal_name=req.signal_name,
+        input=start_options.payloads(req.input, "input"),
+        identity=req.identity,
+        header=start_options.header(req.header),
+        request_id=req.request_id,
+        now=now,
+    )
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
+
+
+def _check_chain(row: ExecutionRow, first_execution_run_id: str) -> None:
+    if first_execution_run_id and first_execution_run_id != row.first_execution_run_id:
+        raise workflow_not_found(row.workflow_id, row.run_id)
+
+
+async def request_cancel(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    workflow_id: str,
+    run_id: str,
+    req: RequestCancelWorkflowExecutionRequest,
+) -> None:
+    """Cooperative cancel. Repeated requests and requests to closed runs succeed without
+    effect, as in Temporal."""
+    now = ctx.clock.now()
+    row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
+    _check_chain(row, req.first_execution_run_id)
+    state = state_of(row)
+    if not state.is_running or state.cancel_requested:
+        return
+    if not await _dedupe_request(uow, row, req.request_id, "cancel"):
+        return
+    transition = engine.request_cancel(state, reason=req.reason, identity=req.identity, now=now)
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
+
+
+async def terminate(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    workflow_id: str,
+    run_id: str,
+    req: TerminateWorkflowExecutionRequest,
+) -> None:
+    now = ctx.clock.now()
+    row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
+    _check_chain(row, req.first_execution_run_id)
+    state = state_of(row)
+    if not state.is_running:
+        raise workflow_completed(row.workflow_id, row.run_id, row.status)
+    transition = engine.terminate(
+        state,
+        reason=req.reason,
+        details=start_options.payloads(req.details, "details"),
+        identity=req.identity,
+        now=now,
+    )
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
