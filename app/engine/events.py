@@ -79,6 +79,13 @@ def format_time(moment: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def format_seconds(seconds: float) -> str:
+    """A proto-JSON duration: ``"10s"``, ``"1.5s"``."""
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{seconds:.6f}".rstrip("0") + "s"
+
+
 @dataclass
 class HistoryEvent:
     event_type: EventType

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine.events import EventType, HistoryEvent, format_time
+from app.engine.events import EventType, HistoryEvent, format_seconds, format_time
 from app.engine.state import (
     MutableState,
     TimerKind,
@@ -44,10 +44,6 @@ class StartParams:
     attempt: int = 1
     first_execution_run_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _seconds(value: float) -> str:
-    return f"{int(value)}s" if value == int(value) else f"{value:.6f}".rstrip("0") + "s"
 
 
 def _append(
@@ -91,7 +87,7 @@ def schedule_workflow_task(state: MutableState, out: Transition, now: datetime) 
         EventType.WORKFLOW_TASK_SCHEDULED,
         {
             "task_queue": {"name": state.task_queue, "kind": "NORMAL"},
-            "start_to_close_timeout": _seconds(state.workflow_task_timeout),
+            "start_to_close_timeout": format_seconds(state.workflow_task_timeout),
             "attempt": 1,
         },
         now,
@@ -125,9 +121,11 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         "workflow_type": {"name": params.workflow_type},
         "task_queue": {"name": params.task_queue, "kind": "NORMAL"},
         "input": params.input,
-        "workflow_execution_timeout": _seconds(params.execution_timeout),
-        "workflow_run_timeout": _seconds(params.run_timeout),
-        "workflow_task_timeout": _seconds(params.workflow_task_timeout),
+        "workflow_execution_timeout": (
+            format_seconds(params.execution_timeout) if params.execution_timeout else None
+        ),
+        "workflow_run_timeout": format_seconds(params.run_timeout) if params.run_timeout else None,
+        "workflow_task_timeout": format_seconds(params.workflow_task_timeout),
         "original_execution_run_id": params.run_id,
         "identity": params.identity,
         "first_execution_run_id": params.first_execution_run_id or params.run_id,
@@ -139,11 +137,8 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
             else None
         ),
         "cron_schedule": params.cron_schedule or None,
-        "first_workflow_task_backoff": (
-            _seconds(params.first_workflow_task_backoff)
-            if params.first_workflow_task_backoff
-            else None
-        ),
+        "first_workflow_task_backoff": format_seconds(params.first_workflow_task_backoff),
+        "initiator": "CRON_SCHEDULE" if params.cron_schedule else None,
         "memo": params.memo,
         "search_attributes": params.search_attributes,
         "header": params.header,
@@ -214,6 +209,9 @@ def request_cancel(state: MutableState, *, reason: str, identity: str, now: date
     if state.cancel_requested:
         return out
     state.cancel_requested = True
+    # A cancel request does not wait for a cron or start-delay backoff: the workflow
+    # gets a task at once to react to it.
+    state.awaiting_first_task_backoff = False
     attributes = {"cause": reason, "identity": identity}
     _record_external(
         state,

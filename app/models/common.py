@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from app.engine.events import format_seconds
+
 MAX_ID_LENGTH = 1000
 MAX_DURATION = timedelta(days=365 * 100)
 
@@ -51,10 +53,7 @@ def parse_duration(value: Any) -> Any:
 
 
 def format_duration(value: timedelta) -> str:
-    seconds = value.total_seconds()
-    if seconds == int(seconds):
-        return f"{int(seconds)}s"
-    return f"{seconds:.6f}".rstrip("0") + "s"
+    return format_seconds(value.total_seconds())
 
 
 Duration = Annotated[

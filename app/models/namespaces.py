@@ -39,7 +39,8 @@ class RegisterNamespaceRequest(StrictModel):
     description: str = ""
     owner_email: str = ""
     workflow_execution_retention_period: Duration | None = Field(
-        None, description="How long closed workflows are kept; at least 1h (24h if global)."
+        None,
+        description="Required: how long closed workflows are kept; at least 1h (24h if global).",
     )
     data: dict[str, str] = Field(default_factory=dict)
     is_global_namespace: bool = False

@@ -163,10 +163,18 @@ class PendingWorkflowTaskInfo(BaseModel):
     attempt: int
 
 
+class WorkflowExtendedInfo(BaseModel):
+    execution_expiration_time: str | None = None
+    run_expiration_time: str | None = None
+    cancel_requested: bool = False
+    original_start_time: str
+
+
 class GetWorkflowExecutionResponse(BaseModel):
     execution_info: WorkflowExecutionInfo
     execution_config: WorkflowExecutionConfig
     pending_workflow_task: PendingWorkflowTaskInfo | None = None
+    workflow_extended_info: WorkflowExtendedInfo
     workflow_execution_history: list[HistoryEvent]
     next_page_token: str = ""
 

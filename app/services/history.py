@@ -4,7 +4,7 @@ for new events (long poll) without holding a transaction open."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,13 @@ from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow
-from app.engine.events import CLOSE_EVENT_TYPES, EventType, HistoryEvent, format_time
+from app.engine.events import (
+    CLOSE_EVENT_TYPES,
+    EventType,
+    HistoryEvent,
+    format_seconds,
+    format_time,
+)
 from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
 from app.payloads import render
@@ -86,9 +92,9 @@ def describe(row: ExecutionRow) -> dict[str, Any]:
         }
     config = {
         "task_queue": {"name": row.task_queue, "kind": "NORMAL"},
-        "workflow_execution_timeout": _seconds(state.execution_timeout),
-        "workflow_run_timeout": _seconds(state.run_timeout),
-        "default_workflow_task_timeout": _seconds(state.workflow_task_timeout),
+        "workflow_execution_timeout": format_seconds(state.execution_timeout),
+        "workflow_run_timeout": format_seconds(state.run_timeout),
+        "default_workflow_task_timeout": format_seconds(state.workflow_task_timeout),
     }
     pending = None
     task = state.workflow_task
@@ -99,11 +105,22 @@ def describe(row: ExecutionRow) -> dict[str, Any]:
             "started_time": format_time(task.started_time) if task.started_time else None,
             "attempt": task.attempt,
         }
-    return {"execution_info": info, "execution_config": config, "pending_workflow_task": pending}
+    extended = {
+        "execution_expiration_time": _time(state.execution_expiration_time),
+        "run_expiration_time": _time(state.run_expiration_time),
+        "cancel_requested": state.cancel_requested,
+        "original_start_time": format_time(row.start_time),
+    }
+    return {
+        "execution_info": info,
+        "execution_config": config,
+        "pending_workflow_task": pending,
+        "workflow_extended_info": extended,
+    }
 
 
-def _seconds(value: float) -> str:
-    return f"{timedelta(seconds=value).total_seconds():g}s"
+def _time(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment else None
 
 
 async def get_page(

@@ -155,7 +155,11 @@ async def register(
     session: AsyncSession, req: RegisterNamespaceRequest, cluster_name: str, now: datetime
 ) -> NamespaceRow:
     validate_name(req.namespace)
-    retention = req.workflow_execution_retention_period or DEFAULT_RETENTION
+    retention = req.workflow_execution_retention_period
+    if retention is None:
+        raise bad_request(
+            "workflow_execution_retention_period", "workflow_execution_retention_period is required"
+        )
     _validate_retention(retention, req.is_global_namespace, "workflow_execution_retention_period")
     history = req.history_archival_config or ArchivalConfig()
     visibility = req.visibility_archival_config or ArchivalConfig()
@@ -318,7 +322,11 @@ async def ensure_default(session: AsyncSession, cluster_name: str, now: datetime
     if exists is None:
         await register(
             session,
-            RegisterNamespaceRequest(namespace="default", description="Default namespace"),
+            RegisterNamespaceRequest(
+                namespace="default",
+                description="Default namespace",
+                workflow_execution_retention_period=DEFAULT_RETENTION,
+            ),
             cluster_name,
             now,
         )

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.engine import cron
+from app.engine.events import format_seconds
 from app.errors import bad_request
 from app.models.common import Header, Memo, PayloadValue, RetryPolicy, SearchAttributes
 from app.models.workflows import (
@@ -47,10 +48,6 @@ def _secs(value: timedelta | None) -> float:
     return value.total_seconds() if value else 0.0
 
 
-def _duration(seconds: float) -> str:
-    return f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds:g}s"
-
-
 def retry_policy(policy: RetryPolicy | None, field: str = "retry_policy") -> dict[str, Any] | None:
     """Validate a retry policy and fill Temporal's defaults (1s, x2.0, 100 x initial)."""
     if policy is None:
@@ -70,9 +67,9 @@ def retry_policy(policy: RetryPolicy | None, field: str = "retry_policy") -> dic
     if attempts < 0:
         raise bad_request(f"{field}.maximum_attempts", "maximum_attempts cannot be negative")
     result: dict[str, Any] = {
-        "initial_interval": _duration(initial),
+        "initial_interval": format_seconds(initial),
         "backoff_coefficient": coefficient,
-        "maximum_interval": _duration(maximum or initial * 100),
+        "maximum_interval": format_seconds(maximum or initial * 100),
         "maximum_attempts": attempts,
     }
     if policy.non_retryable_error_types:

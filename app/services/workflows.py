@@ -159,7 +159,7 @@ async def _resolve_conflict(
             state = state_of(existing)
             transition = engine.terminate(
                 state,
-                reason="terminated by WorkflowIdConflictPolicy TERMINATE_EXISTING",
+                reason="TerminateIfRunning WorkflowIdReusePolicy",
                 details=None,
                 identity="history-service",
                 now=now,
