@@ -3,12 +3,13 @@ tokens and the in-process notifier."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.services.loops import Loop
 from app.services.notifier import Notifier
 from app.services.page_tokens import PageTokens
 from app.settings import Settings
@@ -21,6 +22,7 @@ class AppContext:
     clock: Clock
     notifier: Notifier
     tokens: PageTokens | None = None
+    loops: list[Loop] = field(default_factory=list)
 
     @property
     def page_tokens(self) -> PageTokens:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.body_limit import SCOPE_FLAG, too_large_error
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger("app.errors")
@@ -63,7 +64,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
+        if SCOPE_FLAG in request.scope:
+            error = too_large_error(request.scope[SCOPE_FLAG])
+        elif exc.status_code == 404:
             error = ApiError(ErrorCode.NOT_FOUND, f"No route for {request.url.path}.")
         elif exc.status_code == 405:
             error = ApiError(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import __version__, error_handlers
+from app.body_limit import BodyLimitMiddleware
 from app.clock import Clock, SystemClock
 from app.context import AppContext
 from app.db.database import Database, describe_url
@@ -18,6 +19,7 @@ from app.routers import health, history, namespaces, workflows
 from app.services import namespaces as namespace_service
 from app.services.notifier import Notifier
 from app.services.page_tokens import PageTokens, load_or_create_secret
+from app.services.timers import TimerProcessor
 from app.settings import Settings
 from app.versioning import ApiVersionMiddleware
 
@@ -55,9 +57,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log.info("database: %s", describe_url(settings.database_url))
         await _start(ctx)
+        if settings.run_background_loops:
+            for loop in ctx.loops:
+                loop.start()
         try:
             yield
         finally:
+            for loop in ctx.loops:
+                await loop.stop()
             await ctx.db.close()
 
     app = FastAPIOffline(
@@ -67,9 +74,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
+    ctx.loops.append(TimerProcessor(ctx))
     app.state.ctx = ctx
     error_handlers.install(app)
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     for router in (health.router, namespaces.router, workflows.router, history.router):
         app.include_router(router)
     return app

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, gt=0, description="Largest accepted request body, as in Temporal."
     )
+    run_background_loops: bool = Field(
+        True, description="Run the timer processor; tests turn it off and drive it by hand."
+    )
     create_default_namespace: bool = Field(
         True, description="Register the `default` namespace at start-up when it is missing."
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, run_background_loops=False)
 
 
 @pytest.fixture
@@ -125,3 +125,13 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["details"], list)
     return error
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait (bounded) for the server to reach a state, e.g. a long poll parked on the
+    clock. Database I/O runs in threads, so yielding to the loop alone is not enough."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.001)

@@ -46,7 +46,7 @@ class StartParams:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _append(
+def append_event(
     state: MutableState,
     out: Transition,
     event_type: EventType,
@@ -71,7 +71,7 @@ def _record_external(
     if state.workflow_task is not None and state.workflow_task.started:
         state.buffered_events.append(HistoryEvent(event_type, now, attributes))
     else:
-        _append(state, out, event_type, attributes, now)
+        append_event(state, out, event_type, attributes, now)
 
 
 def schedule_workflow_task(state: MutableState, out: Transition, now: datetime) -> None:
@@ -81,7 +81,7 @@ def schedule_workflow_task(state: MutableState, out: Transition, now: datetime) 
         return
     if state.awaiting_first_task_backoff:
         return
-    event = _append(
+    event = append_event(
         state,
         out,
         EventType.WORKFLOW_TASK_SCHEDULED,
@@ -145,7 +145,7 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         "workflow_id": params.workflow_id,
         **params.extra,
     }
-    _append(
+    append_event(
         state,
         out,
         EventType.WORKFLOW_EXECUTION_STARTED,
@@ -231,21 +231,19 @@ def _close(state: MutableState, status: WorkflowStatus, now: datetime) -> None:
     state.awaiting_first_task_backoff = False
 
 
-def terminate(
+def force_close(
     state: MutableState,
-    *,
-    reason: str,
-    details: dict[str, Any] | None,
-    identity: str,
+    out: Transition,
+    status: WorkflowStatus,
+    event_type: EventType,
+    attributes: dict[str, Any],
     now: datetime,
-) -> Transition:
-    """Forced close. A workflow task in flight is failed first (FORCE_CLOSE_COMMAND) and
-    buffered events are written before the terminated event."""
-    _require_running(state)
-    out = Transition()
+) -> None:
+    """Close the run from outside its code. A workflow task in flight is failed first
+    (FORCE_CLOSE_COMMAND) and buffered events are written before the closing event."""
     task = state.workflow_task
     if task is not None and task.started:
-        _append(
+        append_event(
             state,
             out,
             EventType.WORKFLOW_TASK_FAILED,
@@ -258,15 +256,31 @@ def terminate(
             now,
         )
     for event in state.buffered_events:
-        _append(state, out, event.event_type, event.attributes, event.event_time)
+        append_event(state, out, event.event_type, event.attributes, event.event_time)
     state.buffered_events = []
-    attributes = {"reason": reason, "details": details, "identity": identity}
-    _append(
+    append_event(
+        state, out, event_type, {k: v for k, v in attributes.items() if v not in (None, "")}, now
+    )
+    _close(state, status, now)
+
+
+def terminate(
+    state: MutableState,
+    *,
+    reason: str,
+    details: dict[str, Any] | None,
+    identity: str,
+    now: datetime,
+) -> Transition:
+    """Forced close, at once; no workflow code runs."""
+    _require_running(state)
+    out = Transition()
+    force_close(
         state,
         out,
+        WorkflowStatus.TERMINATED,
         EventType.WORKFLOW_EXECUTION_TERMINATED,
-        {k: v for k, v in attributes.items() if v not in (None, "")},
+        {"reason": reason, "details": details, "identity": identity},
         now,
     )
-    _close(state, WorkflowStatus.TERMINATED, now)
     return out

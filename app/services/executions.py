@@ -23,6 +23,9 @@ class ConcurrentUpdate(RetryableConflict):
     """Another writer changed the run first; the whole transaction is retried."""
 
 
+TIMERS_KEY = ("timers",)
+
+
 def history_key(namespace_id: str, workflow_id: str, run_id: str) -> Hashable:
     return ("history", namespace_id, workflow_id, run_id)
 
@@ -134,6 +137,8 @@ def _write_effects(
                 data=timer.data,
             )
         )
+    if transition.timers:
+        uow.after_commit.append(lambda: notifier.notify(TIMERS_KEY))
     if transition.events:
         key = history_key(namespace_id, state.workflow_id, state.run_id)
         uow.after_commit.append(lambda: notifier.notify(key))

@@ -1,0 +1,72 @@
+"""Fires due timers: each in its own short transaction that applies the engine's
+transition and deletes the timer row, so a timer takes effect exactly once."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.database import UnitOfWork
+from app.db.tables import ExecutionRow, TimerTaskRow
+from app.engine import timers as engine
+from app.engine.state import TimerKind
+from app.services import executions
+from app.services.loops import Loop
+
+BATCH = 100
+IDLE_SECONDS = 60.0
+
+
+class TimerProcessor(Loop):
+    name = "timer-processor"
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(ctx.clock)
+        self.ctx = ctx
+        # Woken right after any commit that wrote a timer, in case it is due sooner.
+        self.wake = ctx.notifier.subscribe(executions.TIMERS_KEY)
+
+    async def run_once(self) -> float:
+        now = self.ctx.clock.now()
+        due_query = (
+            select(col(TimerTaskRow.id))
+            .where(col(TimerTaskRow.fire_time) <= now)
+            .order_by(col(TimerTaskRow.fire_time), col(TimerTaskRow.id))
+            .limit(BATCH)
+        )
+        async with self.ctx.db.read() as session:
+            due = [int(i) for i in (await session.execute(due_query)).scalars() if i is not None]
+            following = (
+                await session.execute(
+                    select(col(TimerTaskRow.fire_time))
+                    .where(col(TimerTaskRow.fire_time) > now)
+                    .order_by(col(TimerTaskRow.fire_time))
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        for timer_id in due:
+            await self.ctx.db.run(partial(self._fire, timer_id=timer_id))
+        if len(due) == BATCH:
+            return 0.0
+        if following is None:
+            return IDLE_SECONDS
+        return max(0.0, min(IDLE_SECONDS, (following - now).total_seconds()))
+
+    async def _fire(self, uow: UnitOfWork, *, timer_id: int) -> None:
+        session = uow.session
+        timer = await session.get(TimerTaskRow, timer_id)
+        if timer is None:
+            return
+        await session.execute(delete(TimerTaskRow).where(col(TimerTaskRow.id) == timer_id))
+        key = (timer.namespace_id, timer.workflow_id, timer.run_id)
+        row = await session.get(ExecutionRow, key, with_for_update=True)
+        if row is None:
+            return
+        state = executions.state_of(row)
+        now = self.ctx.clock.now()
+        transition = engine.fire(TimerKind(timer.kind), state, now)
+        if transition.events:
+            await executions.save(uow, self.ctx.notifier, row, state, transition, now)
