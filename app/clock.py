@@ -37,20 +37,30 @@ class ManualClock:
         self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._deadlines: list[tuple[datetime, int, asyncio.Event]] = []
         self._seq = itertools.count()
+        self._waits_started = 0
 
     def now(self) -> datetime:
         return self._now
 
     async def wait(self, event: asyncio.Event, within: float) -> bool:
         expired = asyncio.Event()
+        self._waits_started += 1
         heapq.heappush(
             self._deadlines, (self._now + timedelta(seconds=within), next(self._seq), expired)
         )
         waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(expired.wait())}
-        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            expired.set()  # no longer pending, however it ended
+            for task in waiters:
+                task.cancel()
         return event.is_set()
+
+    @property
+    def waits_started(self) -> int:
+        """How many waits have begun, ever (to tell a new wait from an old one)."""
+        return self._waits_started
 
     def pending_waits(self) -> int:
         return sum(1 for _, _, expired in self._deadlines if not expired.is_set())

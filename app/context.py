@@ -11,7 +11,7 @@ from app.clock import Clock
 from app.db.database import Database
 from app.services.loops import Loop
 from app.services.notifier import Notifier
-from app.services.page_tokens import PageTokens
+from app.services.tokens import TokenSigner
 from app.settings import Settings
 
 
@@ -21,13 +21,13 @@ class AppContext:
     db: Database
     clock: Clock
     notifier: Notifier
-    tokens: PageTokens | None = None
+    tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)
 
     @property
-    def page_tokens(self) -> PageTokens:
+    def signer(self) -> TokenSigner:
         if self.tokens is None:
-            raise RuntimeError("page tokens are available once the app has started")
+            raise RuntimeError("the token signer is available once the app has started")
         return self.tokens
 
 

@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.body_limit import SCOPE_FLAG, too_large_error
 from app.errors import ApiError, ErrorCode
+from app.input_limits import SCOPE_FLAG, too_large_error
 
 log = logging.getLogger("app.errors")
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import __version__, error_handlers
-from app.body_limit import BodyLimitMiddleware
 from app.clock import Clock, SystemClock
 from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
-from app.routers import health, history, namespaces, workflows
+from app.input_limits import InputLimitsMiddleware
+from app.routers import health, history, namespaces, worker, workflows
 from app.services import namespaces as namespace_service
 from app.services.notifier import Notifier
-from app.services.page_tokens import PageTokens, load_or_create_secret
 from app.services.timers import TimerProcessor
+from app.services.tokens import TokenSigner, load_or_create_secret
 from app.settings import Settings
 from app.versioning import ApiVersionMiddleware
 
@@ -37,11 +38,30 @@ Send `Temporal-API-Version: v1` (or nothing) to pick the API version.
 async def _start(ctx: AppContext) -> None:
     await migrate(ctx.db)
     async with ctx.db.write() as uow:
-        ctx.tokens = PageTokens(await load_or_create_secret(uow.session))
+        ctx.tokens = TokenSigner(await load_or_create_secret(uow.session))
         if ctx.settings.create_default_namespace:
             await namespace_service.ensure_default(
                 uow.session, ctx.settings.cluster_name, ctx.clock.now()
             )
+
+
+def _document_errors_truthfully(app: FastAPI) -> None:
+    """FastAPI documents a 422 on every route, but validation errors are rendered as 400
+    INVALID_ARGUMENT in the spec's envelope; drop the 422 so the document tells the truth."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -74,11 +94,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
+    _document_errors_truthfully(app)
     ctx.loops.append(TimerProcessor(ctx))
     app.state.ctx = ctx
     error_handlers.install(app)
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
-    for router in (health.router, namespaces.router, workflows.router, history.router):
+    app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_request_body_bytes)
+    for router in (
+        health.router,
+        namespaces.router,
+        workflows.router,
+        history.router,
+        worker.router,
+    ):
         app.include_router(router)
     return app

@@ -177,3 +177,14 @@ class TimerTaskRow(SQLModel, table=True):
     workflow_id: str = Field(max_length=1000)
     run_id: str = Field(max_length=36)
     data: dict[str, Any] = _json()
+
+
+class PollerRow(SQLModel, table=True):
+    """Who polled a task queue and when, for DescribeTaskQueue."""
+
+    __tablename__ = "pollers"
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    task_queue: str = Field(primary_key=True, max_length=1000)
+    task_type: str = Field(primary_key=True, max_length=16)
+    identity: str = Field(primary_key=True, max_length=1000)
+    last_access_time: datetime = _time()

@@ -23,6 +23,8 @@ class WorkflowStatus(StrEnum):
 class TimerKind(StrEnum):
     WORKFLOW_BACKOFF = "WORKFLOW_BACKOFF"
     WORKFLOW_RUN_TIMEOUT = "WORKFLOW_RUN_TIMEOUT"
+    WORKFLOW_TASK_TIMEOUT = "WORKFLOW_TASK_TIMEOUT"
+    USER_TIMER = "USER_TIMER"
 
 
 @dataclass
@@ -34,10 +36,22 @@ class WorkflowTask:
     scheduled_time: datetime
     started_event_id: int = 0
     started_time: datetime | None = None
+    # A retry with no new events is transient: its Scheduled/Started events are only
+    # written if it completes, so a crash-looping worker does not grow the history.
+    transient: bool = False
+    identity: str = ""
+    request_id: str = ""
 
     @property
     def started(self) -> bool:
         return self.started_event_id > 0
+
+
+@dataclass
+class UserTimer:
+    timer_id: str
+    started_event_id: int
+    fire_time: datetime
 
 
 @dataclass
@@ -61,6 +75,10 @@ class MutableState:
     signal_count: int = 0
     close_time: datetime | None = None
     buffered_events: list[HistoryEvent] = field(default_factory=list)
+    user_timers: dict[str, UserTimer] = field(default_factory=dict)
+    # Set by a command whose effect the workflow must see at once (e.g. an activity
+    # cancelled before it started).
+    needs_workflow_task: bool = False
 
     @property
     def is_running(self) -> bool:
@@ -86,7 +104,14 @@ class MutableState:
         values = _decode(data)
         task = values.pop("workflow_task")
         buffered = values.pop("buffered_events")
+        timers = values.pop("user_timers", {})
         state = cls(**values)
+        state.user_timers = {
+            key: UserTimer(
+                t["timer_id"], t["started_event_id"], datetime.fromisoformat(t["fire_time"])
+            )
+            for key, t in timers.items()
+        }
         state.status = WorkflowStatus(state.status)
         state.workflow_task = WorkflowTask(**task) if task else None
         state.buffered_events = [
@@ -99,6 +124,7 @@ class MutableState:
 
 
 _TIME_FIELDS = {
+    "fire_time",
     "start_time",
     "execution_expiration_time",
     "run_expiration_time",
@@ -152,3 +178,5 @@ class Transition:
     events: list[HistoryEvent] = field(default_factory=list)
     workflow_tasks: list[WorkflowTaskDispatch] = field(default_factory=list)
     timers: list[TimerToSet] = field(default_factory=list)
+    memo_upsert: dict[str, Any] | None = None
+    search_attributes_upsert: dict[str, Any] | None = None

@@ -5,10 +5,12 @@ fires twice, or late, does nothing the second time."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from app.engine import workflow_tasks
 from app.engine.events import EventType
 from app.engine.state import MutableState, TimerKind, Transition, WorkflowStatus
-from app.engine.workflow import force_close, schedule_workflow_task
+from app.engine.workflow import force_close, record_external, schedule_workflow_task
 
 
 def end_first_task_backoff(state: MutableState, now: datetime) -> Transition:
@@ -41,7 +43,32 @@ def time_out_run(state: MutableState, now: datetime) -> Transition:
     return out
 
 
-def fire(kind: TimerKind, state: MutableState, now: datetime) -> Transition:
+def fire_user_timer(
+    state: MutableState, timer_id: str, started_event_id: int, now: datetime
+) -> Transition:
+    out = Transition()
+    timer = state.user_timers.get(timer_id)
+    if not state.is_running or timer is None or timer.started_event_id != started_event_id:
+        return out
+    del state.user_timers[timer_id]
+    record_external(
+        state,
+        out,
+        EventType.TIMER_FIRED,
+        {"timer_id": timer_id, "started_event_id": started_event_id},
+        now,
+    )
+    schedule_workflow_task(state, out, now)
+    return out
+
+
+def fire(kind: TimerKind, data: dict[str, Any], state: MutableState, now: datetime) -> Transition:
     if kind is TimerKind.WORKFLOW_BACKOFF:
         return end_first_task_backoff(state, now)
+    if kind is TimerKind.WORKFLOW_TASK_TIMEOUT:
+        return workflow_tasks.time_out(
+            state, int(data["scheduled_event_id"]), int(data["attempt"]), now
+        )
+    if kind is TimerKind.USER_TIMER:
+        return fire_user_timer(state, str(data["timer_id"]), int(data["started_event_id"]), now)
     return time_out_run(state, now)

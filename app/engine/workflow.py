@@ -59,7 +59,7 @@ def append_event(
     return event
 
 
-def _record_external(
+def record_external(
     state: MutableState,
     out: Transition,
     event_type: EventType,
@@ -68,38 +68,54 @@ def _record_external(
 ) -> None:
     """Events caused from outside are buffered while a workflow task is in flight and
     written after it completes, so the worker's view of history stays consistent."""
-    if state.workflow_task is not None and state.workflow_task.started:
+    task = state.workflow_task
+    if task is not None and task.started:
         state.buffered_events.append(HistoryEvent(event_type, now, attributes))
-    else:
-        append_event(state, out, event_type, attributes, now)
+        return
+    append_event(state, out, event_type, attributes, now)
+    if task is not None and task.transient:
+        # New events end a run of failing attempts: the retry becomes a normal task.
+        state.workflow_task = None
+        schedule_workflow_task(state, out, now)
 
 
-def schedule_workflow_task(state: MutableState, out: Transition, now: datetime) -> None:
+def schedule_workflow_task(
+    state: MutableState, out: Transition, now: datetime, attempt: int = 1
+) -> None:
     """Schedule a workflow task unless one is already pending (or the first one still
-    waits for its backoff)."""
+    waits for its backoff). A retry (attempt > 1) is transient: no event is written."""
     if not state.is_running or state.workflow_task is not None:
         return
     if state.awaiting_first_task_backoff:
         return
-    event = append_event(
-        state,
-        out,
-        EventType.WORKFLOW_TASK_SCHEDULED,
-        {
-            "task_queue": {"name": state.task_queue, "kind": "NORMAL"},
-            "start_to_close_timeout": format_seconds(state.workflow_task_timeout),
-            "attempt": 1,
-        },
-        now,
-    )
+    transient = attempt > 1
+    if transient:
+        scheduled_event_id = state.next_event_id
+    else:
+        scheduled_event_id = append_event(
+            state,
+            out,
+            EventType.WORKFLOW_TASK_SCHEDULED,
+            scheduled_attributes(state, attempt),
+            now,
+        ).event_id
     state.workflow_task = WorkflowTask(
-        scheduled_event_id=event.event_id,
-        attempt=1,
+        scheduled_event_id=scheduled_event_id,
+        attempt=attempt,
         task_queue=state.task_queue,
         start_to_close_timeout=state.workflow_task_timeout,
         scheduled_time=now,
+        transient=transient,
     )
-    out.workflow_tasks.append(WorkflowTaskDispatch(state.task_queue, event.event_id))
+    out.workflow_tasks.append(WorkflowTaskDispatch(state.task_queue, scheduled_event_id))
+
+
+def scheduled_attributes(state: MutableState, attempt: int) -> dict[str, Any]:
+    return {
+        "task_queue": {"name": state.task_queue, "kind": "NORMAL"},
+        "start_to_close_timeout": format_seconds(state.workflow_task_timeout),
+        "attempt": attempt,
+    }
 
 
 def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]:
@@ -189,7 +205,7 @@ def signal(
         "header": header,
         "request_id": request_id,
     }
-    _record_external(
+    record_external(
         state,
         out,
         EventType.WORKFLOW_EXECUTION_SIGNALED,
@@ -213,7 +229,7 @@ def request_cancel(state: MutableState, *, reason: str, identity: str, now: date
     # gets a task at once to react to it.
     state.awaiting_first_task_backoff = False
     attributes = {"cause": reason, "identity": identity}
-    _record_external(
+    record_external(
         state,
         out,
         EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -224,7 +240,7 @@ def request_cancel(state: MutableState, *, reason: str, identity: str, now: date
     return out
 
 
-def _close(state: MutableState, status: WorkflowStatus, now: datetime) -> None:
+def close_run(state: MutableState, status: WorkflowStatus, now: datetime) -> None:
     state.status = status
     state.close_time = now
     state.workflow_task = None
@@ -261,7 +277,7 @@ def force_close(
     append_event(
         state, out, event_type, {k: v for k, v in attributes.items() if v not in (None, "")}, now
     )
-    _close(state, status, now)
+    close_run(state, status, now)
 
 
 def terminate(

@@ -25,9 +25,17 @@ MAX_DURATION = timedelta(days=365 * 100)
 
 
 class StrictModel(BaseModel):
-    """Request bodies reject unknown fields."""
+    """Request bodies reject unknown fields, and text fields reject NUL characters (which
+    PostgreSQL cannot store); payload values are stored encoded and may hold anything."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 _DURATION = re.compile(r"^(-?)(\d+)(?:\.(\d{1,9}))?s$")
@@ -44,12 +52,11 @@ def parse_duration(value: Any) -> Any:
         raise ValueError(f"invalid duration {value!r}; use seconds with an 's' suffix, e.g. '10s'")
     if match.group(1):
         raise ValueError(f"duration {value!r} must not be negative")
+    seconds = int(match.group(2))
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {value[:40]!r} is longer than 100 years")
     fraction = match.group(3) or "0"
-    micros = int(fraction.ljust(9, "0")[:6])
-    duration = timedelta(seconds=int(match.group(2)), microseconds=micros)
-    if duration > MAX_DURATION:
-        raise ValueError(f"duration {value!r} is longer than 100 years")
-    return duration
+    return timedelta(seconds=seconds, microseconds=int(fraction.ljust(9, "0")[:6]))
 
 
 def format_duration(value: timedelta) -> str:
@@ -69,13 +76,17 @@ E = TypeVar("E", bound=Enum)
 def proto_enum(enum_cls: type[E], prefix: str) -> Any:
     """An enum field that takes the short name (``ALLOW_DUPLICATE``), the full proto name
     (``WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE``) or the proto number, and answers with
-    the short name."""
+    the short name. Proto's UNSPECIFIED (0) means "not set" and reads as None."""
     members = list(enum_cls)
 
     def normalize(value: Any) -> Any:
-        if isinstance(value, enum_cls):
+        if value is None or isinstance(value, enum_cls):
             return value
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
+            if value == 0:
+                return None
             if 1 <= value <= len(members):
                 return members[value - 1]
             raise ValueError(f"unknown {enum_cls.__name__} number {value}")
@@ -83,13 +94,15 @@ def proto_enum(enum_cls: type[E], prefix: str) -> Any:
             name = value.strip().upper()
             if name.startswith(prefix):
                 name = name[len(prefix) :]
+            if name == "UNSPECIFIED":
+                return None
             for member in members:
                 if member.value == name:
                     return member
         allowed = ", ".join(m.value for m in members)
         raise ValueError(f"unknown {enum_cls.__name__} {value!r}; expected one of {allowed}")
 
-    return Annotated[enum_cls, BeforeValidator(normalize)]
+    return Annotated[enum_cls | None, BeforeValidator(normalize)]
 
 
 def _check_id(value: str, what: str, *, required: bool = True) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.models.common import (
     Duration,
@@ -46,6 +46,13 @@ HistoryFilterField = proto_enum(HistoryEventFilterType, "HISTORY_EVENT_FILTER_TY
 
 
 class StartWorkflowExecutionRequest(StrictModel):
+    @field_validator("workflow_id")
+    @classmethod
+    def _workflow_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("workflow_id is required and cannot be empty")
+        return value
+
     namespace: str | None = Field(None, description="Must equal the path's namespace if given.")
     workflow_id: str = Field(max_length=1000)
     workflow_type: WorkflowType

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -49,7 +49,7 @@ async def _history(
 PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
 PAGE_TOKEN = Query("", description="Token from the previous page.")
 WAIT = Query(False, description="Long poll for new events.")
-FILTER = Query("ALL_EVENT", description="ALL_EVENT or CLOSE_EVENT (full proto names too).")
+FILTER = Query(description="ALL_EVENT or CLOSE_EVENT (full proto names too).")
 
 
 @router.get(
@@ -66,7 +66,7 @@ async def get_history(
     maximum_page_size: int = PAGE_SIZE,
     next_page_token: str = PAGE_TOKEN,
     wait_new_event: bool = WAIT,
-    history_event_filter_type: HistoryFilterField = FILTER,
+    history_event_filter_type: Annotated[HistoryFilterField, FILTER] = "ALL_EVENT",
     ctx: AppContext = Depends(context),
 ) -> GetWorkflowExecutionHistoryResponse:
     return await _history(
@@ -94,7 +94,7 @@ async def get_current_history(
     maximum_page_size: int = PAGE_SIZE,
     next_page_token: str = PAGE_TOKEN,
     wait_new_event: bool = WAIT,
-    history_event_filter_type: HistoryFilterField = FILTER,
+    history_event_filter_type: Annotated[HistoryFilterField, FILTER] = "ALL_EVENT",
     ctx: AppContext = Depends(context),
 ) -> GetWorkflowExecutionHistoryResponse:
     return await _history(

@@ -31,21 +31,17 @@ async def register_namespace(
     return service.describe(row)
 
 
-@router.get("", response_model=ListNamespacesResponse, summary="ListNamespaces")
+@router.get("", response_model=ListNamespacesResponse, summary="ListNamespaces", responses=errors())
 async def list_namespaces(
     page_size: int = Query(0, description="Namespaces per page; 0 means 100, at most 1000."),
     next_page_token: str = Query("", description="Token from the previous page."),
     ctx: AppContext = Depends(context),
 ) -> ListNamespacesResponse:
     """List namespaces by name, a page at a time."""
-    after = (
-        ctx.page_tokens.decode("namespaces", next_page_token)["after"]
-        if (next_page_token)
-        else None
-    )
+    after = ctx.signer.decode("namespaces", next_page_token)["after"] if (next_page_token) else None
     async with ctx.db.read() as session:
         rows, last = await service.list_page(session, page_size, after)
-    token = ctx.page_tokens.encode("namespaces", {"after": last}) if last else ""
+    token = ctx.signer.encode("namespaces", {"after": last}) if last else ""
     return ListNamespacesResponse(
         namespaces=[service.describe(r) for r in rows], next_page_token=token
     )

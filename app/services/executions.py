@@ -4,8 +4,9 @@ together in the caller's transaction. Every update is a compare-and-swap on db_v
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,18 +17,12 @@ from app.db.database import RetryableConflict, UnitOfWork
 from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow, TaskRow, TimerTaskRow
 from app.engine.state import MutableState, Transition
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
-from app.services.notifier import Notifier
+from app.payloads import decode_payload
+from app.services.notifier import TIMERS_KEY, Notifier, history_key, queue_key
 
 
 class ConcurrentUpdate(RetryableConflict):
     """Another writer changed the run first; the whole transaction is retried."""
-
-
-TIMERS_KEY = ("timers",)
-
-
-def history_key(namespace_id: str, workflow_id: str, run_id: str) -> Hashable:
-    return ("history", namespace_id, workflow_id, run_id)
 
 
 def check_run_id(run_id: str) -> str:
@@ -139,6 +134,10 @@ def _write_effects(
         )
     if transition.timers:
         uow.after_commit.append(lambda: notifier.notify(TIMERS_KEY))
+    for queue in {t.task_queue for t in transition.workflow_tasks}:
+        uow.after_commit.append(
+            partial(notifier.notify, queue_key(namespace_id, queue, "workflow"))
+        )
     if transition.events:
         key = history_key(namespace_id, state.workflow_id, state.run_id)
         uow.after_commit.append(lambda: notifier.notify(key))
@@ -168,6 +167,7 @@ async def save(
     now: datetime,
 ) -> None:
     """Write a transition of an existing run, if nobody else wrote it since we read it."""
+    memo, search_attributes = _merged_visibility(row, transition)
     result = await uow.session.execute(
         update(ExecutionRow)
         .where(
@@ -176,7 +176,12 @@ async def save(
             col(ExecutionRow.run_id) == row.run_id,
             col(ExecutionRow.db_version) == row.db_version,
         )
-        .values(**_columns(state), db_version=row.db_version + 1)
+        .values(
+            **_columns(state),
+            memo=memo,
+            search_attributes=search_attributes,
+            db_version=row.db_version + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -184,6 +189,26 @@ async def save(
     set_committed_value(row, "db_version", row.db_version + 1)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
+
+
+def _merged_visibility(
+    row: ExecutionRow, transition: Transition
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Memo and search attributes after the transition's upserts; a null payload removes
+    a memo key, as Temporal's WorkflowPropertiesModified does."""
+    memo = row.memo
+    if transition.memo_upsert:
+        fields = {**memo.get("fields", {}), **transition.memo_upsert}
+        memo = {"fields": {k: v for k, v in fields.items() if decode_payload(v) is not None}}
+    attributes = row.search_attributes
+    if transition.search_attributes_upsert:
+        attributes = {
+            "indexed_fields": {
+                **attributes.get("indexed_fields", {}),
+                **transition.search_attributes_upsert,
+            }
+        }
+    return memo, attributes
 
 
 def too_many(what: str, limit: int) -> ApiError:

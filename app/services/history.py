@@ -23,6 +23,7 @@ from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
 from app.payloads import render
 from app.services import executions
+from app.services.notifier import history_key
 
 MAX_PAGE_SIZE = 256
 TOKEN_KIND = "history"
@@ -36,6 +37,11 @@ class HistoryPage:
 
 def render_event(row: HistoryEventRow) -> dict[str, Any]:
     event = HistoryEvent(EventType(row.event_type), row.event_time, row.attributes, row.event_id)
+    rendered: dict[str, Any] = render(event.to_json())
+    return rendered
+
+
+def render_transient(event: HistoryEvent) -> dict[str, Any]:
     rendered: dict[str, Any] = render(event.to_json())
     return rendered
 
@@ -141,7 +147,7 @@ async def get_page(
     executions.check_run_id(run_id)
     first_event_id = 1
     if next_page_token:
-        token = ctx.page_tokens.decode(TOKEN_KIND, next_page_token)
+        token = ctx.signer.decode(TOKEN_KIND, next_page_token)
         if (
             token.get("ns") != ns.id
             or token.get("wf") != workflow_id
@@ -153,7 +159,7 @@ async def get_page(
     if not run_id:
         async with ctx.db.read() as session:
             run_id = (await executions.load(session, ns.id, workflow_id, "")).run_id
-    key = executions.history_key(ns.id, workflow_id, run_id)
+    key = history_key(ns.id, workflow_id, run_id)
     while True:
         wake = ctx.notifier.subscribe(key)
         try:
@@ -166,18 +172,18 @@ async def get_page(
                 events = events[:size]
                 next_id = events[-1].event_id + 1
                 keep_going = more or (wait_new_event and not closed and not close_only)
-                next_token = _token(ctx, ns, row, next_id) if keep_going else ""
+                next_token = page_token(ctx, ns, row, next_id) if keep_going else ""
                 return HistoryPage([render_event(e) for e in events], next_token)
             if closed or not wait_new_event:
                 return HistoryPage([], "")
             remaining = (deadline - ctx.clock.now()).total_seconds()
             if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
-                return HistoryPage([], _token(ctx, ns, row, first_event_id))
+                return HistoryPage([], page_token(ctx, ns, row, first_event_id))
         finally:
             ctx.notifier.unsubscribe(key, wake)
 
 
-def _token(ctx: AppContext, ns: NamespaceRow, row: ExecutionRow, next_event_id: int) -> str:
-    return ctx.page_tokens.encode(
+def page_token(ctx: AppContext, ns: NamespaceRow, row: ExecutionRow, next_event_id: int) -> str:
+    return ctx.signer.encode(
         TOKEN_KIND, {"ns": ns.id, "wf": row.workflow_id, "run": row.run_id, "next": next_event_id}
     )

@@ -28,13 +28,14 @@ class Loop(ABC):
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before the batch so a wake-up (or stop) during it is not lost.
+            self.wake.clear()
             try:
                 delay = await self.run_once()
             except Exception:
                 log.exception("%s failed; retrying shortly", self.name)
                 delay = 1.0
-            if delay > 0:
-                self.wake.clear()
+            if delay > 0 and not self._stopping.is_set():
                 await self.clock.wait(self.wake, delay)
 
     def start(self) -> None:

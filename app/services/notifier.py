@@ -27,3 +27,14 @@ class Notifier:
     def notify(self, key: Hashable) -> None:
         for event in self._waiters.get(key, ()):
             event.set()
+
+
+TIMERS_KEY: Hashable = ("timers",)
+
+
+def history_key(namespace_id: str, workflow_id: str, run_id: str) -> Hashable:
+    return ("history", namespace_id, workflow_id, run_id)
+
+
+def queue_key(namespace_id: str, task_queue: str, task_type: str) -> Hashable:
+    return ("queue", namespace_id, task_queue, task_type)

@@ -70,8 +70,9 @@ def retry_policy(policy: RetryPolicy | None, field: str = "retry_policy") -> dic
         "initial_interval": format_seconds(initial),
         "backoff_coefficient": coefficient,
         "maximum_interval": format_seconds(maximum or initial * 100),
-        "maximum_attempts": attempts,
     }
+    if attempts:
+        result["maximum_attempts"] = attempts
     if policy.non_retryable_error_types:
         result["non_retryable_error_types"] = list(policy.non_retryable_error_types)
     return result

@@ -15,6 +15,7 @@ from app.engine import timers as engine
 from app.engine.state import TimerKind
 from app.services import executions
 from app.services.loops import Loop
+from app.services.notifier import TIMERS_KEY
 
 BATCH = 100
 IDLE_SECONDS = 60.0
@@ -27,7 +28,7 @@ class TimerProcessor(Loop):
         super().__init__(ctx.clock)
         self.ctx = ctx
         # Woken right after any commit that wrote a timer, in case it is due sooner.
-        self.wake = ctx.notifier.subscribe(executions.TIMERS_KEY)
+        self.wake = ctx.notifier.subscribe(TIMERS_KEY)
 
     async def run_once(self) -> float:
         now = self.ctx.clock.now()
@@ -66,7 +67,9 @@ class TimerProcessor(Loop):
         if row is None:
             return
         state = executions.state_of(row)
+        before = row.state
         now = self.ctx.clock.now()
-        transition = engine.fire(TimerKind(timer.kind), state, now)
-        if transition.events:
+        transition = engine.fire(TimerKind(timer.kind), timer.data, state, now)
+        # A transient task's timeout changes the state without writing an event.
+        if transition.events or state.to_json() != before:
             await executions.save(uow, self.ctx.notifier, row, state, transition, now)

@@ -21,10 +21,14 @@ from app.models.workflows import (
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
 )
+from app.payloads import encode_payloads
 from app.services import executions, start_options
 from app.services.executions import state_of
 
 MAX_SIGNALS_PER_EXECUTION = 10_000
+# Temporal fills an empty terminate reason and identity; these are the gateway's words.
+DEFAULT_TERMINATE_REASON = "terminated via the gateway API"
+GATEWAY_IDENTITY = "temporal-gateway"
 FAILED_STATUSES = {
     WorkflowStatus.FAILED,
     WorkflowStatus.CANCELED,
@@ -107,7 +111,7 @@ async def start(
         )
         if existing.start_request_id == params.request_id:
             return existing.run_id, True
-        await _resolve_conflict(uow, ctx, existing, reuse, conflict, now)
+        await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
             return existing.run_id, False
         current = await session.get(CurrentExecutionRow, (ns.id, req.workflow_id))
@@ -149,6 +153,7 @@ async def _resolve_conflict(
     existing: ExecutionRow,
     reuse: WorkflowIdReusePolicy,
     conflict: WorkflowIdConflictPolicy,
+    new_run_id: str,
     now: datetime,
 ) -> None:
     status = WorkflowStatus(existing.status)
@@ -160,7 +165,7 @@ async def _resolve_conflict(
             transition = engine.terminate(
                 state,
                 reason="TerminateIfRunning WorkflowIdReusePolicy",
-                details=None,
+                details=encode_payloads(f"terminated by new run {new_run_id}"),
                 identity="history-service",
                 now=now,
             )
@@ -272,9 +277,9 @@ async def terminate(
         raise workflow_completed(row.workflow_id, row.run_id, row.status)
     transition = engine.terminate(
         state,
-        reason=req.reason,
+        reason=req.reason or DEFAULT_TERMINATE_REASON,
         details=start_options.payloads(req.details, "details"),
-        identity=req.identity,
+        identity=req.identity or GATEWAY_IDENTITY,
         now=now,
     )
     await executions.save(uow, ctx.notifier, row, state, transition, now)

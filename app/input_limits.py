@@ -1,5 +1,6 @@
-"""Refuse request bodies larger than the configured limit (4 MiB, as Temporal) before
-they are read into memory, whether or not the client sent a Content-Length."""
+"""Limits on raw input, checked before routing: request bodies larger than the configured
+limit (4 MiB, as Temporal), declared or streamed, and NUL characters in the path or
+query string (PostgreSQL cannot store them; they never name anything real)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ def too_large_error(max_bytes: int) -> ApiError:
     return bad_request("body", f"request body is larger than {max_bytes} bytes")
 
 
-class BodyLimitMiddleware:
+class InputLimitsMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _reject(self, send: Send) -> None:
-        error = too_large_error(self.max_bytes)
+    async def _reject(self, send: Send, error: ApiError | None = None) -> None:
+        error = error or too_large_error(self.max_bytes)
         body = json.dumps(error.body()).encode()
         await send(
             {
@@ -43,6 +44,10 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        raw = scope.get("raw_path") or scope["path"].encode()
+        if b"%00" in raw or b"\x00" in raw or b"%00" in scope.get("query_string", b""):
+            await self._reject(send, bad_request("path", "the URL must not contain NUL characters"))
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:

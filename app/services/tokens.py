@@ -1,5 +1,6 @@
-"""Opaque, tamper-evident page tokens: JSON state signed with HMAC-SHA256 under a key
-kept in the database, so tokens outlive restarts and work across processes."""
+"""Opaque, tamper-evident tokens (page tokens, task tokens): JSON state signed with
+HMAC-SHA256 under a key kept in the database, so tokens outlive restarts and work across
+processes. A token of one kind is never accepted as another kind."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.tables import ClusterMetadata
 from app.errors import bad_request
 
-SECRET_KEY = "page_token_secret"
+SECRET_KEY = "token_signing_secret"
 
 
-class PageTokens:
+class TokenSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 

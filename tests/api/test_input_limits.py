@@ -42,3 +42,9 @@ async def test_body_under_the_limit_is_served(client: httpx.AsyncClient) -> None
         URL, json={"workflow_id": "small", "workflow_type": {"name": "W"}, "task_queue": "q"}
     )
     assert response.status_code == 200, response.text
+
+
+async def test_nul_in_the_path_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/namespaces/default/workflows/wf%00x")
+    error = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert error["details"][0]["field"] == "path"

@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+# Temporal Gateway: the HTTP/JSON workflow server on its embedded SQLite file in /data.
+#   docker build -t temporal-gateway .
+#   docker run -p 7233:7233 -v temporal-gateway-data:/data temporal-gateway
+# PostgreSQL instead: -e TEMPORAL_GATEWAY_DATABASE_URL=postgresql://user:pass@host/db
+
+# ---- builder: install the package and its dependencies into a virtualenv ----
+FROM python:3.11-slim AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+# pyproject.toml names README.md as the package's readme, so the build needs it.
+COPY pyproject.toml README.md ./
+COPY app ./app
+# Smoke test from outside the source tree: the installed package builds its app.
+RUN pip install . \
+    && cd / && temporal-gateway openapi > /dev/null
+
+# ---- runtime: the same Python base image, the virtualenv, and nothing else ----
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    TEMPORAL_GATEWAY_DATABASE_URL=sqlite:////data/temporal-gateway.db \
+    TEMPORAL_GATEWAY_PORT=7233
+
+RUN groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid gateway --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin gateway \
+    && mkdir /data \
+    && chown gateway:gateway /data
+
+# Same path as in the builder: the venv's scripts and symlinks point at /opt/venv and
+# at /usr/local/bin/python3.11, which both images share.
+COPY --from=builder /opt/venv /opt/venv
+
+USER gateway
+WORKDIR /data
+# The SQLite database (and its WAL) lives here; mount a volume to keep it.
+VOLUME /data
+EXPOSE 7233
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:7233/healthz', timeout=4).status == 200 else 1)"]
+
+# Exec form: the server is PID 1 and receives SIGTERM from `docker stop` directly.
+CMD ["temporal-gateway", "serve", "--host", "0.0.0.0"]

@@ -1,0 +1,284 @@
+"""The workflow task lifecycle: a poller starts it, the worker completes it with
+commands or fails it, or its start-to-close timeout fires. Pure."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.engine import commands
+from app.engine.events import EventType, HistoryEvent
+from app.engine.state import MutableState, TimerKind, TimerToSet, Transition, WorkflowTask
+from app.engine.workflow import append_event, schedule_workflow_task, scheduled_attributes
+
+
+class StaleWorkflowTask(Exception):
+    """The task the worker names is not the run's current started task."""
+
+
+@dataclass
+class Completion:
+    commands: list[dict[str, Any]]
+    identity: str = ""
+    binary_checksum: str = ""
+    force_create_new_workflow_task: bool = False
+    memo_update: dict[str, Any] | None = None
+    sdk_metadata: dict[str, Any] | None = None
+
+
+@dataclass
+class CompletionResult:
+    transition: Transition
+    failed_cause: str | None = None
+    failure_message: str = ""
+    new_task_scheduled: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def current(
+    state: MutableState, scheduled_event_id: int, attempt: int, *, started: bool
+) -> WorkflowTask:
+    task = state.workflow_task
+    if (
+        not state.is_running
+        or task is None
+        or task.scheduled_event_id != scheduled_event_id
+        or task.attempt != attempt
+        or task.started != started
+    ):
+        raise StaleWorkflowTask
+    return task
+
+
+def start(
+    state: MutableState, scheduled_event_id: int, *, identity: str, request_id: str, now: datetime
+) -> Transition:
+    """A poller took the task: record WorkflowTaskStarted (only in state for a transient
+    retry) and set its start-to-close timeout."""
+    task = current(
+        state,
+        scheduled_event_id,
+        state.workflow_task.attempt if state.workflow_task else 0,
+        started=False,
+    )
+    out = Transition()
+    if task.transient:
+        task.started_event_id = task.scheduled_event_id + 1
+    else:
+        task.started_event_id = append_event(
+            state,
+            out,
+            EventType.WORKFLOW_TASK_STARTED,
+            started_attributes(task, identity, request_id),
+            now,
+        ).event_id
+    task.started_time = now
+    task.identity = identity
+    task.request_id = request_id
+    out.timers.append(
+        TimerToSet(
+            TimerKind.WORKFLOW_TASK_TIMEOUT,
+            now + timedelta(seconds=task.start_to_close_timeout),
+            {"scheduled_event_id": task.scheduled_event_id, "attempt": task.attempt},
+        )
+    )
+    return out
+
+
+def started_attributes(task: WorkflowTask, identity: str, request_id: str) -> dict[str, Any]:
+    attributes = {
+        "scheduled_event_id": task.scheduled_event_id,
+        "identity": identity,
+        "request_id": request_id,
+    }
+    return {k: v for k, v in attributes.items() if v}
+
+
+def transient_events(state: MutableState) -> list[HistoryEvent]:
+    """The unwritten Scheduled/Started events of a transient task, which the worker sees
+    at the end of its history."""
+    task = state.workflow_task
+    if task is None or not task.transient:
+        return []
+    events = [
+        HistoryEvent(
+            EventType.WORKFLOW_TASK_SCHEDULED,
+            task.scheduled_time,
+            scheduled_attributes(state, task.attempt),
+            task.scheduled_event_id,
+        )
+    ]
+    if task.started and task.started_time is not None:
+        events.append(
+            HistoryEvent(
+                EventType.WORKFLOW_TASK_STARTED,
+                task.started_time,
+                started_attributes(task, task.identity, task.request_id),
+                task.started_event_id,
+            )
+        )
+    return events
+
+
+def _persist_transient(state: MutableState, out: Transition) -> None:
+    for event in transient_events(state):
+        append_event(state, out, event.event_type, event.attributes, event.event_time)
+    assert state.workflow_task is not None
+    state.workflow_task.transient = False
+
+
+def _flush_buffered(state: MutableState, out: Transition) -> bool:
+    flushed = bool(state.buffered_events)
+    for event in state.buffered_events:
+        append_event(state, out, event.event_type, event.attributes, event.event_time)
+    state.buffered_events = []
+    return flushed
+
+
+def _retry(state: MutableState, out: Transition, attempt: int, now: datetime) -> None:
+    """After a failed or timed-out task: flush what arrived meanwhile and schedule the
+    next attempt, transient unless new events were written."""
+    state.workflow_task = None
+    if _flush_buffered(state, out):
+        schedule_workflow_task(state, out, now)
+    else:
+        schedule_workflow_task(state, out, now, attempt=attempt + 1)
+
+
+def fail(
+    state: MutableState,
+    scheduled_event_id: int,
+    attempt: int,
+    *,
+    cause: str,
+    failure: dict[str, Any] | None,
+    identity: str,
+    now: datetime,
+) -> Transition:
+    task = current(state, scheduled_event_id, attempt, started=True)
+    out = Transition()
+    if not task.transient:
+        attributes: dict[str, Any] = {
+            "scheduled_event_id": task.scheduled_event_id,
+            "started_event_id": task.started_event_id,
+            "cause": cause,
+            "failure": failure,
+            "identity": identity,
+        }
+        append_event(
+            state,
+            out,
+            EventType.WORKFLOW_TASK_FAILED,
+            {k: v for k, v in attributes.items() if v},
+            now,
+        )
+    _retry(state, out, task.attempt, now)
+    return out
+
+
+def time_out(
+    state: MutableState, scheduled_event_id: int, attempt: int, now: datetime
+) -> Transition:
+    """The start-to-close timeout fired; a no-op if the task already finished."""
+    try:
+        task = current(state, scheduled_event_id, attempt, started=True)
+    except StaleWorkflowTask:
+        return Transition()
+    out = Transition()
+    if not task.transient:
+        append_event(
+            state,
+            out,
+            EventType.WORKFLOW_TASK_TIMED_OUT,
+            {
+                "scheduled_event_id": task.scheduled_event_id,
+                "started_event_id": task.started_event_id,
+                "timeout_type": "START_TO_CLOSE",
+            },
+            now,
+        )
+    _retry(state, out, task.attempt, now)
+    return out
+
+
+def complete(
+    state: MutableState,
+    scheduled_event_id: int,
+    attempt: int,
+    completion: Completion,
+    now: datetime,
+) -> CompletionResult:
+    """Apply the worker's commands. A bad command fails the task with its cause and
+    nothing of the batch is kept; a close command while events wait in the buffer fails
+    it with UNHANDLED_COMMAND so the worker sees them first."""
+    task = current(state, scheduled_event_id, attempt, started=True)
+    commands.check_sequence(completion.commands)
+    if state.buffered_events and commands.has_close_command(completion.commands):
+        return _failed(
+            state,
+            task,
+            "UNHANDLED_COMMAND",
+            "Workflow task completion ignored: new events arrived during it.",
+            completion.identity,
+            now,
+        )
+    candidate = copy.deepcopy(state)
+    out = Transition()
+    if task.transient:
+        _persist_transient(candidate, out)
+    completed = append_event(
+        candidate,
+        out,
+        EventType.WORKFLOW_TASK_COMPLETED,
+        {
+            k: v
+            for k, v in {
+                "scheduled_event_id": task.scheduled_event_id,
+                "started_event_id": task.started_event_id,
+                "identity": completion.identity,
+                "binary_checksum": completion.binary_checksum,
+                "sdk_metadata": completion.sdk_metadata,
+            }.items()
+            if v
+        },
+        now,
+    )
+    candidate.workflow_task = None
+    candidate.previous_started_event_id = task.started_event_id
+    try:
+        commands.apply_all(candidate, out, completion.commands, completed.event_id, now)
+        if completion.memo_update:
+            commands.modify_properties(
+                candidate, out, {"upserted_memo": completion.memo_update}, completed.event_id, now
+            )
+    except commands.BadCommand as bad:
+        return _failed(state, task, bad.cause, bad.message, completion.identity, now)
+    flushed = _flush_buffered(candidate, out)
+    if candidate.is_running and (
+        flushed or completion.force_create_new_workflow_task or candidate.needs_workflow_task
+    ):
+        schedule_workflow_task(candidate, out, now)
+    candidate.needs_workflow_task = False
+    _adopt(state, candidate)
+    return CompletionResult(out, new_task_scheduled=bool(out.workflow_tasks))
+
+
+def _failed(
+    state: MutableState, task: WorkflowTask, cause: str, message: str, identity: str, now: datetime
+) -> CompletionResult:
+    out = fail(
+        state,
+        task.scheduled_event_id,
+        task.attempt,
+        cause=cause,
+        failure={"message": message, "source": "gateway"},
+        identity=identity,
+        now=now,
+    )
+    return CompletionResult(out, failed_cause=cause, failure_message=message)
+
+
+def _adopt(state: MutableState, candidate: MutableState) -> None:
+    state.__dict__.update(candidate.__dict__)

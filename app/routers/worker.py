@@ -1,0 +1,140 @@
+"""The worker API over HTTP: long polls on task queues and the answers to tasks."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from app.context import AppContext, context
+from app.db.database import UnitOfWork
+from app.db.tables import NamespaceRow
+from app.engine.events import format_seconds
+from app.errors import bad_request
+from app.models.common import MAX_ID_LENGTH
+from app.models.worker import (
+    PollTaskQueueRequest,
+    PollWorkflowTaskQueueResponse,
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
+    RespondWorkflowTaskFailedRequest,
+)
+from app.models.workflows import EmptyResponse
+from app.routers.docs import errors
+from app.services import matching, namespaces
+from app.services import workflow_tasks as service
+from app.services.workflow_tasks import CompletionOutcome
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
+
+
+def _check_queue(task_queue: str, body: PollTaskQueueRequest, namespace: str) -> None:
+    if not task_queue or len(task_queue) > MAX_ID_LENGTH:
+        raise bad_request("task_queue", f"task_queue must be 1 to {MAX_ID_LENGTH} characters")
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    named = body.task_queue.get("name") if isinstance(body.task_queue, dict) else body.task_queue
+    if named and named != task_queue:
+        raise bad_request("task_queue", "task_queue in the body does not match the path")
+
+
+@router.post(
+    "/task-queues/{task_queue}/workflow-tasks/poll",
+    response_model=PollWorkflowTaskQueueResponse,
+    summary="PollWorkflowTaskQueue",
+    responses=errors(404),
+)
+async def poll_workflow_task_queue(
+    namespace: str,
+    task_queue: str,
+    request: Request,
+    body: PollTaskQueueRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """Wait for a workflow task (up to `wait_timeout`, at most 50s). The task is returned
+    with the run's history; with none, the response is empty (`task_token` "") and names
+    the window it waited."""
+    body = body or PollTaskQueueRequest()
+    _check_queue(task_queue, body, namespace)
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    window = matching.poll_window(body.wait_timeout)
+    claimed = await matching.long_poll(
+        ctx,
+        ns,
+        task_queue,
+        service.TASK_TYPE,
+        body.identity,
+        window,
+        partial(
+            _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
+        ),
+        request.is_disconnected,
+    )
+    if claimed is None:
+        return {"poll_window": format_seconds(window)}
+    return claimed.response
+
+
+async def _claim(
+    uow: UnitOfWork,
+    *,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    task_queue: str,
+    identity: str,
+    window: float,
+) -> service.ClaimedTask | None:
+    return await service.claim(uow, ctx, ns, task_queue, identity, window)
+
+
+@router.post(
+    "/workflow-tasks/complete",
+    response_model=RespondWorkflowTaskCompletedResponse,
+    summary="RespondWorkflowTaskCompleted",
+    responses=errors(404),
+)
+async def respond_workflow_task_completed(
+    namespace: str,
+    body: RespondWorkflowTaskCompletedRequest,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """Answer a workflow task with commands. A command with bad attributes fails the task
+    (WorkflowTaskFailed with its cause, a new attempt is scheduled) and the call answers
+    INVALID_ARGUMENT naming the cause; a stale or unknown task is NOT_FOUND."""
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+
+    async def work(uow: UnitOfWork) -> CompletionOutcome:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        return await service.respond_completed(uow, ctx, ns, body)
+
+    outcome = await ctx.db.run(work)
+    if outcome.failed is not None:
+        raise outcome.failed
+    return {"workflow_task": outcome.new_task, "activity_tasks": []}
+
+
+@router.post(
+    "/workflow-tasks/fail",
+    response_model=EmptyResponse,
+    summary="RespondWorkflowTaskFailed",
+    responses=errors(404),
+)
+async def respond_workflow_task_failed(
+    namespace: str,
+    body: RespondWorkflowTaskFailedRequest,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    """Report that the worker could not process a workflow task; the next attempt is
+    scheduled (consecutive failures are written to history once)."""
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        await service.respond_failed(uow, ctx, ns, body)
+
+    await ctx.db.run(work)
+    return EmptyResponse()

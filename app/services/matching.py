@@ -1,0 +1,143 @@
+"""Task queues: long polls that claim a durable task, woken right after the commit
+that wrote one. Claims are exclusive (one transaction deletes the task row; SKIP LOCKED
+lets concurrent pollers on PostgreSQL pass each other)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.database import UnitOfWork
+from app.db.tables import NamespaceRow, PollerRow, TaskRow
+from app.services.notifier import queue_key
+
+MAX_POLL_SECONDS = 50.0
+T = TypeVar("T")
+
+
+def poll_window(requested: timedelta | None) -> float:
+    """The server's window (below the 60 s at which proxies cut idle HTTP), or less if
+    the client asks for less."""
+    if requested is None or requested.total_seconds() <= 0:
+        return MAX_POLL_SECONDS
+    return min(requested.total_seconds(), MAX_POLL_SECONDS)
+
+
+async def record_poller(
+    uow: UnitOfWork,
+    namespace_id: str,
+    task_queue: str,
+    task_type: str,
+    identity: str,
+    now: datetime,
+    dialect: str,
+) -> None:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {
+        "namespace_id": namespace_id,
+        "task_queue": task_queue,
+        "task_type": task_type,
+        "identity": identity,
+        "last_access_time": now,
+    }
+    statement = insert(PollerRow).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["namespace_id", "task_queue", "task_type", "identity"],
+        set_={"last_access_time": now},
+    )
+    await uow.session.execute(statement)
+
+
+async def next_task(
+    session: AsyncSession,
+    namespace_id: str,
+    task_queue: str,
+    task_type: str,
+    now: datetime,
+    dialect: str,
+) -> TaskRow | None:
+    """Take the oldest visible task off the queue (in the caller's transaction)."""
+    query = (
+        select(TaskRow)
+        .where(
+            col(TaskRow.namespace_id) == namespace_id,
+            col(TaskRow.task_queue) == task_queue,
+            col(TaskRow.task_type) == task_type,
+            col(TaskRow.visible_time) <= now,
+        )
+        .order_by(col(TaskRow.id))
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    task = (await session.execute(query)).scalar_one_or_none()
+    if task is not None:
+        await session.execute(delete(TaskRow).where(col(TaskRow.id) == task.id))
+    return task
+
+
+async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(TaskRow)
+        .where(
+            col(TaskRow.namespace_id) == namespace_id,
+            col(TaskRow.task_queue) == task_queue,
+            col(TaskRow.task_type) == task_type,
+        )
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def long_poll(
+    ctx: AppContext,
+    ns: NamespaceRow,
+    task_queue: str,
+    task_type: str,
+    identity: str,
+    window: float,
+    claim: Callable[[UnitOfWork], Awaitable[T | None]],
+    disconnected: Callable[[], Awaitable[bool]],
+) -> T | None:
+    """Try to claim a task; if none, wait to be woken by a new one until the window ends.
+    A poller that has gone away claims nothing, so no task is handed to a dead socket."""
+    key = queue_key(ns.id, task_queue, task_type)
+    deadline = ctx.clock.now() + timedelta(seconds=window)
+    dialect = ctx.db.dialect
+    await ctx.db.run(partial(_record, ns.id, task_queue, task_type, identity, ctx, dialect))
+    while True:
+        wake = ctx.notifier.subscribe(key)
+        try:
+            if await disconnected():
+                return None
+            claimed = await ctx.db.run(claim)
+            if claimed is not None:
+                return claimed
+            remaining = (deadline - ctx.clock.now()).total_seconds()
+            if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
+                return None
+        finally:
+            ctx.notifier.unsubscribe(key, wake)
+
+
+async def _record(
+    namespace_id: str,
+    task_queue: str,
+    task_type: str,
+    identity: str,
+    ctx: AppContext,
+    dialect: str,
+    uow: UnitOfWork,
+) -> None:
+    await record_poller(
+        uow, namespace_id, task_queue, task_type, identity or "unknown", ctx.clock.now(), dialect
+    )

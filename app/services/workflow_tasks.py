@@ -1,0 +1,250 @@
+"""Workflow tasks as the worker sees them: claiming one from a poll, and answering it
+with commands or a failure. Task tokens are signed and name the exact task attempt, so
+a forged, moved or stale token is refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import AppContext
+from app.db.database import UnitOfWork
+from app.db.tables import ExecutionRow, NamespaceRow
+from app.engine import commands as engine_commands
+from app.engine import workflow_tasks as engine
+from app.engine.events import format_seconds, format_time
+from app.engine.state import MutableState, Transition
+from app.errors import ApiError, ErrorCode, bad_request
+from app.models.worker import (
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskFailedRequest,
+    WorkflowTaskFailedCause,
+)
+from app.services import executions, history, matching
+
+TOKEN_KIND = "workflow_task"
+TASK_TYPE = "workflow"
+
+
+@dataclass
+class ClaimedTask:
+    response: dict[str, Any]
+
+
+@dataclass
+class CompletionOutcome:
+    new_task: dict[str, Any] | None = None
+    failed: ApiError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def task_not_found() -> ApiError:
+    return ApiError(
+        ErrorCode.NOT_FOUND,
+        "Workflow task not found.",
+        [{"type": "NotFound", "resource": "workflow_task"}],
+    )
+
+
+def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState) -> str:
+    task = state.workflow_task
+    assert task is not None
+    return ctx.signer.encode(
+        TOKEN_KIND,
+        {
+            "ns": ns.id,
+            "wf": state.workflow_id,
+            "run": state.run_id,
+            "sched": task.scheduled_event_id,
+            "attempt": task.attempt,
+        },
+    )
+
+
+def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
+    claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
+    if claims.get("ns") != ns.id:
+        raise bad_request("task_token", "task_token belongs to another namespace")
+    return claims
+
+
+async def _response(
+    session: AsyncSession,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    row: ExecutionRow,
+    state: MutableState,
+    window: float,
+) -> dict[str, Any]:
+    task = state.workflow_task
+    assert task is not None and task.started_time is not None
+    events = await history.read_events(session, row, 1, history.MAX_PAGE_SIZE + 1)
+    more = len(events) > history.MAX_PAGE_SIZE
+    rendered = [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]]
+    if not more:
+        rendered += [history.render_transient(e) for e in engine.transient_events(state)]
+    next_token = history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1) if more else ""
+    return {
+        "task_token": _token(ctx, ns, state),
+        "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
+        "workflow_type": {"name": row.workflow_type},
+        "previous_started_event_id": state.previous_started_event_id,
+        "started_event_id": task.started_event_id,
+        "attempt": task.attempt,
+        "backlog_count_hint": await matching.backlog(session, ns.id, task.task_queue, TASK_TYPE),
+        "scheduled_time": format_time(task.scheduled_time),
+        "started_time": format_time(task.started_time),
+        "history": rendered,
+        "next_page_token": next_token,
+        "workflow_execution_task_queue": {"name": row.task_queue, "kind": "NORMAL"},
+        "workflow_task_timeout": format_seconds(task.start_to_close_timeout),
+        "messages": [],
+        "poll_window": format_seconds(window),
+    }
+
+
+async def _start(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    row: ExecutionRow,
+    state: MutableState,
+    identity: str,
+    request_id: str,
+    now: datetime,
+    earlier: Transition | None = None,
+) -> None:
+    assert state.workflow_task is not None
+    transition = engine.start(
+        state,
+        state.workflow_task.scheduled_event_id,
+        identity=identity,
+        request_id=request_id,
+        now=now,
+    )
+    if earlier is not None:
+        earlier.events += transition.events
+        earlier.timers += transition.timers
+        return
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
+
+
+async def claim(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    task_queue: str,
+    identity: str,
+    window: float,
+) -> ClaimedTask | None:
+    """Take the next workflow task of the queue and start it. Tasks whose run has moved
+    on (closed, or the task was replaced) are dropped on the way."""
+    now = ctx.clock.now()
+    while True:
+        task = await matching.next_task(
+            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect
+        )
+        if task is None:
+            return None
+        row = await uow.session.get(
+            ExecutionRow, (ns.id, task.workflow_id, task.run_id), with_for_update=True
+        )
+        if row is None:
+            continue
+        state = executions.state_of(row)
+        pending = state.workflow_task
+        if (
+            not state.is_running
+            or pending is None
+            or pending.started
+            or pending.scheduled_event_id != task.scheduled_event_id
+        ):
+            continue
+        await _start(uow, ctx, ns, row, state, identity, str(task.id), now)
+        return ClaimedTask(await _response(uow.session, ctx, ns, row, state, window))
+
+
+async def _load_for_token(
+    uow: UnitOfWork, ns: NamespaceRow, claims: dict[str, Any]
+) -> ExecutionRow:
+    row = await uow.session.get(
+        ExecutionRow, (ns.id, claims["wf"], claims["run"]), with_for_update=True
+    )
+    if row is None:
+        raise task_not_found()
+    return row
+
+
+async def respond_completed(
+    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskCompletedRequest
+) -> CompletionOutcome:
+    claims = decode_token(ctx, ns, req.task_token)
+    row = await _load_for_token(uow, ns, claims)
+    state = executions.state_of(row)
+    now = ctx.clock.now()
+    completion = engine.Completion(
+        commands=req.commands,
+        identity=req.identity,
+        binary_checksum=req.binary_checksum,
+        force_create_new_workflow_task=req.force_create_new_workflow_task,
+        memo_update=(
+            {"fields": {k: {"data": v.data} for k, v in req.memo_update.fields.items()}}
+            if req.memo_update and req.memo_update.fields
+            else None
+        ),
+        sdk_metadata=req.sdk_metadata,
+    )
+    try:
+        result = engine.complete(
+            state, int(claims["sched"]), int(claims["attempt"]), completion, now
+        )
+    except engine.StaleWorkflowTask:
+        raise task_not_found() from None
+    except engine_commands.InvalidCommandSequence as exc:
+        raise bad_request("commands", str(exc)) from None
+    outcome = CompletionOutcome()
+    transition = result.transition
+    if result.failed_cause is not None:
+        outcome.failed = ApiError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"Workflow task failed ({result.failed_cause}): {result.failure_message}",
+            [{"type": "WorkflowTaskFailed", "cause": result.failed_cause}],
+        )
+    elif req.return_new_workflow_task and result.new_task_scheduled:
+        transition.workflow_tasks = []
+        await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    if (
+        outcome.failed is None
+        and req.return_new_workflow_task
+        and state.workflow_task
+        and state.workflow_task.started
+    ):
+        outcome.new_task = await _response(uow.session, ctx, ns, row, state, 0.0)
+    return outcome
+
+
+async def respond_failed(
+    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskFailedRequest
+) -> None:
+    claims = decode_token(ctx, ns, req.task_token)
+    row = await _load_for_token(uow, ns, claims)
+    state = executions.state_of(row)
+    now = ctx.clock.now()
+    failure = engine_commands.encode_failure(req.failure, "") if req.failure else None
+    try:
+        transition = engine.fail(
+            state,
+            int(claims["sched"]),
+            int(claims["attempt"]),
+            cause=str(req.cause or WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE),
+            failure=failure,
+            identity=req.identity,
+            now=now,
+        )
+    except engine.StaleWorkflowTask:
+        raise task_not_found() from None
+    await executions.save(uow, ctx.notifier, row, state, transition, now)

@@ -1,0 +1,58 @@
+"""The API explorers (/docs, /redoc) work offline: their pages reference no external host
+and every asset they reference is served by the gateway itself."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+
+PAGES = ["/docs", "/redoc"]
+ORIGIN = "http://gateway"  # the test client's base URL: the server's own origin
+KNOWN_CDNS = ["cdn.jsdelivr.net", "unpkg.com", "fonts.googleapis.com", "fonts.gstatic.com"]
+URL = re.compile(r"""(?:https?:)?//[^\s"'<>()]+""")
+# Swagger UI is told where the document is in JavaScript: `url: '/openapi.json'`.
+SCRIPT_URL = re.compile(r"""\burl:\s*['"]([^'"]+)['"]""")
+
+
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "spec-url") and value:
+                self.found.append(value)
+
+
+def _references(html: str) -> list[str]:
+    parser = _References()
+    parser.feed(html)
+    return parser.found + SCRIPT_URL.findall(html)
+
+
+@pytest.mark.parametrize("page", PAGES)
+async def test_page_references_no_external_host(client: httpx.AsyncClient, page: str) -> None:
+    response = await client.get(page)
+    assert response.status_code == 200, response.text
+    html = response.text
+    for cdn in KNOWN_CDNS:
+        assert cdn not in html, f"{page} loads from {cdn}"
+    external = [u for u in URL.findall(html) if not u.startswith(ORIGIN)]
+    assert not external, f"{page} references external URLs: {external}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+async def test_referenced_assets_are_served(client: httpx.AsyncClient, page: str) -> None:
+    html = (await client.get(page)).text
+    references = _references(html)
+    assert any(r.endswith(".js") for r in references), references
+    assert "/openapi.json" in references, references
+    for reference in references:
+        assert reference.startswith("/") and not reference.startswith("//"), reference
+        asset = await client.get(reference)
+        assert asset.status_code == 200, f"{page} references {reference}: {asset.status_code}"
+        assert asset.content, f"{page} references {reference}, which is empty"

@@ -1,0 +1,180 @@
+"""Run the real server (``python -m app serve``) as a child process for end-to-end tests.
+
+The process gets a free loopback port and the given database URL, its output goes to a
+log file under the test's tmp_path (quoted in failure messages), and it can be killed
+with SIGKILL or stopped with SIGTERM, then started again on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Waiting for a real process to boot is the one wait these tests allow: bounded, in
+# short steps, and cut short as soon as the process exits.
+BOOT_ATTEMPTS = 200
+BOOT_STEP_SECONDS = 0.05
+EXIT_TIMEOUT_SECONDS = 15.0
+LOG_TAIL_CHARS = 4000
+PORT_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    """A port the kernel just considered free on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _environment() -> dict[str, str]:
+    """The test runner's environment without any TEMPORAL_GATEWAY_* setting that could
+    leak into the server; the command line sets what matters."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+class PortTaken(Exception):
+    """Another process bound the chosen port first."""
+
+
+class ServerProcess:
+    """One server on one database; each start() launches a new process (a new port and
+    log file) on that same database. ``async with`` starts it and kills it at the end."""
+
+    def __init__(self, database_url: str, log_dir: Path) -> None:
+        self.database_url = database_url
+        self.log_dir = log_dir
+        self.port = 0
+        self.starts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    async def __aenter__(self) -> ServerProcess:
+        try:
+            await self.start()
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.kill()
+
+    async def start(self) -> None:
+        """Launch the server and return once GET /healthz answers 200. A port taken
+        between free_port() and the server's bind is retried on another port."""
+        for _ in range(PORT_ATTEMPTS):
+            self._launch()
+            try:
+                await self._wait_healthy()
+                return
+            except PortTaken:
+                continue
+        raise AssertionError(f"no free port after {PORT_ATTEMPTS} attempts\n{self.logs()}")
+
+    def _launch(self) -> None:
+        """Fork the server process (Popen returns at once; the wait is _wait_healthy)."""
+        assert not self.running, "the server is already running"
+        self.starts += 1
+        self.port = free_port()
+        log_path = self.log_dir / f"server-{self.starts}.log"
+        self._log = log_path.open("wb")
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+            ],
+            cwd=PROJECT_ROOT,
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def _wait_healthy(self) -> None:
+        last = "no answer yet"
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=1.0) as http:
+            for _ in range(BOOT_ATTEMPTS):
+                if not self.running:
+                    code = self._signal(signal.SIGKILL)  # only reaps it and closes the log
+                    if "address already in use" in self._current_log().lower():
+                        raise PortTaken
+                    raise AssertionError(
+                        f"the server exited with {code} while starting\n{self.logs()}"
+                    )
+                try:
+                    response = await http.get("/healthz")
+                except httpx.TransportError as exc:
+                    last = repr(exc)
+                else:
+                    if response.status_code == 200:
+                        return
+                    last = f"{response.status_code} {response.text}"
+                await asyncio.sleep(BOOT_STEP_SECONDS)
+        self.kill()
+        raise AssertionError(f"the server never became healthy ({last})\n{self.logs()}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> int:
+        """A graceful stop (SIGTERM); returns the exit status."""
+        return self._signal(signal.SIGTERM)
+
+    def _signal(self, signum: signal.Signals) -> int:
+        process = self._process
+        if process is None:
+            return 0
+        if process.poll() is None:
+            process.send_signal(signum)
+            try:
+                process.wait(timeout=EXIT_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=EXIT_TIMEOUT_SECONDS)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return process.returncode
+
+    def _current_log(self) -> str:
+        path = self.log_dir / f"server-{self.starts}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def logs(self) -> str:
+        """The tail of every log this server wrote, for failure messages."""
+        parts = []
+        for number in range(1, self.starts + 1):
+            path = self.log_dir / f"server-{number}.log"
+            text = path.read_text(errors="replace") if path.exists() else ""
+            parts.append(f"--- {path.name} ---\n{text[-LOG_TAIL_CHARS:]}")
+        return "\n".join(parts)
