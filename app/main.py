@@ -47,7 +47,8 @@ async def _start(ctx: AppContext) -> None:
 
 def _document_errors_truthfully(app: FastAPI) -> None:
     """FastAPI documents a 422 on every route, but validation errors are rendered as 400
-    INVALID_ARGUMENT in the spec's envelope; drop the 422 so the document tells the truth."""
+    INVALID_ARGUMENT in the spec's envelope; drop the 422 so the document tells the truth,
+    and declare the Bearer scheme."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -56,8 +57,19 @@ def _document_errors_truthfully(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
+            components = schema.setdefault("components", {})
             for name in ("HTTPValidationError", "ValidationError"):
-                schema.get("components", {}).get("schemas", {}).pop(name, None)
+                components.get("schemas", {}).pop(name, None)
+            # Declared so the explorer's Authorize button takes a token; `{}` keeps every
+            # operation callable without one until authentication is configured.
+            components["securitySchemes"] = {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A JWT or an API key.",
+                }
+            }
+            schema["security"] = [{"bearerAuth": []}, {}]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -71,7 +71,6 @@ def test_operation_is_documented(method: str, path: str, operation: dict[str, An
         assert schema == {"$ref": ERROR_SCHEMA}, f"{method} {path} {status}: {schema}"
 
 
-@pytest.mark.skip(reason="the API has no authentication yet; enable with the Bearer scheme")
 def test_bearer_security_scheme_is_declared() -> None:
     schemes = _document().get("components", {}).get("securitySchemes", {})
     assert any(
