@@ -7,8 +7,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.engine import activities
 from app.engine.events import EventType, format_seconds
 from app.engine.state import (
+    ActivityInfo,
     MutableState,
     TimerKind,
     TimerToSet,
@@ -74,6 +76,8 @@ def _cause(kind: str) -> str:
         "COMPLETE_WORKFLOW_EXECUTION": "BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES",
         "FAIL_WORKFLOW_EXECUTION": "BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES",
         "CANCEL_WORKFLOW_EXECUTION": "BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES",
+        "SCHEDULE_ACTIVITY_TASK": "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES",
+        "REQUEST_CANCEL_ACTIVITY_TASK": "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES",
         "START_TIMER": "BAD_START_TIMER_ATTRIBUTES",
         "CANCEL_TIMER": "BAD_CANCEL_TIMER_ATTRIBUTES",
         "RECORD_MARKER": "BAD_RECORD_MARKER_ATTRIBUTES",
@@ -301,11 +305,128 @@ def modify_properties(
     out.memo_upsert = {**(out.memo_upsert or {}), **encoded}
 
 
+def _schedule_activity(
+    state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
+) -> None:
+    cause = "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES"
+    activity_id = identifier(attrs.get("activity_id"), "activity_id", cause)
+    activity_type = attrs.get("activity_type")
+    type_name = identifier(
+        activity_type.get("name") if isinstance(activity_type, dict) else activity_type,
+        "activity_type.name",
+        cause,
+    )
+    queue = attrs.get("task_queue") or state.task_queue
+    queue_name = identifier(
+        queue.get("name") if isinstance(queue, dict) else queue, "task_queue.name", cause
+    )
+    raw = {
+        name: duration(attrs.get(f"{name}_timeout"), f"{name}_timeout", cause)
+        for name in ("schedule_to_close", "schedule_to_start", "start_to_close", "heartbeat")
+    }
+    if not raw["schedule_to_close"] and not raw["start_to_close"]:
+        raise BadCommand(
+            cause, "a valid start_to_close_timeout or schedule_to_close_timeout must be set"
+        )
+    if activities.by_activity_id(state, activity_id) is not None:
+        raise BadCommand(
+            "SCHEDULE_ACTIVITY_DUPLICATE_ID", f"activity {activity_id!r} is already pending"
+        )
+    timeouts = activities.normalized_timeouts(raw, state.run_timeout)
+    try:
+        policy = retry_policy(attrs.get("retry_policy") or {})
+    except ValueError as exc:
+        raise BadCommand(cause, str(exc)) from None
+    stored_input = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
+    header = (
+        {"fields": _payload_fields(attrs["header"], "header", cause)}
+        if attrs.get("header")
+        else None
+    )
+    info = ActivityInfo(
+        scheduled_event_id=0,
+        activity_id=activity_id,
+        activity_type=type_name,
+        task_queue=queue_name,
+        schedule_to_close_timeout=timeouts["schedule_to_close"],
+        schedule_to_start_timeout=timeouts["schedule_to_start"],
+        start_to_close_timeout=timeouts["start_to_close"],
+        heartbeat_timeout=timeouts["heartbeat"],
+        retry_policy=policy,
+        scheduled_time=now,
+        attempt_scheduled_time=now,
+        input=stored_input,
+        header=header,
+    )
+    activities.schedule(
+        state,
+        out,
+        info,
+        _compact(
+            {
+                "activity_id": activity_id,
+                "activity_type": {"name": type_name},
+                "task_queue": {"name": queue_name, "kind": "NORMAL"},
+                "header": header,
+                "input": stored_input,
+                **activities.durations(timeouts),
+                "workflow_task_completed_event_id": wtc,
+                "retry_policy": policy,
+            }
+        ),
+        now,
+    )
+
+
+def _request_cancel_activity(
+    state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
+) -> None:
+    cause = "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"
+    scheduled = attrs.get("scheduled_event_id")
+    if isinstance(scheduled, str) and scheduled.isdigit():
+        scheduled = int(scheduled)
+    if not isinstance(scheduled, int) or isinstance(scheduled, bool):
+        raise BadCommand(cause, "scheduled_event_id is required")
+    if not activities.request_cancel(state, out, scheduled, wtc, now):
+        raise BadCommand(cause, f"no pending activity scheduled by event {scheduled}")
+
+
+def retry_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """An activity always has a retry policy: unset fields get Temporal's defaults
+    (1s, x2.0, 100 x initial, unlimited attempts)."""
+    if not isinstance(policy, dict):
+        raise ValueError("retry_policy must be an object")
+    cause = "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES"
+    initial = duration(policy.get("initial_interval"), "retry_policy.initial_interval", cause)
+    initial = initial or 1.0
+    coefficient = float(policy.get("backoff_coefficient") or 2.0)
+    if coefficient < 1:
+        raise ValueError("retry_policy.backoff_coefficient cannot be less than 1")
+    maximum = duration(policy.get("maximum_interval"), "retry_policy.maximum_interval", cause)
+    if maximum and maximum < initial:
+        raise ValueError("retry_policy.maximum_interval cannot be less than initial_interval")
+    attempts = int(policy.get("maximum_attempts") or 0)
+    if attempts < 0:
+        raise ValueError("retry_policy.maximum_attempts cannot be negative")
+    result: dict[str, Any] = {
+        "initial_interval": format_seconds(initial),
+        "backoff_coefficient": coefficient,
+        "maximum_interval": format_seconds(maximum or initial * 100),
+    }
+    if attempts:
+        result["maximum_attempts"] = attempts
+    if policy.get("non_retryable_error_types"):
+        result["non_retryable_error_types"] = list(policy["non_retryable_error_types"])
+    return result
+
+
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
 _HANDLERS = {
+    "SCHEDULE_ACTIVITY_TASK": _schedule_activity,
+    "REQUEST_CANCEL_ACTIVITY_TASK": _request_cancel_activity,
     "COMPLETE_WORKFLOW_EXECUTION": _complete,
     "FAIL_WORKFLOW_EXECUTION": _fail,
     "CANCEL_WORKFLOW_EXECUTION": _cancel,

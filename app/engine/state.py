@@ -25,6 +25,11 @@ class TimerKind(StrEnum):
     WORKFLOW_RUN_TIMEOUT = "WORKFLOW_RUN_TIMEOUT"
     WORKFLOW_TASK_TIMEOUT = "WORKFLOW_TASK_TIMEOUT"
     USER_TIMER = "USER_TIMER"
+    ACTIVITY_RETRY = "ACTIVITY_RETRY"
+    ACTIVITY_SCHEDULE_TO_START = "ACTIVITY_SCHEDULE_TO_START"
+    ACTIVITY_SCHEDULE_TO_CLOSE = "ACTIVITY_SCHEDULE_TO_CLOSE"
+    ACTIVITY_START_TO_CLOSE = "ACTIVITY_START_TO_CLOSE"
+    ACTIVITY_HEARTBEAT = "ACTIVITY_HEARTBEAT"
 
 
 @dataclass
@@ -45,6 +50,38 @@ class WorkflowTask:
     @property
     def started(self) -> bool:
         return self.started_event_id > 0
+
+
+@dataclass
+class ActivityInfo:
+    """A scheduled activity between its ActivityTaskScheduled event and its outcome.
+    Attempts, starts and heartbeats live only here until the final outcome is written."""
+
+    scheduled_event_id: int
+    activity_id: str
+    activity_type: str
+    task_queue: str
+    schedule_to_close_timeout: float
+    schedule_to_start_timeout: float
+    start_to_close_timeout: float
+    heartbeat_timeout: float
+    retry_policy: dict[str, Any]
+    scheduled_time: datetime
+    attempt_scheduled_time: datetime
+    input: dict[str, Any] | None = None
+    header: dict[str, Any] | None = None
+    attempt: int = 1
+    started_time: datetime | None = None
+    started_identity: str = ""
+    request_id: str = ""
+    heartbeat_details: dict[str, Any] | None = None
+    last_heartbeat_time: datetime | None = None
+    last_failure: dict[str, Any] | None = None
+    cancel_requested_event_id: int = 0
+
+    @property
+    def started(self) -> bool:
+        return self.started_time is not None
 
 
 @dataclass
@@ -76,6 +113,7 @@ class MutableState:
     close_time: datetime | None = None
     buffered_events: list[HistoryEvent] = field(default_factory=list)
     user_timers: dict[str, UserTimer] = field(default_factory=dict)
+    activities: dict[str, ActivityInfo] = field(default_factory=dict)
     # Set by a command whose effect the workflow must see at once (e.g. an activity
     # cancelled before it started).
     needs_workflow_task: bool = False
@@ -105,7 +143,9 @@ class MutableState:
         task = values.pop("workflow_task")
         buffered = values.pop("buffered_events")
         timers = values.pop("user_timers", {})
+        activities = values.pop("activities", {})
         state = cls(**values)
+        state.activities = {key: ActivityInfo(**_decode(a)) for key, a in activities.items()}
         state.user_timers = {
             key: UserTimer(
                 t["timer_id"], t["started_event_id"], datetime.fromisoformat(t["fire_time"])
@@ -125,6 +165,8 @@ class MutableState:
 
 _TIME_FIELDS = {
     "fire_time",
+    "attempt_scheduled_time",
+    "last_heartbeat_time",
     "start_time",
     "execution_expiration_time",
     "run_expiration_time",
@@ -165,6 +207,14 @@ class WorkflowTaskDispatch:
 
 
 @dataclass
+class ActivityTaskDispatch:
+    """An activity task (attempt) to put on its task queue."""
+
+    task_queue: str
+    scheduled_event_id: int
+
+
+@dataclass
 class TimerToSet:
     kind: TimerKind
     fire_time: datetime
@@ -177,6 +227,7 @@ class Transition:
 
     events: list[HistoryEvent] = field(default_factory=list)
     workflow_tasks: list[WorkflowTaskDispatch] = field(default_factory=list)
+    activity_tasks: list[ActivityTaskDispatch] = field(default_factory=list)
     timers: list[TimerToSet] = field(default_factory=list)
     memo_upsert: dict[str, Any] | None = None
     search_attributes_upsert: dict[str, Any] | None = None

@@ -7,10 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.engine import workflow_tasks
+from app.engine import activities, workflow_tasks
 from app.engine.events import EventType
 from app.engine.state import MutableState, TimerKind, Transition, WorkflowStatus
 from app.engine.workflow import force_close, record_external, schedule_workflow_task
+
+ACTIVITY_TIMEOUTS = {
+    TimerKind.ACTIVITY_SCHEDULE_TO_START,
+    TimerKind.ACTIVITY_SCHEDULE_TO_CLOSE,
+    TimerKind.ACTIVITY_START_TO_CLOSE,
+    TimerKind.ACTIVITY_HEARTBEAT,
+}
 
 
 def end_first_task_backoff(state: MutableState, now: datetime) -> Transition:
@@ -68,6 +75,14 @@ def fire(kind: TimerKind, data: dict[str, Any], state: MutableState, now: dateti
     if kind is TimerKind.WORKFLOW_TASK_TIMEOUT:
         return workflow_tasks.time_out(
             state, int(data["scheduled_event_id"]), int(data["attempt"]), now
+        )
+    if kind is TimerKind.ACTIVITY_RETRY:
+        return activities.retry_due(
+            state, int(data["scheduled_event_id"]), int(data["attempt"]), now
+        )
+    if kind in ACTIVITY_TIMEOUTS:
+        return activities.time_out(
+            state, kind, int(data["scheduled_event_id"]), int(data["attempt"]), now
         )
     if kind is TimerKind.USER_TIMER:
         return fire_user_timer(state, str(data["timer_id"]), int(data["started_event_id"]), now)

@@ -18,6 +18,8 @@ from app.engine.state import (
     WorkflowTaskDispatch,
 )
 
+STARTED_JUST_BEFORE = -1
+
 
 class IllegalTransition(Exception):
     """The run is not in a state that allows the change (e.g. it has closed)."""
@@ -53,6 +55,10 @@ def append_event(
     attributes: dict[str, Any],
     now: datetime,
 ) -> HistoryEvent:
+    if attributes.get("started_event_id") == STARTED_JUST_BEFORE:
+        # An activity outcome is written right after its Started event; its id is known
+        # only now (buffered events get their ids when flushed).
+        attributes = {**attributes, "started_event_id": state.next_event_id - 1}
     event = HistoryEvent(event_type, now, attributes, state.next_event_id)
     state.next_event_id += 1
     out.events.append(event)

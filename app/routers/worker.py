@@ -29,7 +29,7 @@ from app.services.workflow_tasks import CompletionOutcome
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
 
 
-def _check_queue(task_queue: str, body: PollTaskQueueRequest, namespace: str) -> None:
+def check_poll_request(task_queue: str, body: PollTaskQueueRequest, namespace: str) -> None:
     if not task_queue or len(task_queue) > MAX_ID_LENGTH:
         raise bad_request("task_queue", f"task_queue must be 1 to {MAX_ID_LENGTH} characters")
     if body.namespace and body.namespace != namespace:
@@ -56,7 +56,7 @@ async def poll_workflow_task_queue(
     with the run's history; with none, the response is empty (`task_token` "") and names
     the window it waited."""
     body = body or PollTaskQueueRequest()
-    _check_queue(task_queue, body, namespace)
+    check_poll_request(task_queue, body, namespace)
     async with ctx.db.read() as session:
         ns = await namespaces.get_by_name(session, namespace)
     window = matching.poll_window(body.wait_timeout)

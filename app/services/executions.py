@@ -121,6 +121,19 @@ def _write_effects(
                 visible_time=now,
             )
         )
+    for activity in transition.activity_tasks:
+        session.add(
+            TaskRow(
+                namespace_id=namespace_id,
+                task_queue=activity.task_queue,
+                task_type="activity",
+                workflow_id=state.workflow_id,
+                run_id=state.run_id,
+                scheduled_event_id=activity.scheduled_event_id,
+                created_time=now,
+                visible_time=now,
+            )
+        )
     for timer in transition.timers:
         session.add(
             TimerTaskRow(

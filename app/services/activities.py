@@ -1,0 +1,146 @@
+"""Activity tasks as the worker sees them: claiming an attempt from a poll, heartbeats,
+and the three outcomes. Tokens name the exact attempt, so an answer from an attempt that
+timed out or was retried is NOT_FOUND."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app.context import AppContext
+from app.db.database import UnitOfWork
+from app.db.tables import ExecutionRow, NamespaceRow
+from app.engine import activities as engine
+from app.engine.events import format_seconds, format_time
+from app.engine.state import ActivityInfo, MutableState, Transition
+from app.errors import ApiError, ErrorCode, bad_request
+from app.payloads import render
+from app.services import executions, matching
+
+TOKEN_KIND = "activity_task"
+TASK_TYPE = "activity"
+
+
+def activity_not_found() -> ApiError:
+    return ApiError(
+        ErrorCode.NOT_FOUND,
+        "Activity task not found: it timed out, was retried or canceled, or its workflow "
+        "has closed.",
+        [{"type": "NotFound", "resource": "activity_task"}],
+    )
+
+
+def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState, info: ActivityInfo) -> str:
+    return ctx.signer.encode(
+        TOKEN_KIND,
+        {
+            "ns": ns.id,
+            "wf": state.workflow_id,
+            "run": state.run_id,
+            "sched": info.scheduled_event_id,
+            "attempt": info.attempt,
+        },
+    )
+
+
+def _response(
+    ctx: AppContext,
+    ns: NamespaceRow,
+    row: ExecutionRow,
+    state: MutableState,
+    info: ActivityInfo,
+    window: float,
+) -> dict[str, Any]:
+    assert info.started_time is not None
+    response: dict[str, Any] = render(
+        {
+            "task_token": _token(ctx, ns, state, info),
+            "workflow_namespace": ns.name,
+            "workflow_type": {"name": row.workflow_type},
+            "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
+            "activity_type": {"name": info.activity_type},
+            "activity_id": info.activity_id,
+            "header": info.header,
+            "input": info.input,
+            "heartbeat_details": info.heartbeat_details,
+            "scheduled_time": format_time(info.scheduled_time),
+            "current_attempt_scheduled_time": format_time(info.attempt_scheduled_time),
+            "started_time": format_time(info.started_time),
+            "attempt": info.attempt,
+            "schedule_to_close_timeout": format_seconds(info.schedule_to_close_timeout),
+            "start_to_close_timeout": format_seconds(info.start_to_close_timeout),
+            "heartbeat_timeout": format_seconds(info.heartbeat_timeout),
+            "retry_policy": info.retry_policy,
+            "poll_window": format_seconds(window),
+        }
+    )
+    return response
+
+
+async def claim(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    task_queue: str,
+    identity: str,
+    window: float,
+) -> dict[str, Any] | None:
+    """Take the next activity attempt of the queue and mark it started (in state only)."""
+    now = ctx.clock.now()
+    while True:
+        task = await matching.next_task(
+            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect
+        )
+        if task is None:
+            return None
+        row = await uow.session.get(
+            ExecutionRow, (ns.id, task.workflow_id, task.run_id), with_for_update=True
+        )
+        if row is None:
+            continue
+        state = executions.state_of(row)
+        try:
+            info, transition = engine.start(
+                state, task.scheduled_event_id, identity=identity, request_id=str(task.id), now=now
+            )
+        except engine.StaleActivityTask:
+            continue
+        await executions.save(uow, ctx.notifier, row, state, transition, now)
+        return _response(ctx, ns, row, state, info, window)
+
+
+def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
+    claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
+    if claims.get("ns") != ns.id:
+        raise bad_request("task_token", "task_token belongs to another namespace")
+    return claims
+
+
+async def apply(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    token: str,
+    change: Callable[[MutableState, int, int, datetime], Transition],
+) -> None:
+    """Load the run a token names and apply one change to its activity."""
+    claims = decode_token(ctx, ns, token)
+    row = await uow.session.get(
+        ExecutionRow, (ns.id, claims["wf"], claims["run"]), with_for_update=True
+    )
+    if row is None:
+        raise activity_not_found()
+    state = executions.state_of(row)
+    now = ctx.clock.now()
+    try:
+        transition = change(state, int(claims["sched"]), int(claims["attempt"]), now)
+    except engine.StaleActivityTask:
+        raise activity_not_found() from None
+    except engine.CancelNotRequested:
+        raise ApiError(
+            ErrorCode.FAILED_PRECONDITION,
+            "The activity cannot be canceled: cancellation was not requested.",
+            [{"type": "CancelNotRequested"}],
+        ) from None
+    await executions.save(uow, ctx.notifier, row, state, transition, now)
