@@ -190,3 +190,21 @@ class GetWorkflowExecutionHistoryResponse(BaseModel):
     history: list[HistoryEvent]
     next_page_token: str = Field("", description="Opaque; empty when there is nothing more.")
     archived: bool = False
+
+
+class WorkflowResultResponse(BaseModel):
+    """A run's outcome. ``status`` is RUNNING when it did not close within the wait."""
+
+    workflow_id: str
+    run_id: str
+    status: str = Field(
+        description="RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, "
+        "TIMED_OUT or CONTINUED_AS_NEW."
+    )
+    result: Any = None
+    failure: dict[str, Any] | None = None
+    details: Any = None
+    retry_state: str | None = None
+    new_execution_run_id: str | None = None
+    close_time: str | None = None
+    close_event: HistoryEvent | None = None

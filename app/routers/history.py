@@ -7,9 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
-from app.models.workflows import GetWorkflowExecutionHistoryResponse, HistoryFilterField
+from app.errors import bad_request
+from app.models.common import parse_duration
+from app.models.workflows import (
+    GetWorkflowExecutionHistoryResponse,
+    HistoryFilterField,
+    WorkflowResultResponse,
+)
 from app.routers.docs import errors
-from app.services import history, namespaces
+from app.services import history, namespaces, results
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
 
@@ -107,3 +113,61 @@ async def get_current_history(
         wait_new_event,
         history_event_filter_type,
     )
+
+
+RESULT_DOC = """Wait (up to `wait_timeout`, default 20s, at most 50s; `0s` answers at once) for the
+run to close and return its outcome: `result` when COMPLETED, `failure` when FAILED,
+`details` when CANCELED or TERMINATED, with the closing event. A run still open at the end
+of the wait answers `status: RUNNING`."""
+WAIT_TIMEOUT = Query(None, description="How long to wait for the outcome, e.g. '30s'.")
+
+
+async def _result(
+    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, wait_timeout: str | None
+) -> dict[str, Any]:
+    try:
+        wait = (
+            parse_duration(wait_timeout).total_seconds()
+            if wait_timeout
+            else (ctx.settings.history_long_poll_seconds)
+        )
+    except ValueError as exc:
+        raise bad_request("wait_timeout", str(exc)) from None
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    return await results.await_result(ctx, ns, workflow_id, run_id, wait)
+
+
+@router.get(
+    "/{workflow_id}/runs/{run_id}/result",
+    response_model=WorkflowResultResponse,
+    response_model_exclude_none=True,
+    summary="GetWorkflowResult",
+    responses=errors(404),
+    description=RESULT_DOC,
+)
+async def get_result(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    wait_timeout: str | None = WAIT_TIMEOUT,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    return await _result(ctx, namespace, workflow_id, run_id, wait_timeout)
+
+
+@router.get(
+    "/{workflow_id}/result",
+    response_model=WorkflowResultResponse,
+    response_model_exclude_none=True,
+    summary="GetWorkflowResult (current run)",
+    responses=errors(404),
+    description=RESULT_DOC,
+)
+async def get_current_result(
+    namespace: str,
+    workflow_id: str,
+    wait_timeout: str | None = WAIT_TIMEOUT,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    return await _result(ctx, namespace, workflow_id, "", wait_timeout)

@@ -138,6 +138,7 @@ async def get_page(
     next_page_token: str,
     wait_new_event: bool,
     filter_type: HistoryEventFilterType,
+    window: float | None = None,
 ) -> HistoryPage:
     """One page of history. With ``wait_new_event`` and nothing new to return, wait until
     an event is appended (or, for CLOSE_EVENT, until the run closes) or the window ends;
@@ -155,7 +156,8 @@ async def get_page(
         ):
             raise bad_request("next_page_token", "next_page_token belongs to another workflow")
         run_id, first_event_id = token["run"], int(token["next"])
-    deadline = ctx.clock.now() + timedelta(seconds=ctx.settings.history_long_poll_seconds)
+    window = ctx.settings.history_long_poll_seconds if window is None else window
+    deadline = ctx.clock.now() + timedelta(seconds=window)
     if not run_id:
         async with ctx.db.read() as session:
             run_id = (await executions.load(session, ns.id, workflow_id, "")).run_id
