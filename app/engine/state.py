@@ -117,6 +117,9 @@ class MutableState:
     # Set by a command whose effect the workflow must see at once (e.g. an activity
     # cancelled before it started).
     needs_workflow_task: bool = False
+    # The workflow task attempt that last timed out, so a worker answering it late
+    # can be told why its answer is refused.
+    timed_out_workflow_task: list[int] = field(default_factory=list)
 
     @property
     def is_running(self) -> bool:

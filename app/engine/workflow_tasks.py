@@ -187,6 +187,7 @@ def time_out(
     except StaleWorkflowTask:
         return Transition()
     out = Transition()
+    state.timed_out_workflow_task = [task.scheduled_event_id, task.attempt]
     if not task.transient:
         append_event(
             state,

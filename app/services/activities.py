@@ -31,6 +31,31 @@ def activity_not_found() -> ApiError:
     )
 
 
+def _stale(state: MutableState, scheduled_event_id: int, attempt: int) -> ApiError:
+    """A late answer: ACTIVITY_TASK_TIMEOUT when that attempt timed out and the activity
+    was retried, NOT_FOUND otherwise."""
+    info = state.activities.get(str(scheduled_event_id))
+    if (
+        info is not None
+        and info.attempt > attempt
+        and info.last_failure
+        and ("timeout_failure_info" in info.last_failure)
+    ):
+        return ApiError(
+            ErrorCode.ACTIVITY_TASK_TIMEOUT,
+            f"Activity attempt {attempt} timed out; attempt {info.attempt} replaced it.",
+            [
+                {
+                    "type": "ActivityTaskTimeout",
+                    "activity_id": info.activity_id,
+                    "attempt": attempt,
+                    "current_attempt": info.attempt,
+                }
+            ],
+        )
+    return activity_not_found()
+
+
 def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState, info: ActivityInfo) -> str:
     return ctx.signer.encode(
         TOKEN_KIND,
@@ -136,7 +161,7 @@ async def apply(
     try:
         transition = change(state, int(claims["sched"]), int(claims["attempt"]), now)
     except engine.StaleActivityTask:
-        raise activity_not_found() from None
+        raise _stale(state, int(claims["sched"]), int(claims["attempt"])) from None
     except engine.CancelNotRequested:
         raise ApiError(
             ErrorCode.FAILED_PRECONDITION,

@@ -49,6 +49,23 @@ def task_not_found() -> ApiError:
     )
 
 
+def stale_task(state: MutableState, claims: dict[str, Any]) -> ApiError:
+    """Why a token no longer names the current task: it timed out, or it is unknown."""
+    if state.timed_out_workflow_task == [int(claims["sched"]), int(claims["attempt"])]:
+        return ApiError(
+            ErrorCode.WORKFLOW_TASK_TIMEOUT,
+            "Workflow task timed out before it was answered; a new attempt was scheduled.",
+            [
+                {
+                    "type": "WorkflowTaskTimeout",
+                    "scheduled_event_id": int(claims["sched"]),
+                    "attempt": int(claims["attempt"]),
+                }
+            ],
+        )
+    return task_not_found()
+
+
 def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState) -> str:
     task = state.workflow_task
     assert task is not None
@@ -202,7 +219,7 @@ async def respond_completed(
             state, int(claims["sched"]), int(claims["attempt"]), completion, now
         )
     except engine.StaleWorkflowTask:
-        raise task_not_found() from None
+        raise stale_task(state, claims) from None
     except engine_commands.InvalidCommandSequence as exc:
         raise bad_request("commands", str(exc)) from None
     outcome = CompletionOutcome()
@@ -246,5 +263,5 @@ async def respond_failed(
             now=now,
         )
     except engine.StaleWorkflowTask:
-        raise task_not_found() from None
+        raise stale_task(state, claims) from None
     await executions.save(uow, ctx.notifier, row, state, transition, now)

@@ -104,6 +104,8 @@ async def test_start_to_close_timeout_until_maximum_attempts(
     )
     first = await worker.activity_task()
     await worker.fire_timers(10)
+    late_first = await worker.activity("heartbeat", first["task_token"])
+    assert_error(late_first, 409, "ACTIVITY_TASK_TIMEOUT")
     await worker.fire_timers(1)
     second = await worker.activity_task()
     assert second["attempt"] == 2
@@ -118,7 +120,7 @@ async def test_start_to_close_timeout_until_maximum_attempts(
     assert timed_out["retry_state"] == "MAXIMUM_ATTEMPTS_REACHED"
     assert timed_out["failure"]["timeout_failure_info"]["timeout_type"] == "START_TO_CLOSE"
     late = await worker.activity("complete", first["task_token"])
-    assert_error(late, 404, "NOT_FOUND")
+    assert_error(late, 404, "NOT_FOUND")  # the activity itself has timed out for good
 
 
 async def test_heartbeat_details_reach_the_next_attempt(

@@ -202,9 +202,11 @@ async def test_workflow_task_timeout_retries_transiently(
     client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
 ) -> None:
     await client.post(f"{NS}/workflows", json=start_body("slow", workflow_task_timeout="10s"))
-    await poll(client, clock)
+    first = await poll(client, clock)
     clock.advance(10)
     await timers(app).run_once()
+    late = await complete(client, first["task_token"], [])
+    assert_error(late, 409, "WORKFLOW_TASK_TIMEOUT")
     assert await history_types(client, "slow") == [
         "WORKFLOW_EXECUTION_STARTED",
         "WORKFLOW_TASK_SCHEDULED",
