@@ -58,7 +58,8 @@ class TimerProcessor(Loop):
 
     async def _fire(self, uow: UnitOfWork, *, timer_id: int) -> None:
         session = uow.session
-        timer = await session.get(TimerTaskRow, timer_id)
+        # Locked, so two processes on one PostgreSQL never fire the same timer twice.
+        timer = await session.get(TimerTaskRow, timer_id, with_for_update=True)
         if timer is None:
             return
         await session.execute(delete(TimerTaskRow).where(col(TimerTaskRow.id) == timer_id))
