@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.engine import retry
 from app.engine.events import EventType, format_seconds
 from app.engine.state import (
     ActivityInfo,
@@ -199,6 +200,7 @@ def _finish(
             EventType.ACTIVITY_TASK_STARTED,
             _started_event(info),
             info.started_time or now,
+            more_follow=True,
         )
         started_id = STARTED_JUST_BEFORE
     outcome = {
@@ -263,50 +265,14 @@ def canceled(
 def retry_delay(
     info: ActivityInfo, failure: dict[str, Any], now: datetime
 ) -> tuple[float | None, str]:
-    """Seconds until the next attempt, or None and the retry state that ends retrying."""
-    policy = info.retry_policy
+    """Seconds until the next attempt, or None and the retry state that ends retrying.
+    A requested cancel ends retrying; the schedule-to-close timeout bounds it."""
     if info.cancel_requested_event_id:
         return None, "CANCEL_REQUESTED"
-    app_info = failure.get("application_failure_info") or {}
-    timeout_info = failure.get("timeout_failure_info") or {}
-    kind = app_info.get("type") or ""
-    non_retryable = set(policy.get("non_retryable_error_types") or [])
-    timeout_type = timeout_info.get("timeout_type")
-    if (
-        app_info.get("non_retryable")
-        or (kind and kind in non_retryable)
-        or timeout_type in ("SCHEDULE_TO_START", "SCHEDULE_TO_CLOSE")
-        or (timeout_type and f"TemporalTimeout:{_pascal(timeout_type)}" in non_retryable)
-    ):
-        return None, "NON_RETRYABLE_FAILURE"
-    maximum_attempts = int(policy.get("maximum_attempts") or 0)
-    if maximum_attempts and info.attempt >= maximum_attempts:
-        return None, "MAXIMUM_ATTEMPTS_REACHED"
-    initial = _seconds(policy.get("initial_interval"), 1.0)
-    coefficient = float(policy.get("backoff_coefficient") or 2.0)
-    maximum = _seconds(policy.get("maximum_interval"), initial * 100)
-    delay = min(initial * coefficient ** (info.attempt - 1), maximum)
-    requested = _seconds(app_info.get("next_retry_delay"), 0.0)
-    if requested:
-        delay = requested
+    expiration = None
     if info.schedule_to_close_timeout:
         expiration = info.scheduled_time + timedelta(seconds=info.schedule_to_close_timeout)
-        if now + timedelta(seconds=delay) >= expiration:
-            return None, "TIMEOUT"
-    return delay, "IN_PROGRESS"
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
-def _seconds(value: Any, default: float) -> float:
-    if isinstance(value, str) and value.endswith("s"):
-        try:
-            return float(value[:-1])
-        except ValueError:
-            return default
-    return default
+    return retry.next_delay(info.retry_policy, info.attempt, failure, expiration, now)
 
 
 def _retry(
@@ -319,7 +285,7 @@ def _retry(
 ) -> None:
     """Schedule the next attempt after the backoff; no event, no workflow task."""
     info.attempt += 1
-    info.last_failure = failure
+    info.last_failure = _without_heartbeat_details(failure)
     info.started_time = None
     info.started_identity = ""
     info.request_id = ""
@@ -371,9 +337,19 @@ def retry_due(
     return out
 
 
+def _without_heartbeat_details(failure: dict[str, Any]) -> dict[str, Any]:
+    """A failure kept as the cause of later ones: heartbeat details are carried once, on
+    the final failure, not copied into every cause."""
+    info = failure.get("timeout_failure_info")
+    if not info or "last_heartbeat_details" not in info:
+        return failure
+    trimmed = {k: v for k, v in info.items() if k != "last_heartbeat_details"}
+    return {**failure, "timeout_failure_info": trimmed}
+
+
 def _timeout_failure(info: ActivityInfo, timeout_type: str) -> dict[str, Any]:
     failure: dict[str, Any] = {
-        "message": f"activity {_pascal(timeout_type)} timeout",
+        "message": f"activity {retry.pascal(timeout_type)} timeout",
         "source": "Server",
         "timeout_failure_info": {"timeout_type": timeout_type},
     }

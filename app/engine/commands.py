@@ -1,13 +1,22 @@
 """Commands a worker answers a workflow task with, validated as Temporal does and turned
-into history events. Payload fields arrive as plain JSON and are stored as Payloads."""
+into history events. Payload fields arrive as plain JSON and are stored as Payloads.
+The commands that close the run live in ``close_commands``."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import activities
+from app.engine import activities, close_commands
+from app.engine.command_values import (
+    BadCommand,
+    compact,
+    duration,
+    encode_failure,
+    identifier,
+    payload_fields,
+    retry_policy,
+)
 from app.engine.events import EventType, format_seconds
 from app.engine.state import (
     ActivityInfo,
@@ -16,28 +25,16 @@ from app.engine.state import (
     TimerToSet,
     Transition,
     UserTimer,
-    WorkflowStatus,
 )
-from app.engine.workflow import append_event, close_run
-from app.payloads import encode_payload, encode_payloads
+from app.engine.workflow import append_event
+from app.payloads import encode_payloads
 
-MAX_ID_LENGTH = 1000
 CLOSE_COMMANDS = {
     "COMPLETE_WORKFLOW_EXECUTION",
     "FAIL_WORKFLOW_EXECUTION",
     "CANCEL_WORKFLOW_EXECUTION",
     "CONTINUE_AS_NEW_WORKFLOW_EXECUTION",
 }
-_DURATION = re.compile(r"^(\d+)(?:\.(\d{1,9}))?s$")
-
-
-class BadCommand(Exception):
-    """The command's attributes are invalid: the task fails with ``cause``."""
-
-    def __init__(self, cause: str, message: str) -> None:
-        super().__init__(message)
-        self.cause = cause
-        self.message = message
 
 
 class InvalidCommandSequence(Exception):
@@ -76,6 +73,7 @@ def _cause(kind: str) -> str:
         "COMPLETE_WORKFLOW_EXECUTION": "BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES",
         "FAIL_WORKFLOW_EXECUTION": "BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES",
         "CANCEL_WORKFLOW_EXECUTION": "BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES",
+        "CONTINUE_AS_NEW_WORKFLOW_EXECUTION": "BAD_CONTINUE_AS_NEW_ATTRIBUTES",
         "SCHEDULE_ACTIVITY_TASK": "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES",
         "REQUEST_CANCEL_ACTIVITY_TASK": "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES",
         "START_TIMER": "BAD_START_TIMER_ATTRIBUTES",
@@ -84,96 +82,6 @@ def _cause(kind: str) -> str:
         "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "BAD_SEARCH_ATTRIBUTES",
         "MODIFY_WORKFLOW_PROPERTIES": "BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES",
     }.get(kind, "UNHANDLED_COMMAND")
-
-
-def duration(value: Any, field: str, cause: str) -> float:
-    if value in (None, ""):
-        return 0.0
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match:
-        raise BadCommand(cause, f"{field} must be a non-negative duration such as '10s'")
-    return int(match.group(1)) + float("0." + (match.group(2) or "0"))
-
-
-def identifier(value: Any, field: str, cause: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise BadCommand(cause, f"{field} is required")
-    if len(value) > MAX_ID_LENGTH:
-        raise BadCommand(cause, f"{field} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def encode_failure(failure: Any, cause: str) -> dict[str, Any]:
-    """A Temporal Failure; its detail payloads are stored as Payloads."""
-    if not isinstance(failure, dict):
-        raise BadCommand(cause, "failure must be an object with a message")
-    stored = dict(failure)
-    info = stored.get("application_failure_info")
-    if isinstance(info, dict) and info.get("details") is not None:
-        stored["application_failure_info"] = {**info, "details": encode_payloads(info["details"])}
-    if isinstance(stored.get("cause"), dict):
-        stored["cause"] = encode_failure(stored["cause"], cause)
-    return stored
-
-
-def _payload_fields(values: Any, field: str, cause: str) -> dict[str, Any]:
-    """``{"fields": {k: {"data": v}}}`` (or ``{k: v}``) into stored Payloads; a null value
-    is kept as a null payload, which deletes the key when merged into a memo."""
-    fields = values.get("fields", values) if isinstance(values, dict) else None
-    if not isinstance(fields, dict):
-        raise BadCommand(cause, f"{field} must be an object of fields")
-    return {
-        key: encode_payload(v.get("data") if isinstance(v, dict) and set(v) <= {"data"} else v)
-        for key, v in fields.items()
-    }
-
-
-def _complete(
-    state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
-) -> None:
-    event = {
-        "result": encode_payloads(attrs["result"]) if attrs.get("result") is not None else None,
-        "workflow_task_completed_event_id": wtc,
-    }
-    append_event(state, out, EventType.WORKFLOW_EXECUTION_COMPLETED, _compact(event), now)
-    close_run(state, WorkflowStatus.COMPLETED, now)
-
-
-def _fail(
-    state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
-) -> None:
-    failure = encode_failure(attrs.get("failure"), "BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES")
-    append_event(
-        state,
-        out,
-        EventType.WORKFLOW_EXECUTION_FAILED,
-        {
-            "failure": failure,
-            "retry_state": "RETRY_POLICY_NOT_SET",
-            "workflow_task_completed_event_id": wtc,
-        },
-        now,
-    )
-    close_run(state, WorkflowStatus.FAILED, now)
-
-
-def _cancel(
-    state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
-) -> None:
-    details = attrs.get("details")
-    append_event(
-        state,
-        out,
-        EventType.WORKFLOW_EXECUTION_CANCELED,
-        _compact(
-            {
-                "workflow_task_completed_event_id": wtc,
-                "details": encode_payloads(details) if details is not None else None,
-            }
-        ),
-        now,
-    )
-    close_run(state, WorkflowStatus.CANCELED, now)
 
 
 def _start_timer(
@@ -214,20 +122,24 @@ def _cancel_timer(
     cause = "BAD_CANCEL_TIMER_ATTRIBUTES"
     timer_id = identifier(attrs.get("timer_id"), "timer_id", cause)
     timer = state.user_timers.pop(timer_id, None)
-    if timer is None:
-        raise BadCommand(cause, f"no running timer {timer_id!r}")
-    state.buffered_events = [
+    # A timer that fired while this task ran is still cancellable: its TimerFired waits
+    # in the buffer, unseen by the worker, and is dropped.
+    fired = [
         e
         for e in state.buffered_events
-        if not (e.event_type is EventType.TIMER_FIRED and e.attributes.get("timer_id") == timer_id)
+        if e.event_type is EventType.TIMER_FIRED and e.attributes.get("timer_id") == timer_id
     ]
+    if timer is None and not fired:
+        raise BadCommand(cause, f"no running timer {timer_id!r}")
+    started_event_id = timer.started_event_id if timer else fired[0].attributes["started_event_id"]
+    state.buffered_events = [e for e in state.buffered_events if not any(e is f for f in fired)]
     append_event(
         state,
         out,
         EventType.TIMER_CANCELED,
         {
             "timer_id": timer_id,
-            "started_event_id": timer.started_event_id,
+            "started_event_id": started_event_id,
             "workflow_task_completed_event_id": wtc,
         },
         now,
@@ -246,12 +158,12 @@ def _record_marker(
         state,
         out,
         EventType.MARKER_RECORDED,
-        _compact(
+        compact(
             {
                 "marker_name": name,
                 "details": {key: encode_payloads(value) for key, value in details.items()} or None,
                 "workflow_task_completed_event_id": wtc,
-                "header": {"fields": _payload_fields(attrs["header"], "header", cause)}
+                "header": {"fields": payload_fields(attrs["header"], "header", cause)}
                 if attrs.get("header")
                 else None,
                 "failure": encode_failure(attrs["failure"], cause)
@@ -271,7 +183,7 @@ def _upsert_search_attributes(
     fields = raw.get("indexed_fields", raw) if isinstance(raw, dict) else None
     if not fields or not isinstance(fields, dict):
         raise BadCommand(cause, "search_attributes.indexed_fields must not be empty")
-    encoded = _payload_fields(fields, "search_attributes", cause)
+    encoded = payload_fields(fields, "search_attributes", cause)
     append_event(
         state,
         out,
@@ -291,7 +203,7 @@ def modify_properties(
     cause = "BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES"
     if not attrs.get("upserted_memo"):
         raise BadCommand(cause, "upserted_memo must not be empty")
-    encoded = _payload_fields(attrs["upserted_memo"], "upserted_memo", cause)
+    encoded = payload_fields(attrs["upserted_memo"], "upserted_memo", cause)
     append_event(
         state,
         out,
@@ -339,7 +251,7 @@ def _schedule_activity(
         raise BadCommand(cause, str(exc)) from None
     stored_input = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
     header = (
-        {"fields": _payload_fields(attrs["header"], "header", cause)}
+        {"fields": payload_fields(attrs["header"], "header", cause)}
         if attrs.get("header")
         else None
     )
@@ -362,7 +274,7 @@ def _schedule_activity(
         state,
         out,
         info,
-        _compact(
+        compact(
             {
                 "activity_id": activity_id,
                 "activity_type": {"name": type_name},
@@ -391,45 +303,13 @@ def _request_cancel_activity(
         raise BadCommand(cause, f"no pending activity scheduled by event {scheduled}")
 
 
-def retry_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """An activity always has a retry policy: unset fields get Temporal's defaults
-    (1s, x2.0, 100 x initial, unlimited attempts)."""
-    if not isinstance(policy, dict):
-        raise ValueError("retry_policy must be an object")
-    cause = "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES"
-    initial = duration(policy.get("initial_interval"), "retry_policy.initial_interval", cause)
-    initial = initial or 1.0
-    coefficient = float(policy.get("backoff_coefficient") or 2.0)
-    if coefficient < 1:
-        raise ValueError("retry_policy.backoff_coefficient cannot be less than 1")
-    maximum = duration(policy.get("maximum_interval"), "retry_policy.maximum_interval", cause)
-    if maximum and maximum < initial:
-        raise ValueError("retry_policy.maximum_interval cannot be less than initial_interval")
-    attempts = int(policy.get("maximum_attempts") or 0)
-    if attempts < 0:
-        raise ValueError("retry_policy.maximum_attempts cannot be negative")
-    result: dict[str, Any] = {
-        "initial_interval": format_seconds(initial),
-        "backoff_coefficient": coefficient,
-        "maximum_interval": format_seconds(maximum or initial * 100),
-    }
-    if attempts:
-        result["maximum_attempts"] = attempts
-    if policy.get("non_retryable_error_types"):
-        result["non_retryable_error_types"] = list(policy["non_retryable_error_types"])
-    return result
-
-
-def _compact(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 _HANDLERS = {
     "SCHEDULE_ACTIVITY_TASK": _schedule_activity,
     "REQUEST_CANCEL_ACTIVITY_TASK": _request_cancel_activity,
-    "COMPLETE_WORKFLOW_EXECUTION": _complete,
-    "FAIL_WORKFLOW_EXECUTION": _fail,
-    "CANCEL_WORKFLOW_EXECUTION": _cancel,
+    "COMPLETE_WORKFLOW_EXECUTION": close_commands.complete,
+    "FAIL_WORKFLOW_EXECUTION": close_commands.fail,
+    "CANCEL_WORKFLOW_EXECUTION": close_commands.cancel,
+    "CONTINUE_AS_NEW_WORKFLOW_EXECUTION": close_commands.continue_as_new,
     "START_TIMER": _start_timer,
     "CANCEL_TIMER": _cancel_timer,
     "RECORD_MARKER": _record_marker,

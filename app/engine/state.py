@@ -120,6 +120,11 @@ class MutableState:
     # The workflow task attempt that last timed out, so a worker answering it late
     # can be told why its answer is refused.
     timed_out_workflow_task: list[int] = field(default_factory=list)
+    # The run's place in its chain (retries, cron, continue-as-new).
+    attempt: int = 1
+    first_execution_run_id: str = ""
+    retry_policy: dict[str, Any] | None = None
+    cron_schedule: str = ""
 
     @property
     def is_running(self) -> bool:
@@ -225,6 +230,20 @@ class TimerToSet:
 
 
 @dataclass
+class NextRun:
+    """The run that follows a closed one in its chain. Fields a continue-as-new command
+    sets go in ``overrides``; everything else is carried from the closed run."""
+
+    run_id: str
+    initiator: str
+    backoff: float
+    attempt: int
+    continued_failure: dict[str, Any] | None = None
+    last_completion_result: dict[str, Any] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Transition:
     """What one change of a run produced, to be written in one transaction."""
 
@@ -232,5 +251,6 @@ class Transition:
     workflow_tasks: list[WorkflowTaskDispatch] = field(default_factory=list)
     activity_tasks: list[ActivityTaskDispatch] = field(default_factory=list)
     timers: list[TimerToSet] = field(default_factory=list)
+    next_run: NextRun | None = None
     memo_upsert: dict[str, Any] | None = None
     search_attributes_upsert: dict[str, Any] | None = None

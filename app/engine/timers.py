@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.engine import activities, workflow_tasks
+from app.engine import activities, chains, workflow_tasks
 from app.engine.events import EventType
 from app.engine.state import MutableState, TimerKind, Transition, WorkflowStatus
 from app.engine.workflow import force_close, record_external, schedule_workflow_task
@@ -29,6 +29,8 @@ def end_first_task_backoff(state: MutableState, now: datetime) -> Transition:
 
 
 def time_out_run(state: MutableState, now: datetime) -> Transition:
+    """The run timeout fired. A retry policy (or else a cron schedule) may start the next
+    run; the execution timeout ends the chain."""
     out = Transition()
     expires = state.run_expiration_time
     if not state.is_running or expires is None or expires > now:
@@ -36,16 +38,14 @@ def time_out_run(state: MutableState, now: datetime) -> Transition:
     execution_expired = (
         state.execution_expiration_time is not None and state.execution_expiration_time <= now
     )
-    # Workflow retries and cron restarts after a timeout belong to the run chain; until
-    # then a timed-out run reports why it was not retried.
-    retry_state = "TIMEOUT" if execution_expired else "RETRY_POLICY_NOT_SET"
-    force_close(
+    out.next_run, extra = chains.after_failure(
         state,
-        out,
-        WorkflowStatus.TIMED_OUT,
-        EventType.WORKFLOW_EXECUTION_TIMED_OUT,
-        {"retry_state": retry_state},
+        chains.run_timeout_failure(),
         now,
+        execution_expired=execution_expired,
+    )
+    force_close(
+        state, out, WorkflowStatus.TIMED_OUT, EventType.WORKFLOW_EXECUTION_TIMED_OUT, extra, now
     )
     return out
 

@@ -45,6 +45,12 @@ class StartParams:
     header: dict[str, Any] | None = None
     attempt: int = 1
     first_execution_run_id: str = ""
+    # Set on the later runs of a chain.
+    initiator: str = ""
+    continued_execution_run_id: str = ""
+    continued_failure: dict[str, Any] | None = None
+    last_completion_result: dict[str, Any] | None = None
+    execution_expiration_time: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,15 +77,18 @@ def record_external(
     event_type: EventType,
     attributes: dict[str, Any],
     now: datetime,
+    *,
+    more_follow: bool = False,
 ) -> None:
     """Events caused from outside are buffered while a workflow task is in flight and
-    written after it completes, so the worker's view of history stays consistent."""
+    written after it completes, so the worker's view of history stays consistent.
+    ``more_follow`` keeps a pair (activity Started + outcome) together."""
     task = state.workflow_task
     if task is not None and task.started:
         state.buffered_events.append(HistoryEvent(event_type, now, attributes))
         return
     append_event(state, out, event_type, attributes, now)
-    if task is not None and task.transient:
+    if task is not None and task.transient and not more_follow:
         # New events end a run of failing attempts: the retry becomes a normal task.
         state.workflow_task = None
         schedule_workflow_task(state, out, now)
@@ -136,7 +145,13 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         run_timeout=params.run_timeout,
         execution_timeout=params.execution_timeout,
     )
-    if params.execution_timeout:
+    state.attempt = params.attempt
+    state.first_execution_run_id = params.first_execution_run_id or params.run_id
+    state.retry_policy = params.retry_policy
+    state.cron_schedule = params.cron_schedule
+    if params.execution_expiration_time is not None:
+        state.execution_expiration_time = params.execution_expiration_time
+    elif params.execution_timeout:
         state.execution_expiration_time = now + timedelta(seconds=params.execution_timeout)
     out = Transition()
     attributes: dict[str, Any] = {
@@ -160,7 +175,10 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         ),
         "cron_schedule": params.cron_schedule or None,
         "first_workflow_task_backoff": format_seconds(params.first_workflow_task_backoff),
-        "initiator": "CRON_SCHEDULE" if params.cron_schedule else None,
+        "initiator": params.initiator or ("CRON_SCHEDULE" if params.cron_schedule else None),
+        "continued_execution_run_id": params.continued_execution_run_id or None,
+        "continued_failure": params.continued_failure,
+        "last_completion_result": params.last_completion_result,
         "memo": params.memo,
         "search_attributes": params.search_attributes,
         "header": params.header,
@@ -180,8 +198,14 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         state.awaiting_first_task_backoff = True
         run_start = now + timedelta(seconds=params.first_workflow_task_backoff)
         out.timers.append(TimerToSet(TimerKind.WORKFLOW_BACKOFF, run_start))
+    expiration = state.execution_expiration_time
     if params.run_timeout:
         state.run_expiration_time = run_start + timedelta(seconds=params.run_timeout)
+        if expiration is not None:
+            state.run_expiration_time = min(state.run_expiration_time, expiration)
+    elif expiration is not None:
+        state.run_expiration_time = expiration
+    if state.run_expiration_time is not None:
         out.timers.append(TimerToSet(TimerKind.WORKFLOW_RUN_TIMEOUT, state.run_expiration_time))
     schedule_workflow_task(state, out, now)
     return state, out
@@ -264,7 +288,8 @@ def force_close(
     """Close the run from outside its code. A workflow task in flight is failed first
     (FORCE_CLOSE_COMMAND) and buffered events are written before the closing event."""
     task = state.workflow_task
-    if task is not None and task.started:
+    # A transient attempt's events were never written; nothing may refer to them.
+    if task is not None and task.started and not task.transient:
         append_event(
             state,
             out,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import commands
+from app.engine import command_values, commands
 from app.engine.events import EventType, HistoryEvent
 from app.engine.state import MutableState, TimerKind, TimerToSet, Transition, WorkflowTask
 from app.engine.workflow import append_event, schedule_workflow_task, scheduled_attributes
@@ -254,7 +254,7 @@ def complete(
             commands.modify_properties(
                 candidate, out, {"upserted_memo": completion.memo_update}, completed.event_id, now
             )
-    except commands.BadCommand as bad:
+    except command_values.BadCommand as bad:
         return _failed(state, task, bad.cause, bad.message, completion.identity, now)
     flushed = _flush_buffered(candidate, out)
     if candidate.is_running and (
@@ -274,7 +274,7 @@ def _failed(
         task.scheduled_event_id,
         task.attempt,
         cause=cause,
-        failure={"message": message, "source": "gateway"},
+        failure={"message": message, "server_failure_info": {}},
         identity=identity,
         now=now,
     )

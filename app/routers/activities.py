@@ -13,7 +13,7 @@ from app.context import AppContext, context
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow
 from app.engine import activities as engine
-from app.engine import commands
+from app.engine import command_values
 from app.engine.events import format_seconds
 from app.engine.state import MutableState, Transition
 from app.errors import bad_request
@@ -169,8 +169,8 @@ async def respond_activity_task_failed(
     history event); when retries end, ActivityTaskStarted and ActivityTaskFailed are
     written with the retry state."""
     try:
-        failure = commands.encode_failure(body.failure, "")
-    except commands.BadCommand as bad:
+        failure = command_values.encode_failure(body.failure, "")
+    except command_values.BadCommand as bad:
         raise bad_request("failure", bad.message) from None
     details = _payloads(body.last_heartbeat_details)
     await _apply(

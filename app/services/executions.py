@@ -147,10 +147,10 @@ def _write_effects(
         )
     if transition.timers:
         uow.after_commit.append(lambda: notifier.notify(TIMERS_KEY))
-    for queue in {t.task_queue for t in transition.workflow_tasks}:
-        uow.after_commit.append(
-            partial(notifier.notify, queue_key(namespace_id, queue, "workflow"))
-        )
+    queues = {(t.task_queue, "workflow") for t in transition.workflow_tasks}
+    queues |= {(t.task_queue, "activity") for t in transition.activity_tasks}
+    for queue, task_type in queues:
+        uow.after_commit.append(partial(notifier.notify, queue_key(namespace_id, queue, task_type)))
     if transition.events:
         key = history_key(namespace_id, state.workflow_id, state.run_id)
         uow.after_commit.append(lambda: notifier.notify(key))

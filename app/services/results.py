@@ -23,8 +23,22 @@ _VALUE_FIELDS = {
 async def await_result(
     ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
 ) -> dict[str, Any]:
-    """The run's outcome, waiting up to ``wait_seconds`` for it to close; a run still open
-    at the end answers with status RUNNING."""
+    """The outcome of the run's chain, waiting up to ``wait_seconds`` for it to close: a
+    run closed into a retry, cron or continue-as-new is followed to the run after it, as
+    Temporal's clients do. A chain still open at the end answers with status RUNNING."""
+    deadline = ctx.clock.now().timestamp() + min(wait_seconds, MAX_WAIT_SECONDS)
+    while True:
+        remaining = max(0.0, deadline - ctx.clock.now().timestamp())
+        answer = await _await_run(ctx, ns, workflow_id, run_id, remaining)
+        following = answer.get("new_execution_run_id")
+        if not following:
+            return answer
+        run_id = following
+
+
+async def _await_run(
+    ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
+) -> dict[str, Any]:
     async with ctx.db.read() as session:
         row = await executions.load(session, ns.id, workflow_id, run_id)
     page = await history.get_page(
@@ -36,7 +50,7 @@ async def await_result(
         "",
         wait_seconds > 0,
         HistoryEventFilterType.CLOSE_EVENT,
-        window=min(wait_seconds, MAX_WAIT_SECONDS),
+        window=wait_seconds,
     )
     answer: dict[str, Any] = {"workflow_id": workflow_id, "run_id": row.run_id}
     if not page.events:
@@ -44,13 +58,15 @@ async def await_result(
     event = page.events[0]
     event_type = event["event_type"]
     attributes = event[f"{event_type.lower()}_event_attributes"]
-    status = event_type.removeprefix("WORKFLOW_EXECUTION_")
-    answer.update(status=status, close_time=event["event_time"], close_event=event)
+    answer.update(
+        status=event_type.removeprefix("WORKFLOW_EXECUTION_"),
+        close_time=event["event_time"],
+        close_event=event,
+    )
     field = _VALUE_FIELDS.get(event_type)
     if field is not None:
         answer[field] = attributes.get(field)
-    if "retry_state" in attributes:
-        answer["retry_state"] = attributes["retry_state"]
-    if attributes.get("new_execution_run_id"):
-        answer["new_execution_run_id"] = attributes["new_execution_run_id"]
+    for name in ("retry_state", "new_execution_run_id"):
+        if attributes.get(name):
+            answer[name] = attributes[name]
     return answer

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.tables import ExecutionRow, NamespaceRow
+from app.engine import command_values
 from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
 from app.engine.events import format_seconds, format_time
@@ -23,7 +24,7 @@ from app.models.worker import (
     RespondWorkflowTaskFailedRequest,
     WorkflowTaskFailedCause,
 )
-from app.services import executions, history, matching
+from app.services import chain_runs, executions, history, matching
 
 TOKEN_KIND = "workflow_task"
 TASK_TYPE = "workflow"
@@ -146,7 +147,7 @@ async def _start(
         earlier.events += transition.events
         earlier.timers += transition.timers
         return
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
 
 
 async def claim(
@@ -233,7 +234,7 @@ async def respond_completed(
     elif req.return_new_workflow_task and result.new_task_scheduled:
         transition.workflow_tasks = []
         await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
     if (
         outcome.failed is None
         and req.return_new_workflow_task
@@ -251,7 +252,7 @@ async def respond_failed(
     row = await _load_for_token(uow, ns, claims)
     state = executions.state_of(row)
     now = ctx.clock.now()
-    failure = engine_commands.encode_failure(req.failure, "") if req.failure else None
+    failure = command_values.encode_failure(req.failure, "") if req.failure else None
     try:
         transition = engine.fail(
             state,
@@ -264,4 +265,4 @@ async def respond_failed(
         )
     except engine.StaleWorkflowTask:
         raise stale_task(state, claims) from None
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)

@@ -270,3 +270,25 @@ async def test_forged_activity_token_is_refused(
     worker = Worker(client, clock, app)
     response = await worker.activity("complete", "forged-token")
     assert_error(response, 400, "INVALID_ARGUMENT")
+
+
+async def test_waiting_activity_poller_is_woken_at_once(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    import asyncio
+
+    from tests.conftest import wait_until
+
+    worker = Worker(client, clock, app)
+    await worker.start("wake")
+    task = await worker.workflow_task()
+    waiting = asyncio.create_task(
+        client.post(
+            "/api/v1/namespaces/default/task-queues/order-processing-queue/activity-tasks/poll",
+            json={"identity": "waiter", "wait_timeout": "50s"},
+        )
+    )
+    await wait_until(lambda: clock.pending_waits() == 1)
+    await worker.complete_workflow_task(task["task_token"], schedule_activity())
+    response = await asyncio.wait_for(waiting, timeout=5)
+    assert response.json()["activity_id"] == "a1"
