@@ -52,7 +52,8 @@ def task_not_found() -> ApiError:
 
 def stale_task(state: MutableState, claims: dict[str, Any]) -> ApiError:
     """Why a token no longer names the current task: it timed out, or it is unknown."""
-    if state.timed_out_workflow_task == [int(claims["sched"]), int(claims["attempt"])]:
+    timed_out = [int(claims["sched"]), int(claims["attempt"])]
+    if state.is_running and state.timed_out_workflow_task == timed_out:
         return ApiError(
             ErrorCode.WORKFLOW_TASK_TIMEOUT,
             "Workflow task timed out before it was answered; a new attempt was scheduled.",
