@@ -11,6 +11,7 @@ from app.clock import Clock
 from app.db.database import Database
 from app.services.loops import Loop
 from app.services.notifier import Notifier
+from app.services.query_registry import QueryRegistry
 from app.services.tokens import TokenSigner
 from app.settings import Settings
 
@@ -21,6 +22,7 @@ class AppContext:
     db: Database
     clock: Clock
     notifier: Notifier
+    queries: QueryRegistry = field(default_factory=QueryRegistry)
     tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)
 

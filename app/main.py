@@ -16,7 +16,7 @@ from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.input_limits import InputLimitsMiddleware
-from app.routers import activities, health, history, namespaces, worker, workflows
+from app.routers import activities, health, history, namespaces, queries, worker, workflows
 from app.services import namespaces as namespace_service
 from app.services.notifier import Notifier
 from app.services.timers import TimerProcessor
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         namespaces.router,
         workflows.router,
         activities.router,
+        queries.router,
         history.router,
         worker.router,
     ):

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         le=55,
         description="Window of a GetWorkflowExecutionHistory long poll (wait_new_event).",
     )
+    query_timeout_seconds: float = Field(
+        20.0, gt=0, le=55, description="How long QueryWorkflow waits for a worker's answer."
+    )
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, gt=0, description="Largest accepted request body, as in Temporal."
     )

@@ -85,6 +85,12 @@ class PollWorkflowTaskQueueResponse(BaseModel):
     workflow_execution_task_queue: TaskQueueRef | None = None
     workflow_task_timeout: str | None = None
     messages: list[dict[str, Any]] = Field(default_factory=list)
+    query: dict[str, Any] | None = Field(
+        None, description="Set on a query task: answer it with RespondQueryTaskCompleted."
+    )
+    queries: dict[str, dict[str, Any]] | None = Field(
+        None, description="Queries riding on this workflow task; answer them in query_results."
+    )
     poll_window: str = Field(description="The long-poll window this poll used.")
 
 

@@ -74,6 +74,8 @@ async def poll_workflow_task_queue(
     )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
+    if claimed.response.get("started_event_id"):
+        service.attach_queries(ctx, ns, claimed.response)
     return claimed.response
 
 
@@ -86,6 +88,17 @@ async def _claim(
     identity: str,
     window: float,
 ) -> service.ClaimedTask | None:
+    """A waiting query goes first (it is cheap and a caller is blocked on it); then the
+    oldest workflow task."""
+    query = ctx.queries.take_direct(ns.id, task_queue)
+    if query is not None:
+        try:
+            task = await service.query_task(uow, ctx, ns, query, window)
+        except BaseException:
+            ctx.queries.give_back(query)
+            raise
+        if task is not None:
+            return task
     return await service.claim(uow, ctx, ns, task_queue, identity, window)
 
 
@@ -111,6 +124,8 @@ async def respond_workflow_task_completed(
         return await service.respond_completed(uow, ctx, ns, body)
 
     outcome = await ctx.db.run(work)
+    if outcome.claims:
+        service.settle_queries(ctx, outcome.claims, body.query_results, outcome.task_pending)
     if outcome.failed is not None:
         raise outcome.failed
     return {"workflow_task": outcome.new_task, "activity_tasks": []}

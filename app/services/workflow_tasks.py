@@ -24,9 +24,13 @@ from app.models.worker import (
     RespondWorkflowTaskFailedRequest,
     WorkflowTaskFailedCause,
 )
-from app.services import chain_runs, executions, history, matching
+from app.payloads import render
+from app.services import chain_runs, executions, history, matching, queries
+from app.services.notifier import queue_key
+from app.services.query_registry import PendingQuery
 
 TOKEN_KIND = "workflow_task"
+QUERY_TOKEN_KIND = "query_task"
 TASK_TYPE = "workflow"
 
 
@@ -39,7 +43,8 @@ class ClaimedTask:
 class CompletionOutcome:
     new_task: dict[str, Any] | None = None
     failed: ApiError | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=dict)
+    task_pending: bool = False
 
 
 def task_not_found() -> ApiError:
@@ -123,6 +128,70 @@ async def _response(
         "messages": [],
         "poll_window": format_seconds(window),
     }
+
+
+async def query_task(
+    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, query: PendingQuery, window: float
+) -> ClaimedTask | None:
+    """A query delivered on its own (no workflow task pending): the run's full history
+    and the query, under a query token; answered through RespondQueryTaskCompleted."""
+    row = await uow.session.get(ExecutionRow, query.run_key)
+    if row is None:
+        return None
+    state = executions.state_of(row)
+    events = await history.read_events(uow.session, row, 1, history.MAX_PAGE_SIZE + 1)
+    more = len(events) > history.MAX_PAGE_SIZE
+    return ClaimedTask(
+        {
+            "task_token": ctx.signer.encode(QUERY_TOKEN_KIND, {"ns": ns.id, "id": query.id}),
+            "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
+            "workflow_type": {"name": row.workflow_type},
+            "previous_started_event_id": state.previous_started_event_id,
+            "started_event_id": 0,
+            "attempt": 0,
+            "history": [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]],
+            "next_page_token": history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1)
+            if more
+            else "",
+            "query": render(query.query),
+            "workflow_execution_task_queue": {"name": row.task_queue, "kind": "NORMAL"},
+            "messages": [],
+            "poll_window": format_seconds(window),
+        }
+    )
+
+
+def attach_queries(ctx: AppContext, ns: NamespaceRow, response: dict[str, Any]) -> None:
+    """Hand the run's waiting queries to the workflow task just started."""
+    execution = response["workflow_execution"]
+    queries = ctx.queries.take_attached((ns.id, execution["workflow_id"], execution["run_id"]))
+    if queries:
+        response["queries"] = {q.id: render(q.query) for q in queries}
+
+
+def settle_queries(
+    ctx: AppContext,
+    claims: dict[str, Any],
+    results: dict[str, Any] | None,
+    task_pending: bool,
+) -> None:
+    """After a completion: answer the queries it answered; queries still waiting for a
+    task that will not come are sent on their own."""
+    for query_id, result in (results or {}).items():
+        if isinstance(result, dict):
+            ctx.queries.resolve(
+                query_id,
+                queries.answer_of(
+                    str(result.get("result_type", "ANSWERED")).removeprefix("QUERY_RESULT_TYPE_"),
+                    result.get("answer"),
+                    str(result.get("error_message", "")),
+                    result.get("failure"),
+                ),
+            )
+    if not task_pending:
+        for query in ctx.queries.take_attached((claims["ns"], claims["wf"], claims["run"])):
+            ctx.queries.give_back(query)
+            ctx.notifier.notify(queue_key(query.namespace_id, query.task_queue, TASK_TYPE))
 
 
 async def _start(
@@ -224,7 +293,7 @@ async def respond_completed(
         raise stale_task(state, claims) from None
     except engine_commands.InvalidCommandSequence as exc:
         raise bad_request("commands", str(exc)) from None
-    outcome = CompletionOutcome()
+    outcome = CompletionOutcome(claims=claims)
     transition = result.transition
     if result.failed_cause is not None:
         outcome.failed = ApiError(
@@ -236,6 +305,7 @@ async def respond_completed(
         transition.workflow_tasks = []
         await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
     await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
+    outcome.task_pending = state.is_running and state.workflow_task is not None
     if (
         outcome.failed is None
         and req.return_new_workflow_task

@@ -1,0 +1,110 @@
+"""QueryWorkflow, and the worker's answer to a query task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.context import AppContext, context
+from app.errors import ApiError, ErrorCode, bad_request
+from app.models.queries import (
+    QueryWorkflowRequest,
+    QueryWorkflowResponse,
+    RespondQueryTaskCompletedRequest,
+)
+from app.models.workflows import EmptyResponse
+from app.routers.docs import errors
+from app.services import namespaces, queries
+from app.services.workflow_tasks import QUERY_TOKEN_KIND
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Queries"])
+
+DOC = """Ask the workflow's worker a question; nothing is written to history. With no
+workflow task pending the query goes out as a query task; otherwise it rides on the next
+workflow task. `query_reject_condition` NOT_OPEN / NOT_COMPLETED_CLEANLY answers
+`query_rejected` with the status instead. A worker's failure is INVALID_ARGUMENT with a
+QueryFailed detail; no answer within 20s is FAILED_PRECONDITION."""
+
+
+async def _query(
+    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, body: QueryWorkflowRequest
+) -> dict[str, Any]:
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    if body.execution is not None:
+        if body.execution.workflow_id != workflow_id:
+            raise bad_request("execution.workflow_id", "execution.workflow_id does not match")
+        if body.execution.run_id and run_id and body.execution.run_id != run_id:
+            raise bad_request("execution.run_id", "execution.run_id does not match the path")
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    return await queries.query_workflow(ctx, ns, workflow_id, run_id, body)
+
+
+@router.post(
+    "/workflows/{workflow_id}/runs/{run_id}/query",
+    response_model=QueryWorkflowResponse,
+    response_model_exclude_none=True,
+    summary="QueryWorkflow",
+    responses=errors(404),
+    description=DOC,
+)
+async def query_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: QueryWorkflowRequest,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    return await _query(ctx, namespace, workflow_id, run_id, body)
+
+
+@router.post(
+    "/workflows/{workflow_id}/query",
+    response_model=QueryWorkflowResponse,
+    response_model_exclude_none=True,
+    summary="QueryWorkflow (current run)",
+    responses=errors(404),
+    description=DOC,
+)
+async def query_current_workflow(
+    namespace: str,
+    workflow_id: str,
+    body: QueryWorkflowRequest,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    return await _query(ctx, namespace, workflow_id, "", body)
+
+
+@router.post(
+    "/query-tasks/complete",
+    response_model=EmptyResponse,
+    summary="RespondQueryTaskCompleted",
+    responses=errors(404),
+)
+async def respond_query_task_completed(
+    namespace: str,
+    body: RespondQueryTaskCompletedRequest,
+    ctx: AppContext = Depends(context),
+) -> EmptyResponse:
+    """Answer a query task (a poll response with `query` set): `completed_type` ANSWERED
+    with `query_result`, or FAILED with `error_message` / `failure`. A query whose caller
+    stopped waiting is NOT_FOUND."""
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    claims = ctx.signer.decode(QUERY_TOKEN_KIND, body.task_token, field="task_token")
+    if claims.get("ns") != ns.id:
+        raise bad_request("task_token", "task_token belongs to another namespace")
+    answer = queries.answer_of(
+        str(body.completed_type or "ANSWERED"), body.query_result, body.error_message, body.failure
+    )
+    if not ctx.queries.resolve(str(claims["id"]), answer):
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            "Query not found: its caller stopped waiting.",
+            [{"type": "NotFound", "resource": "query"}],
+        )
+    return EmptyResponse()

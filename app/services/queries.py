@@ -1,0 +1,102 @@
+"""QueryWorkflow: choose how the query reaches a worker, wait (bounded) for the answer,
+and turn it into a response or the right error."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.context import AppContext
+from app.db.tables import ExecutionRow, NamespaceRow
+from app.engine.state import WorkflowStatus
+from app.errors import ApiError, ErrorCode
+from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
+from app.payloads import encode_payloads, render
+from app.services import executions
+from app.services.notifier import queue_key
+from app.services.query_registry import PendingQuery
+
+TOKEN_KIND = "query_task"
+
+
+def _rejected(row: ExecutionRow, condition: QueryRejectCondition | None) -> bool:
+    status = WorkflowStatus(row.status)
+    if status is WorkflowStatus.RUNNING:
+        return False
+    if condition is QueryRejectCondition.NOT_OPEN:
+        return True
+    return condition is QueryRejectCondition.NOT_COMPLETED_CLEANLY and (
+        status is not WorkflowStatus.COMPLETED
+    )
+
+
+def not_ready(message: str) -> ApiError:
+    return ApiError(ErrorCode.FAILED_PRECONDITION, message, [{"type": "WorkflowNotReady"}])
+
+
+async def query_workflow(
+    ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, req: QueryWorkflowRequest
+) -> dict[str, Any]:
+    async with ctx.db.read() as session:
+        row = await executions.load(session, ns.id, workflow_id, run_id)
+    if _rejected(row, req.query_reject_condition):
+        return {"query_rejected": {"status": row.status}}
+    state = executions.state_of(row)
+    if state.previous_started_event_id == 0 and not (
+        state.workflow_task and state.workflow_task.started
+    ):
+        if not state.is_running:
+            raise not_ready("Workflow execution closed before its first workflow task started.")
+        if state.workflow_task is None:
+            raise not_ready("Workflow task is not scheduled yet.")
+    query = PendingQuery(
+        ns.id,
+        row.workflow_id,
+        row.run_id,
+        row.task_queue,
+        {
+            "query_type": req.query.query_type,
+            "query_args": encode_payloads(req.query.query_args)
+            if req.query.query_args is not None
+            else None,
+        },
+    )
+    registry = ctx.queries
+    if state.is_running and state.workflow_task is not None:
+        registry.attach(query)
+    else:
+        registry.send_direct(query)
+    ctx.notifier.notify(queue_key(ns.id, row.task_queue, "workflow"))
+    answered = asyncio.Event()
+    query.answer.add_done_callback(lambda _: answered.set())
+    if not await ctx.clock.wait(answered, ctx.settings.query_timeout_seconds):
+        registry.forget(query)
+        raise ApiError(
+            ErrorCode.FAILED_PRECONDITION,
+            f"No worker answered the query within {ctx.settings.query_timeout_seconds:g}s; "
+            f"is a worker polling task queue {row.task_queue!r}?",
+            [{"type": "QueryTimeout", "task_queue": row.task_queue}],
+        )
+    return _response(query.answer.result())
+
+
+def _response(answer: dict[str, Any]) -> dict[str, Any]:
+    if answer.get("result_type") == "FAILED":
+        failure = answer.get("failure") or {"message": answer.get("error_message", "")}
+        raise ApiError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"Query failed: {failure.get('message') or answer.get('error_message', '')}",
+            [{"type": "QueryFailed", "failure": render(failure)}],
+        )
+    return {"query_result": render(answer.get("answer"))}
+
+
+def answer_of(
+    completed_type: str, result: Any, error_message: str, failure: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "result_type": completed_type,
+        "answer": encode_payloads(result) if result is not None else None,
+        "error_message": error_message,
+        "failure": failure,
+    }
