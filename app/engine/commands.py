@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import activities, close_commands
+from app.engine import activities, close_commands, external
 from app.engine.command_values import (
     BadCommand,
     compact,
@@ -75,6 +75,10 @@ def _cause(kind: str) -> str:
         "CANCEL_WORKFLOW_EXECUTION": "BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES",
         "CONTINUE_AS_NEW_WORKFLOW_EXECUTION": "BAD_CONTINUE_AS_NEW_ATTRIBUTES",
         "SCHEDULE_ACTIVITY_TASK": "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES",
+        "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION": "BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES",
+        "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION": (
+            "BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES"
+        ),
         "REQUEST_CANCEL_ACTIVITY_TASK": "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES",
         "START_TIMER": "BAD_START_TIMER_ATTRIBUTES",
         "CANCEL_TIMER": "BAD_CANCEL_TIMER_ATTRIBUTES",
@@ -305,6 +309,8 @@ def _request_cancel_activity(
 
 _HANDLERS = {
     "SCHEDULE_ACTIVITY_TASK": _schedule_activity,
+    "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION": external.signal_command,
+    "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION": external.cancel_command,
     "REQUEST_CANCEL_ACTIVITY_TASK": _request_cancel_activity,
     "COMPLETE_WORKFLOW_EXECUTION": close_commands.complete,
     "FAIL_WORKFLOW_EXECUTION": close_commands.fail,

@@ -114,6 +114,7 @@ class MutableState:
     buffered_events: list[HistoryEvent] = field(default_factory=list)
     user_timers: dict[str, UserTimer] = field(default_factory=dict)
     activities: dict[str, ActivityInfo] = field(default_factory=dict)
+    pending_external: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Set by a command whose effect the workflow must see at once (e.g. an activity
     # cancelled before it started).
     needs_workflow_task: bool = False
@@ -230,6 +231,23 @@ class TimerToSet:
 
 
 @dataclass
+class ExternalRequest:
+    """A signal or cancel request this run sends to another workflow; its outcome comes
+    back as an event referring to ``initiated_event_id``."""
+
+    kind: str
+    initiated_event_id: int
+    namespace: str
+    workflow_id: str
+    run_id: str
+    signal_name: str = ""
+    input: dict[str, Any] | None = None
+    header: dict[str, Any] | None = None
+    reason: str = ""
+    child_workflow_only: bool = False
+
+
+@dataclass
 class NextRun:
     """The run that follows a closed one in its chain. Fields a continue-as-new command
     sets go in ``overrides``; everything else is carried from the closed run."""
@@ -252,5 +270,16 @@ class Transition:
     activity_tasks: list[ActivityTaskDispatch] = field(default_factory=list)
     timers: list[TimerToSet] = field(default_factory=list)
     next_run: NextRun | None = None
+    external_requests: list[ExternalRequest] = field(default_factory=list)
+
+    def extend(self, later: Transition) -> None:
+        """Fold a later transition of the same run into this one, to write both at once."""
+        self.events += later.events
+        self.workflow_tasks += later.workflow_tasks
+        self.activity_tasks += later.activity_tasks
+        self.timers += later.timers
+        self.external_requests += later.external_requests
+        self.next_run = self.next_run or later.next_run
+
     memo_upsert: dict[str, Any] | None = None
     search_attributes_upsert: dict[str, Any] | None = None

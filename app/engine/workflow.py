@@ -225,6 +225,7 @@ def signal(
     header: dict[str, Any] | None,
     request_id: str,
     now: datetime,
+    external_workflow_execution: dict[str, str] | None = None,
 ) -> Transition:
     _require_running(state)
     out = Transition()
@@ -234,6 +235,7 @@ def signal(
         "identity": identity,
         "header": header,
         "request_id": request_id,
+        "external_workflow_execution": external_workflow_execution,
     }
     record_external(
         state,
@@ -247,7 +249,15 @@ def signal(
     return out
 
 
-def request_cancel(state: MutableState, *, reason: str, identity: str, now: datetime) -> Transition:
+def request_cancel(
+    state: MutableState,
+    *,
+    reason: str,
+    identity: str,
+    now: datetime,
+    external_initiated_event_id: int = 0,
+    external_workflow_execution: dict[str, str] | None = None,
+) -> Transition:
     """Cooperative: records the request and wakes the workflow, which decides. A repeated
     request is a no-op, as in Temporal."""
     _require_running(state)
@@ -258,7 +268,12 @@ def request_cancel(state: MutableState, *, reason: str, identity: str, now: date
     # A cancel request does not wait for a cron or start-delay backoff: the workflow
     # gets a task at once to react to it.
     state.awaiting_first_task_backoff = False
-    attributes = {"cause": reason, "identity": identity}
+    attributes = {
+        "cause": reason,
+        "identity": identity,
+        "external_initiated_event_id": external_initiated_event_id,
+        "external_workflow_execution": external_workflow_execution,
+    }
     record_external(
         state,
         out,

@@ -11,7 +11,7 @@ from app.db.database import UnitOfWork
 from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow
 from app.engine import workflow as engine
 from app.engine.state import MutableState, NextRun, Transition
-from app.services import executions
+from app.services import cross_run, executions
 from app.services.notifier import Notifier
 
 
@@ -23,8 +23,15 @@ async def save(
     transition: Transition,
     now: datetime,
 ) -> None:
-    """Save a transition; if it closed the run into a chain, start the next run too."""
+    """Save a transition and what it sets off beyond its run: requests to other workflows
+    (delivered now, their outcomes saved back to this run) and, if it closed the run into
+    a chain, the next run."""
     await executions.save(uow, notifier, row, state, transition, now)
+    if transition.external_requests:
+        outcomes = await cross_run.deliver(
+            uow, notifier, row, state, transition.external_requests, now
+        )
+        await executions.save(uow, notifier, row, state, outcomes, now)
     if transition.next_run is not None:
         await start_next_run(uow, notifier, row, state, transition.next_run, now)
 

@@ -199,7 +199,10 @@ async def save(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentUpdate(row.workflow_id)
+    # Keep the loaded row in step, so a second save in this transaction starts from here.
     set_committed_value(row, "db_version", row.db_version + 1)
+    set_committed_value(row, "memo", memo)
+    set_committed_value(row, "search_attributes", search_attributes)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
 
