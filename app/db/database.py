@@ -145,8 +145,12 @@ class Database:
                 yield uow
         except IntegrityError:
             raise
-        except OperationalError as exc:
-            raise _unavailable(exc) from exc
+        except DBAPIError as exc:
+            if _lost_race(exc):
+                raise RetryableConflict(str(exc.orig)) from exc
+            if isinstance(exc, OperationalError):
+                raise _unavailable(exc) from exc
+            raise
         finally:
             await session.close()
         for callback in uow.after_commit:
@@ -165,6 +169,15 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction is retried whole.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _lost_race(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return code in RETRYABLE_SQLSTATES
 
 
 def _unavailable(exc: Exception) -> ApiError:

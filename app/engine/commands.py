@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import activities, close_commands, external
+from app.engine import activities, children, close_commands, external
 from app.engine.command_values import (
     BadCommand,
     compact,
@@ -76,6 +76,7 @@ def _cause(kind: str) -> str:
         "CONTINUE_AS_NEW_WORKFLOW_EXECUTION": "BAD_CONTINUE_AS_NEW_ATTRIBUTES",
         "SCHEDULE_ACTIVITY_TASK": "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES",
         "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION": "BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES",
+        "START_CHILD_WORKFLOW_EXECUTION": "BAD_START_CHILD_EXECUTION_ATTRIBUTES",
         "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION": (
             "BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES"
         ),
@@ -310,6 +311,7 @@ def _request_cancel_activity(
 _HANDLERS = {
     "SCHEDULE_ACTIVITY_TASK": _schedule_activity,
     "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION": external.signal_command,
+    "START_CHILD_WORKFLOW_EXECUTION": children.start_command,
     "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION": external.cancel_command,
     "REQUEST_CANCEL_ACTIVITY_TASK": _request_cancel_activity,
     "COMPLETE_WORKFLOW_EXECUTION": close_commands.complete,

@@ -115,6 +115,9 @@ class MutableState:
     user_timers: dict[str, UserTimer] = field(default_factory=dict)
     activities: dict[str, ActivityInfo] = field(default_factory=dict)
     pending_external: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Children by the id of their START_CHILD_WORKFLOW_EXECUTION_INITIATED event.
+    children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parent_initiated_event_id: int = 0
     # Set by a command whose effect the workflow must see at once (e.g. an activity
     # cancelled before it started).
     needs_workflow_task: bool = False
@@ -248,6 +251,27 @@ class ExternalRequest:
 
 
 @dataclass
+class ChildStart:
+    """A child workflow to start, from a START_CHILD_WORKFLOW_EXECUTION command."""
+
+    initiated_event_id: int
+    namespace: str
+    workflow_id: str
+    workflow_type: str
+    task_queue: str
+    input: dict[str, Any] | None
+    execution_timeout: float
+    run_timeout: float
+    workflow_task_timeout: float
+    reuse_policy: str
+    retry_policy: dict[str, Any] | None = None
+    cron_schedule: str = ""
+    header: dict[str, Any] | None = None
+    memo: dict[str, Any] | None = None
+    search_attributes: dict[str, Any] | None = None
+
+
+@dataclass
 class NextRun:
     """The run that follows a closed one in its chain. Fields a continue-as-new command
     sets go in ``overrides``; everything else is carried from the closed run."""
@@ -271,6 +295,7 @@ class Transition:
     timers: list[TimerToSet] = field(default_factory=list)
     next_run: NextRun | None = None
     external_requests: list[ExternalRequest] = field(default_factory=list)
+    child_starts: list[ChildStart] = field(default_factory=list)
 
     def extend(self, later: Transition) -> None:
         """Fold a later transition of the same run into this one, to write both at once."""
@@ -279,6 +304,7 @@ class Transition:
         self.activity_tasks += later.activity_tasks
         self.timers += later.timers
         self.external_requests += later.external_requests
+        self.child_starts += later.child_starts
         self.next_run = self.next_run or later.next_run
 
     memo_upsert: dict[str, Any] | None = None

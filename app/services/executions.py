@@ -203,6 +203,8 @@ async def save(
     set_committed_value(row, "db_version", row.db_version + 1)
     set_committed_value(row, "memo", memo)
     set_committed_value(row, "search_attributes", search_attributes)
+    for name, value in _columns(state).items():
+        set_committed_value(row, name, value)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
 

@@ -13,7 +13,7 @@ from app.db.database import UnitOfWork
 from app.db.tables import ExecutionRow, TimerTaskRow
 from app.engine import timers as engine
 from app.engine.state import TimerKind
-from app.services import chain_runs, executions
+from app.services import executions, run_effects
 from app.services.loops import Loop
 from app.services.notifier import TIMERS_KEY
 
@@ -73,4 +73,4 @@ class TimerProcessor(Loop):
         transition = engine.fire(TimerKind(timer.kind), timer.data, state, now)
         # A transient task's timeout changes the state without writing an event.
         if transition.events or state.to_json() != before:
-            await chain_runs.save(uow, self.ctx.notifier, row, state, transition, now)
+            await run_effects.save(uow, self.ctx.notifier, row, state, transition, now)

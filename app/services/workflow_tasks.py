@@ -25,7 +25,7 @@ from app.models.worker import (
     WorkflowTaskFailedCause,
 )
 from app.payloads import render
-from app.services import chain_runs, executions, history, matching, queries
+from app.services import executions, history, matching, queries, run_effects
 from app.services.notifier import queue_key
 from app.services.query_registry import PendingQuery
 
@@ -217,7 +217,7 @@ async def _start(
         earlier.events += transition.events
         earlier.timers += transition.timers
         return
-    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
 async def claim(
@@ -301,10 +301,17 @@ async def respond_completed(
             f"Workflow task failed ({result.failed_cause}): {result.failure_message}",
             [{"type": "WorkflowTaskFailed", "cause": result.failed_cause}],
         )
-    elif req.return_new_workflow_task and result.new_task_scheduled:
+    elif (
+        req.return_new_workflow_task
+        and result.new_task_scheduled
+        and not transition.child_starts
+        and not transition.external_requests
+    ):
+        # (A task handed back at once would not see the outcome of starts and requests
+        # to other workflows, which are written after it; the worker polls for it.)
         transition.workflow_tasks = []
         await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
-    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
     outcome.task_pending = state.is_running and state.workflow_task is not None
     if (
         outcome.failed is None
@@ -336,4 +343,4 @@ async def respond_failed(
         )
     except engine.StaleWorkflowTask:
         raise stale_task(state, claims) from None
-    await chain_runs.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)

@@ -22,7 +22,7 @@ from app.models.workflows import (
     WorkflowIdReusePolicy,
 )
 from app.payloads import encode_payloads
-from app.services import executions, start_options
+from app.services import executions, run_effects, start_options
 from app.services.executions import state_of
 
 MAX_SIGNALS_PER_EXECUTION = 10_000
@@ -169,7 +169,7 @@ async def _resolve_conflict(
                 identity="history-service",
                 now=now,
             )
-            await executions.save(uow, ctx.notifier, existing, state, transition, now)
+            await run_effects.save(uow, ctx.notifier, existing, state, transition, now)
         return
     if reuse == WorkflowIdReusePolicy.REJECT_DUPLICATE:
         raise _already_started(
@@ -231,7 +231,7 @@ async def signal(
         request_id=req.request_id,
         now=now,
     )
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
 def _check_chain(row: ExecutionRow, first_execution_run_id: str) -> None:
@@ -258,7 +258,7 @@ async def request_cancel(
     if not await _dedupe_request(uow, row, req.request_id, "cancel"):
         return
     transition = engine.request_cancel(state, reason=req.reason, identity=req.identity, now=now)
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
 async def terminate(
@@ -282,4 +282,4 @@ async def terminate(
         identity=req.identity or GATEWAY_IDENTITY,
         now=now,
     )
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)

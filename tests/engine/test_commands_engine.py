@@ -1023,7 +1023,7 @@ def test_check_sequence_accepts(sequence: list[dict[str, Any]]) -> None:
         pytest.param(
             [cmd("START_TIMER"), {"command_type": "COMMAND_TYPE_UNSPECIFIED"}], id="unspec"
         ),
-        pytest.param([cmd("START_CHILD_WORKFLOW_EXECUTION")], id="unsupported-child"),
+        pytest.param([cmd("SCHEDULE_NEXUS_OPERATION")], id="unsupported-nexus"),
     ],
 )
 def test_check_sequence_rejects(sequence: list[dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
-"""Starting the run that follows a closed one (retry, cron, continue-as-new) in the same
-transaction that closed it: the new run inherits what its engine plan does not override,
-and becomes the workflow id's current run."""
+"""Everything a run's transition sets off beyond the run itself, written in the same
+transaction: deliveries to other workflows, children, the next run of a chain (which
+inherits what its engine plan does not override and becomes the workflow id's current
+run), word to a parent, and the parent close policy."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from datetime import datetime, timedelta
 from app.db.database import UnitOfWork
 from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow
 from app.engine import workflow as engine
+from app.engine.events import CLOSE_EVENT_TYPES
 from app.engine.state import MutableState, NextRun, Transition
-from app.services import cross_run, executions
+from app.services import children, cross_run, executions
 from app.services.notifier import Notifier
+
+PARENT_FIELDS = (
+    "parent_workflow_namespace",
+    "parent_workflow_namespace_id",
+    "parent_workflow_execution",
+    "parent_initiated_event_id",
+    "root_workflow_execution",
+)
 
 
 async def save(
@@ -23,17 +33,39 @@ async def save(
     transition: Transition,
     now: datetime,
 ) -> None:
-    """Save a transition and what it sets off beyond its run: requests to other workflows
-    (delivered now, their outcomes saved back to this run) and, if it closed the run into
-    a chain, the next run."""
+    """Save a transition and what it sets off beyond its run, in the same transaction:
+    requests to other workflows and child starts (their outcomes saved back to this
+    run); and when it closed the run, the next run of its chain — or, if the chain
+    ended, word to its parent — and the parent close policy for its children."""
     await executions.save(uow, notifier, row, state, transition, now)
+    outcomes = Transition()
     if transition.external_requests:
-        outcomes = await cross_run.deliver(
-            uow, notifier, row, state, transition.external_requests, now
+        outcomes.extend(
+            await cross_run.deliver(uow, notifier, row, state, transition.external_requests, now)
         )
+    if transition.child_starts:
+        outcomes.extend(
+            await children.start_all(uow, notifier, row, state, transition.child_starts, now)
+        )
+    if outcomes.events or outcomes.workflow_tasks:
         await executions.save(uow, notifier, row, state, outcomes, now)
+    closing = next((e for e in transition.events if e.event_type in CLOSE_EVENT_TYPES), None)
+    if closing is None:
+        return
     if transition.next_run is not None:
         await start_next_run(uow, notifier, row, state, transition.next_run, now)
+    else:
+        await children.notify_parent(uow, notifier, row, state, closing, now)
+    for policy, child_row in await children.close_policy_targets(uow, row, state):
+        child_state = executions.state_of(child_row)
+        await save(
+            uow,
+            notifier,
+            child_row,
+            child_state,
+            children.close_policy_transition(policy, child_state, now),
+            now,
+        )
 
 
 async def start_next_run(
@@ -73,8 +105,10 @@ async def start_next_run(
         continued_failure=plan.continued_failure,
         last_completion_result=plan.last_completion_result,
         execution_expiration_time=state.execution_expiration_time,
+        extra={k: first[k] for k in PARENT_FIELDS if k in first},
     )
     new_state, transition = engine.start(params, now)
+    new_state.parent_initiated_event_id = state.parent_initiated_event_id
     new_row = ExecutionRow(
         namespace_id=row.namespace_id,
         workflow_id=row.workflow_id,

@@ -1,0 +1,206 @@
+"""Child workflows across runs: starting them (in the transaction that initiated them),
+telling the parent when a child's chain ends, and applying the parent close policy to
+the children of a run that closes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from app.db.database import UnitOfWork
+from app.db.tables import CurrentExecutionRow, ExecutionRow, NamespaceRow
+from app.engine import children as engine
+from app.engine import cron, workflow
+from app.engine.events import HistoryEvent
+from app.engine.state import ChildStart, MutableState, Transition, WorkflowStatus
+from app.services import executions
+from app.services.notifier import Notifier
+
+FAILED_STATUSES = {"FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"}
+
+
+async def _namespace(uow: UnitOfWork, name: str, default_id: str) -> NamespaceRow | None:
+    if not name:
+        return await uow.session.get(NamespaceRow, default_id)
+    query = select(NamespaceRow).where(col(NamespaceRow.name) == name)
+    return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def _start_one(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    parent: ExecutionRow,
+    parent_state: MutableState,
+    start: ChildStart,
+    now: datetime,
+) -> Transition:
+    ns = await _namespace(uow, start.namespace, parent.namespace_id)
+    if ns is None:
+        return engine.start_failed(
+            parent_state, start.initiated_event_id, "NAMESPACE_NOT_FOUND", now
+        )
+    current_id = await executions.current_run_id(
+        uow.session, ns.id, start.workflow_id, for_update=True
+    )
+    current = None
+    if current_id is not None:
+        existing = await executions.load(uow.session, ns.id, start.workflow_id, current_id)
+        if (
+            existing.status == WorkflowStatus.RUNNING.value
+            or start.reuse_policy == ("REJECT_DUPLICATE")
+            or (
+                start.reuse_policy == "ALLOW_DUPLICATE_FAILED_ONLY"
+                and existing.status not in FAILED_STATUSES
+            )
+        ):
+            return engine.start_failed(
+                parent_state, start.initiated_event_id, "WORKFLOW_ALREADY_EXISTS", now
+            )
+        current = await uow.session.get(CurrentExecutionRow, (ns.id, start.workflow_id))
+    parent_ns = await uow.session.get(NamespaceRow, parent.namespace_id)
+    run_id = str(uuid.uuid4())
+    root = {"workflow_id": parent.root_workflow_id, "run_id": parent.root_run_id}
+    params = workflow.StartParams(
+        workflow_id=start.workflow_id,
+        run_id=run_id,
+        workflow_type=start.workflow_type,
+        task_queue=start.task_queue,
+        request_id=str(uuid.uuid4()),
+        input=start.input,
+        execution_timeout=start.execution_timeout,
+        run_timeout=start.run_timeout,
+        workflow_task_timeout=start.workflow_task_timeout,
+        retry_policy=start.retry_policy,
+        cron_schedule=start.cron_schedule,
+        memo=start.memo,
+        header=start.header,
+        search_attributes=start.search_attributes,
+        extra={
+            "parent_workflow_namespace": parent_ns.name if parent_ns else "",
+            "parent_workflow_namespace_id": parent.namespace_id,
+            "parent_workflow_execution": {
+                "workflow_id": parent.workflow_id,
+                "run_id": parent.run_id,
+            },
+            "parent_initiated_event_id": start.initiated_event_id,
+            "root_workflow_execution": root,
+        },
+    )
+    if start.cron_schedule:
+        params.first_workflow_task_backoff = cron.backoff_until_next(start.cron_schedule, now)
+    state, transition = workflow.start(params, now)
+    state.parent_initiated_event_id = start.initiated_event_id
+    row = ExecutionRow(
+        namespace_id=ns.id,
+        workflow_id=start.workflow_id,
+        run_id=run_id,
+        workflow_type=start.workflow_type,
+        task_queue=start.task_queue,
+        status=state.status.value,
+        start_time=now,
+        execution_time=now,
+        first_execution_run_id=run_id,
+        parent_namespace_id=parent.namespace_id,
+        parent_workflow_id=parent.workflow_id,
+        parent_run_id=parent.run_id,
+        root_workflow_id=parent.root_workflow_id,
+        root_run_id=parent.root_run_id,
+        start_request_id=params.request_id,
+        memo=start.memo or {},
+        search_attributes=start.search_attributes or {},
+    )
+    await executions.create(uow, notifier, row, state, transition, now)
+    if current is None:
+        uow.session.add(
+            CurrentExecutionRow(namespace_id=ns.id, workflow_id=start.workflow_id, run_id=run_id)
+        )
+    else:
+        current.run_id = run_id
+        uow.session.add(current)
+    await uow.session.flush()
+    return engine.started(parent_state, start.initiated_event_id, run_id, now)
+
+
+async def start_all(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    parent: ExecutionRow,
+    parent_state: MutableState,
+    starts: list[ChildStart],
+    now: datetime,
+) -> Transition:
+    """Start each child; returns the parent's transition (Started or StartFailed)."""
+    out = Transition()
+    for start in starts:
+        out.extend(await _start_one(uow, notifier, parent, parent_state, start, now))
+    return out
+
+
+async def notify_parent(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    row: ExecutionRow,
+    state: MutableState,
+    closing: HistoryEvent,
+    now: datetime,
+) -> None:
+    """The child's chain ended with ``closing``: the parent, if still open, hears of it."""
+    if not row.parent_run_id:
+        return
+    parent = await uow.session.get(
+        ExecutionRow,
+        (row.parent_namespace_id, row.parent_workflow_id, row.parent_run_id),
+        with_for_update=True,
+    )
+    if parent is None:
+        return
+    parent_state = executions.state_of(parent)
+    transition = engine.closed(
+        parent_state,
+        state.parent_initiated_event_id,
+        closing.event_type.value,
+        closing.attributes,
+        now,
+    )
+    if transition.events:
+        await executions.save(uow, notifier, parent, parent_state, transition, now)
+
+
+async def close_policy_targets(
+    uow: UnitOfWork, row: ExecutionRow, state: MutableState
+) -> list[tuple[str, ExecutionRow]]:
+    """The open children of a run that just closed, with what its policy says to do."""
+    targets = []
+    for child in state.children.values():
+        if not child["run_id"] or child["parent_close_policy"] == "ABANDON":
+            continue
+        ns = await _namespace(uow, child["namespace"], row.namespace_id)
+        if ns is None:
+            continue
+        try:
+            child_row = await executions.load(
+                uow.session, ns.id, child["workflow_id"], "", for_update=True
+            )
+        except Exception:
+            continue
+        if child_row.parent_run_id == row.run_id and child_row.status == "RUNNING":
+            targets.append((child["parent_close_policy"], child_row))
+    return targets
+
+
+def close_policy_transition(policy: str, child: MutableState, now: datetime) -> Transition:
+    if policy == "TERMINATE":
+        return workflow.terminate(
+            child,
+            reason="by parent close policy",
+            details=None,
+            identity="history-service",
+            now=now,
+        )
+    if child.cancel_requested:
+        return Transition()
+    return workflow.request_cancel(
+        child, reason="by parent close policy", identity="history-service", now=now
+    )
