@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.engine.events import format_seconds
+from app.engine import retry
 from app.payloads import encode_payload, encode_payloads
 
 MAX_ID_LENGTH = 1000
@@ -69,29 +69,17 @@ def compact(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def retry_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """An activity always has a retry policy: unset fields get Temporal's defaults
-    (1s, x2.0, 100 x initial, unlimited attempts)."""
+    """A retry policy given in a command, normalized; ValueError names what is wrong."""
     if not isinstance(policy, dict):
         raise ValueError("retry_policy must be an object")
     cause = "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES"
-    initial = duration(policy.get("initial_interval"), "retry_policy.initial_interval", cause)
-    initial = initial or 1.0
-    coefficient = float(policy.get("backoff_coefficient") or 2.0)
-    if coefficient < 1:
-        raise ValueError("retry_policy.backoff_coefficient cannot be less than 1")
-    maximum = duration(policy.get("maximum_interval"), "retry_policy.maximum_interval", cause)
-    if maximum and maximum < initial:
-        raise ValueError("retry_policy.maximum_interval cannot be less than initial_interval")
-    attempts = int(policy.get("maximum_attempts") or 0)
-    if attempts < 0:
-        raise ValueError("retry_policy.maximum_attempts cannot be negative")
-    result: dict[str, Any] = {
-        "initial_interval": format_seconds(initial),
-        "backoff_coefficient": coefficient,
-        "maximum_interval": format_seconds(maximum or initial * 100),
-    }
-    if attempts:
-        result["maximum_attempts"] = attempts
-    if policy.get("non_retryable_error_types"):
-        result["non_retryable_error_types"] = list(policy["non_retryable_error_types"])
-    return result
+    try:
+        return retry.normalized_policy(
+            duration(policy.get("initial_interval"), "retry_policy.initial_interval", cause),
+            float(policy.get("backoff_coefficient") or 0),
+            duration(policy.get("maximum_interval"), "retry_policy.maximum_interval", cause),
+            int(policy.get("maximum_attempts") or 0),
+            policy.get("non_retryable_error_types"),
+        )
+    except retry.InvalidRetryPolicy as exc:
+        raise ValueError(f"retry_policy.{exc}") from None

@@ -6,6 +6,45 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.engine.events import format_seconds
+
+
+class InvalidRetryPolicy(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def normalized_policy(
+    initial: float,
+    coefficient: float | None,
+    maximum: float,
+    attempts: int | None,
+    non_retryable: list[str] | None,
+) -> dict[str, Any]:
+    """Validate a retry policy and fill Temporal's defaults for unset (zero) fields:
+    1s, x2.0, 100 x initial, unlimited attempts."""
+    initial = initial or 1.0
+    coefficient = coefficient or 2.0
+    if coefficient < 1:
+        raise InvalidRetryPolicy("backoff_coefficient", "backoff_coefficient cannot be less than 1")
+    if maximum and maximum < initial:
+        raise InvalidRetryPolicy(
+            "maximum_interval", "maximum_interval cannot be less than initial_interval"
+        )
+    if (attempts or 0) < 0:
+        raise InvalidRetryPolicy("maximum_attempts", "maximum_attempts cannot be negative")
+    policy: dict[str, Any] = {
+        "initial_interval": format_seconds(initial),
+        "backoff_coefficient": coefficient,
+        "maximum_interval": format_seconds(maximum or initial * 100),
+    }
+    if attempts:
+        policy["maximum_attempts"] = attempts
+    if non_retryable:
+        policy["non_retryable_error_types"] = list(non_retryable)
+    return policy
+
 
 def seconds(value: Any, default: float) -> float:
     """A stored proto-JSON duration ("2s", "0.5s") in seconds."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from app.db.database import UnitOfWork
-from app.db.tables import CurrentExecutionRow, ExecutionRow, NamespaceRow
+from app.db.tables import ExecutionRow, NamespaceRow
 from app.engine import children as engine
 from app.engine import cron, workflow
 from app.engine.events import HistoryEvent
@@ -44,7 +44,6 @@ async def _start_one(
     current_id = await executions.current_run_id(
         uow.session, ns.id, start.workflow_id, for_update=True
     )
-    current = None
     if current_id is not None:
         existing = await executions.load(uow.session, ns.id, start.workflow_id, current_id)
         if (
@@ -58,7 +57,6 @@ async def _start_one(
             return engine.start_failed(
                 parent_state, start.initiated_event_id, "WORKFLOW_ALREADY_EXISTS", now
             )
-        current = await uow.session.get(CurrentExecutionRow, (ns.id, start.workflow_id))
     parent_ns = await uow.session.get(NamespaceRow, parent.namespace_id)
     run_id = str(uuid.uuid4())
     root = {"workflow_id": parent.root_workflow_id, "run_id": parent.root_run_id}
@@ -92,34 +90,23 @@ async def _start_one(
         params.first_workflow_task_backoff = cron.backoff_until_next(start.cron_schedule, now)
     state, transition = workflow.start(params, now)
     state.parent_initiated_event_id = start.initiated_event_id
-    row = ExecutionRow(
-        namespace_id=ns.id,
-        workflow_id=start.workflow_id,
-        run_id=run_id,
-        workflow_type=start.workflow_type,
-        task_queue=start.task_queue,
-        status=state.status.value,
-        start_time=now,
-        execution_time=now,
-        first_execution_run_id=run_id,
-        parent_namespace_id=parent.namespace_id,
-        parent_workflow_id=parent.workflow_id,
-        parent_run_id=parent.run_id,
-        root_workflow_id=parent.root_workflow_id,
-        root_run_id=parent.root_run_id,
-        start_request_id=params.request_id,
-        memo=start.memo or {},
-        search_attributes=start.search_attributes or {},
+    await executions.create_run(
+        uow,
+        notifier,
+        ns.id,
+        params,
+        state,
+        transition,
+        executions.Lineage(
+            run_id,
+            parent.root_workflow_id,
+            parent.root_run_id,
+            parent.namespace_id,
+            parent.workflow_id,
+            parent.run_id,
+        ),
+        now,
     )
-    await executions.create(uow, notifier, row, state, transition, now)
-    if current is None:
-        uow.session.add(
-            CurrentExecutionRow(namespace_id=ns.id, workflow_id=start.workflow_id, run_id=run_id)
-        )
-    else:
-        current.run_id = run_id
-        uow.session.add(current)
-    await uow.session.flush()
     return engine.started(parent_state, start.initiated_event_id, run_id, now)
 
 

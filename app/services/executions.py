@@ -4,7 +4,8 @@ together in the caller's transaction. Every update is a compare-and-swap on db_v
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -15,7 +16,13 @@ from sqlmodel import col, select
 
 from app.db.database import RetryableConflict, UnitOfWork
 from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow, TaskRow, TimerTaskRow
-from app.engine.state import MutableState, Transition
+from app.engine.state import (
+    ActivityTaskDispatch,
+    MutableState,
+    Transition,
+    WorkflowTaskDispatch,
+)
+from app.engine.workflow import StartParams
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
 from app.services.notifier import TIMERS_KEY, Notifier, history_key, queue_key
@@ -108,28 +115,18 @@ def _write_effects(
                 attributes=event.attributes,
             )
         )
-    for task in transition.workflow_tasks:
+    dispatches: list[tuple[str, WorkflowTaskDispatch | ActivityTaskDispatch]]
+    dispatches = [("workflow", t) for t in transition.workflow_tasks]
+    dispatches += [("activity", t) for t in transition.activity_tasks]
+    for task_type, task in dispatches:
         session.add(
             TaskRow(
                 namespace_id=namespace_id,
                 task_queue=task.task_queue,
-                task_type="workflow",
+                task_type=task_type,
                 workflow_id=state.workflow_id,
                 run_id=state.run_id,
                 scheduled_event_id=task.scheduled_event_id,
-                created_time=now,
-                visible_time=now,
-            )
-        )
-    for activity in transition.activity_tasks:
-        session.add(
-            TaskRow(
-                namespace_id=namespace_id,
-                task_queue=activity.task_queue,
-                task_type="activity",
-                workflow_id=state.workflow_id,
-                run_id=state.run_id,
-                scheduled_event_id=activity.scheduled_event_id,
                 created_time=now,
                 visible_time=now,
             )
@@ -147,13 +144,66 @@ def _write_effects(
         )
     if transition.timers:
         uow.after_commit.append(lambda: notifier.notify(TIMERS_KEY))
-    queues = {(t.task_queue, "workflow") for t in transition.workflow_tasks}
-    queues |= {(t.task_queue, "activity") for t in transition.activity_tasks}
-    for queue, task_type in queues:
+    for queue, task_type in {(t.task_queue, task_type) for task_type, t in dispatches}:
         uow.after_commit.append(partial(notifier.notify, queue_key(namespace_id, queue, task_type)))
     if transition.events:
         key = history_key(namespace_id, state.workflow_id, state.run_id)
         uow.after_commit.append(lambda: notifier.notify(key))
+
+
+@dataclass
+class Lineage:
+    """Where a new run sits: the chain it belongs to and its parent and root, if any."""
+
+    first_execution_run_id: str
+    root_workflow_id: str
+    root_run_id: str
+    parent_namespace_id: str = ""
+    parent_workflow_id: str = ""
+    parent_run_id: str = ""
+
+
+async def create_run(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    namespace_id: str,
+    params: StartParams,
+    state: MutableState,
+    transition: Transition,
+    lineage: Lineage,
+    now: datetime,
+) -> ExecutionRow:
+    """Write a new run (row, events, tasks, timers) and make it its workflow id's
+    current run."""
+    row = ExecutionRow(
+        namespace_id=namespace_id,
+        workflow_id=params.workflow_id,
+        run_id=params.run_id,
+        workflow_type=params.workflow_type,
+        task_queue=params.task_queue,
+        status=state.status.value,
+        start_time=now,
+        execution_time=now + timedelta(seconds=params.first_workflow_task_backoff),
+        start_request_id=params.request_id,
+        memo=params.memo or {},
+        search_attributes=params.search_attributes or {},
+        **asdict(lineage),
+    )
+    await create(uow, notifier, row, state, transition, now)
+    current = await uow.session.get(
+        CurrentExecutionRow, (namespace_id, params.workflow_id), with_for_update=True
+    )
+    if current is None:
+        uow.session.add(
+            CurrentExecutionRow(
+                namespace_id=namespace_id, workflow_id=params.workflow_id, run_id=params.run_id
+            )
+        )
+    else:
+        current.run_id = params.run_id
+        uow.session.add(current)
+    await uow.session.flush()
+    return row
 
 
 async def create(

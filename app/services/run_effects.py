@@ -6,10 +6,10 @@ run), word to a parent, and the parent close policy."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.db.database import UnitOfWork
-from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow
+from app.db.tables import ExecutionRow, HistoryEventRow
 from app.engine import workflow as engine
 from app.engine.events import CLOSE_EVENT_TYPES
 from app.engine.state import MutableState, NextRun, Transition
@@ -109,36 +109,20 @@ async def start_next_run(
     )
     new_state, transition = engine.start(params, now)
     new_state.parent_initiated_event_id = state.parent_initiated_event_id
-    new_row = ExecutionRow(
-        namespace_id=row.namespace_id,
-        workflow_id=row.workflow_id,
-        run_id=plan.run_id,
-        workflow_type=params.workflow_type,
-        task_queue=params.task_queue,
-        status=new_state.status.value,
-        start_time=now,
-        execution_time=now + timedelta(seconds=plan.backoff),
-        first_execution_run_id=state.first_execution_run_id,
-        parent_namespace_id=row.parent_namespace_id,
-        parent_workflow_id=row.parent_workflow_id,
-        parent_run_id=row.parent_run_id,
-        root_workflow_id=row.root_workflow_id,
-        root_run_id=row.root_run_id,
-        start_request_id=params.request_id,
-        memo=params.memo or {},
-        search_attributes=params.search_attributes or {},
+    await executions.create_run(
+        uow,
+        notifier,
+        row.namespace_id,
+        params,
+        new_state,
+        transition,
+        executions.Lineage(
+            state.first_execution_run_id,
+            row.root_workflow_id,
+            row.root_run_id,
+            row.parent_namespace_id,
+            row.parent_workflow_id,
+            row.parent_run_id,
+        ),
+        now,
     )
-    await executions.create(uow, notifier, new_row, new_state, transition, now)
-    current = await uow.session.get(
-        CurrentExecutionRow, (row.namespace_id, row.workflow_id), with_for_update=True
-    )
-    if current is None:
-        uow.session.add(
-            CurrentExecutionRow(
-                namespace_id=row.namespace_id, workflow_id=row.workflow_id, run_id=plan.run_id
-            )
-        )
-    elif current.run_id == row.run_id:
-        current.run_id = plan.run_id
-        uow.session.add(current)
-    await uow.session.flush()

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import cron
-from app.engine.events import format_seconds
+from app.engine import cron, retry
 from app.errors import bad_request
 from app.models.common import Header, Memo, PayloadValue, RetryPolicy, SearchAttributes
 from app.models.workflows import (
@@ -49,33 +48,19 @@ def _secs(value: timedelta | None) -> float:
 
 
 def retry_policy(policy: RetryPolicy | None, field: str = "retry_policy") -> dict[str, Any] | None:
-    """Validate a retry policy and fill Temporal's defaults (1s, x2.0, 100 x initial)."""
+    """Validate a workflow's retry policy and fill Temporal's defaults."""
     if policy is None:
         return None
-    initial = _secs(policy.initial_interval) or 1.0
-    coefficient = policy.backoff_coefficient if policy.backoff_coefficient else 2.0
-    if coefficient < 1:
-        raise bad_request(
-            f"{field}.backoff_coefficient", "backoff_coefficient cannot be less than 1"
+    try:
+        return retry.normalized_policy(
+            _secs(policy.initial_interval),
+            policy.backoff_coefficient,
+            _secs(policy.maximum_interval),
+            policy.maximum_attempts,
+            policy.non_retryable_error_types,
         )
-    maximum = _secs(policy.maximum_interval)
-    if maximum and maximum < initial:
-        raise bad_request(
-            f"{field}.maximum_interval", "maximum_interval cannot be less than initial_interval"
-        )
-    attempts = policy.maximum_attempts or 0
-    if attempts < 0:
-        raise bad_request(f"{field}.maximum_attempts", "maximum_attempts cannot be negative")
-    result: dict[str, Any] = {
-        "initial_interval": format_seconds(initial),
-        "backoff_coefficient": coefficient,
-        "maximum_interval": format_seconds(maximum or initial * 100),
-    }
-    if attempts:
-        result["maximum_attempts"] = attempts
-    if policy.non_retryable_error_types:
-        result["non_retryable_error_types"] = list(policy.non_retryable_error_types)
-    return result
+    except retry.InvalidRetryPolicy as exc:
+        raise bad_request(f"{field}.{exc.field}", str(exc)) from None
 
 
 def policies(

@@ -4,11 +4,11 @@ idempotency), signal, cancel request, terminate and describe."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import CurrentExecutionRow, ExecutionRow, NamespaceRow, RequestIdRow
+from app.db.tables import ExecutionRow, NamespaceRow, RequestIdRow
 from app.engine import workflow as engine
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode, bad_request, workflow_completed, workflow_not_found
@@ -104,7 +104,6 @@ async def start(
     )
     session = uow.session
     current_id = await executions.current_run_id(session, ns.id, req.workflow_id, for_update=True)
-    current: CurrentExecutionRow | None = None
     if current_id is not None:
         existing = await executions.load(
             session, ns.id, req.workflow_id, current_id, for_update=True
@@ -114,36 +113,18 @@ async def start(
         await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
             return existing.run_id, False
-        current = await session.get(CurrentExecutionRow, (ns.id, req.workflow_id))
 
     state, transition = engine.start(params, now)
-    row = ExecutionRow(
-        namespace_id=ns.id,
-        workflow_id=params.workflow_id,
-        run_id=params.run_id,
-        workflow_type=params.workflow_type,
-        task_queue=params.task_queue,
-        status=state.status.value,
-        start_time=now,
-        execution_time=now + timedelta(seconds=params.first_workflow_task_backoff),
-        first_execution_run_id=params.run_id,
-        root_workflow_id=params.workflow_id,
-        root_run_id=params.run_id,
-        start_request_id=params.request_id,
-        memo=params.memo or {},
-        search_attributes=params.search_attributes or {},
+    await executions.create_run(
+        uow,
+        ctx.notifier,
+        ns.id,
+        params,
+        state,
+        transition,
+        executions.Lineage(params.run_id, params.workflow_id, params.run_id),
+        now,
     )
-    await executions.create(uow, ctx.notifier, row, state, transition, now)
-    if current is None:
-        session.add(
-            CurrentExecutionRow(
-                namespace_id=ns.id, workflow_id=params.workflow_id, run_id=params.run_id
-            )
-        )
-    else:
-        current.run_id = params.run_id
-        session.add(current)
-    await session.flush()
     return params.run_id, True
 
 
