@@ -79,6 +79,8 @@ class ExecutionRow(SQLModel, table=True):
         Index("ix_executions_ns_start", "namespace_id", "start_time"),
         Index("ix_executions_ns_status", "namespace_id", "status"),
         Index("ix_executions_ns_type", "namespace_id", "workflow_type"),
+        Index("ix_executions_ns_close", "namespace_id", "close_time"),
+        Index("ix_executions_ns_execution_time", "namespace_id", "execution_time"),
     )
     namespace_id: str = Field(primary_key=True, max_length=36)
     workflow_id: str = Field(primary_key=True, max_length=1000)
@@ -90,6 +92,7 @@ class ExecutionRow(SQLModel, table=True):
     execution_time: datetime = _time()
     close_time: datetime | None = _time(nullable=True)
     history_length: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    execution_duration_seconds: float | None = Field(default=None)
     first_execution_run_id: str = Field(max_length=36)
     parent_namespace_id: str = Field(default="", max_length=36)
     parent_workflow_id: str = Field(default="", max_length=1000)
@@ -188,3 +191,33 @@ class PollerRow(SQLModel, table=True):
     task_type: str = Field(primary_key=True, max_length=16)
     identity: str = Field(primary_key=True, max_length=1000)
     last_access_time: datetime = _time()
+
+
+class SearchAttributeValueRow(SQLModel, table=True):
+    """One custom search attribute value of a run, typed into the column that fits its
+    type, so list queries filter and sort in SQL (KeywordList values: one row each)."""
+
+    __tablename__ = "search_attribute_values"
+    __table_args__ = (
+        Index("ix_sa_keyword", "namespace_id", "name", "keyword_value"),
+        Index("ix_sa_int", "namespace_id", "name", "int_value"),
+        Index("ix_sa_double", "namespace_id", "name", "double_value"),
+        Index("ix_sa_datetime", "namespace_id", "name", "datetime_value"),
+    )
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    namespace_id: str = Field(max_length=36)
+    workflow_id: str = Field(max_length=1000)
+    run_id: str = Field(max_length=36, index=True)
+    name: str = Field(max_length=255)
+    value_type: str = Field(max_length=16)
+    keyword_value: str | None = Field(default=None, max_length=2048)
+    text_value: str | None = None
+    int_value: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    double_value: float | None = None
+    bool_value: bool | None = None
+    datetime_value: datetime | None = _time(nullable=True)

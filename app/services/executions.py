@@ -243,6 +243,7 @@ async def save(
             **_columns(state),
             memo=memo,
             search_attributes=search_attributes,
+            execution_duration_seconds=_duration(row, state),
             db_version=row.db_version + 1,
         )
         .execution_options(synchronize_session=False)
@@ -257,6 +258,13 @@ async def save(
         set_committed_value(row, name, value)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
+
+
+def _duration(row: ExecutionRow, state: MutableState) -> float | None:
+    """ExecutionDuration, as Temporal defines it: close time minus execution time."""
+    if state.close_time is None:
+        return None
+    return max(0.0, (state.close_time - row.execution_time).total_seconds())
 
 
 def _merged_visibility(
