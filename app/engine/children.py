@@ -214,6 +214,7 @@ def closed(
     close_event_type: str,
     close_attributes: dict[str, Any],
     now: datetime,
+    child_run_id: str = "",
 ) -> Transition:
     """The child's chain ended: the parent hears how, with the child's result or failure."""
     out = Transition()
@@ -222,6 +223,9 @@ def closed(
     if child is None or event_type is None or not state.is_running:
         return out
     del state.children[str(initiated_event_id)]
+    if child_run_id:
+        # The run that closed: after a retry or continue-as-new, not the first one.
+        child["run_id"] = child_run_id
     carried = {k: v for k, v in close_attributes.items() if k in _CARRIED}
     record_external(
         state,

@@ -56,9 +56,8 @@ def backoff_until_next(schedule: str, now: datetime) -> float:
     expression, zone = _split_zone(schedule)
     every = _every_seconds(expression)
     if every is not None:
-        epoch = now.timestamp()
-        next_tick = (math.floor(epoch / every) + 1) * every
-        return float(math.ceil(next_tick - epoch))
+        # A constant interval counts from now, not from a clock boundary.
+        return float(math.ceil(every))
     base = now.astimezone(zone) if zone else now
     next_fire: datetime = croniter(expression, base).get_next(datetime)
     delta: timedelta = next_fire - base

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import command_values, commands
+from app.engine import command_values, commands, search_attributes
 from app.engine.events import EventType, HistoryEvent
 from app.engine.state import MutableState, TimerKind, TimerToSet, Transition, WorkflowTask
 from app.engine.workflow import append_event, schedule_workflow_task, scheduled_attributes
@@ -26,6 +26,7 @@ class Completion:
     force_create_new_workflow_task: bool = False
     memo_update: dict[str, Any] | None = None
     sdk_metadata: dict[str, Any] | None = None
+    search_attribute_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -254,6 +255,13 @@ def complete(
             commands.modify_properties(
                 candidate, out, {"upserted_memo": completion.memo_update}, completed.event_id, now
             )
+        problem = search_attributes.check(
+            completion.search_attribute_types,
+            out.search_attributes_upsert or {},
+            "search_attributes",
+        )
+        if problem:
+            raise command_values.BadCommand("BAD_SEARCH_ATTRIBUTES", problem)
     except command_values.BadCommand as bad:
         return _failed(state, task, bad.cause, bad.message, completion.identity, now)
     flushed = _flush_buffered(candidate, out)

@@ -150,6 +150,7 @@ async def notify_parent(
         closing.event_type.value,
         closing.attributes,
         now,
+        child_run_id=row.run_id,
     )
     if transition.events:
         await executions.save(uow, notifier, parent, parent_state, transition, now)
@@ -177,7 +178,9 @@ async def close_policy_targets(
     return targets
 
 
-def close_policy_transition(policy: str, child: MutableState, now: datetime) -> Transition:
+def close_policy_transition(
+    policy: str, parent: ExecutionRow, child: MutableState, now: datetime
+) -> Transition:
     if policy == "TERMINATE":
         return workflow.terminate(
             child,
@@ -189,5 +192,9 @@ def close_policy_transition(policy: str, child: MutableState, now: datetime) -> 
     if child.cancel_requested:
         return Transition()
     return workflow.request_cancel(
-        child, reason="by parent close policy", identity="history-service", now=now
+        child,
+        reason="",
+        identity="history-service",
+        now=now,
+        external_workflow_execution={"workflow_id": parent.workflow_id, "run_id": parent.run_id},
     )

@@ -17,6 +17,8 @@ from app.services import executions
 from app.services.notifier import Notifier
 
 NOT_FOUND = "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
+# Who the target's events name when another workflow, through the server, caused them.
+SERVER_IDENTITY = "history-service"
 
 
 async def _namespace_id(uow: UnitOfWork, name: str, default: str) -> str | None:
@@ -35,7 +37,7 @@ def _apply(
             target,
             signal_name=request.signal_name,
             input=request.input,
-            identity="",
+            identity=SERVER_IDENTITY,
             header=request.header,
             request_id="",
             now=now,
@@ -46,7 +48,7 @@ def _apply(
     return engine.request_cancel(
         target,
         reason=request.reason,
-        identity="",
+        identity=SERVER_IDENTITY,
         now=now,
         external_initiated_event_id=request.initiated_event_id,
         external_workflow_execution=source,

@@ -26,6 +26,7 @@ from app.engine.workflow import StartParams
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
 from app.services.notifier import TIMERS_KEY, Notifier, history_key, queue_key
+from app.services.search_attributes import index as index_search_attributes
 
 
 class ConcurrentUpdate(RetryableConflict):
@@ -219,6 +220,8 @@ async def create(
     uow.session.add(row)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
+    if row.search_attributes:
+        await index_search_attributes(uow.session, row)
 
 
 async def save(
@@ -258,6 +261,8 @@ async def save(
         set_committed_value(row, name, value)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
+    if transition.search_attributes_upsert:
+        await index_search_attributes(uow.session, row)
 
 
 def _duration(row: ExecutionRow, state: MutableState) -> float | None:

@@ -73,8 +73,8 @@ async def read_events(
     return list((await session.execute(query)).scalars())
 
 
-def describe(row: ExecutionRow) -> dict[str, Any]:
-    state = executions.state_of(row)
+def execution_info(row: ExecutionRow) -> dict[str, Any]:
+    """The run as visibility shows it (WorkflowExecutionInfo)."""
     execution = {"workflow_id": row.workflow_id, "run_id": row.run_id}
     info: dict[str, Any] = {
         "execution": execution,
@@ -96,6 +96,13 @@ def describe(row: ExecutionRow) -> dict[str, Any]:
             "workflow_id": row.parent_workflow_id,
             "run_id": row.parent_run_id,
         }
+    return info
+
+
+def describe(row: ExecutionRow) -> dict[str, Any]:
+    state = executions.state_of(row)
+    info = execution_info(row)
+
     config = {
         "task_queue": {"name": row.task_queue, "kind": "NORMAL"},
         "workflow_execution_timeout": format_seconds(state.execution_timeout),

@@ -63,7 +63,7 @@ async def save(
             notifier,
             child_row,
             child_state,
-            children.close_policy_transition(policy, child_state, now),
+            children.close_policy_transition(policy, row, child_state, now),
             now,
         )
 
@@ -87,7 +87,6 @@ async def start_next_run(
         workflow_type=overrides.get("workflow_type", state.workflow_type),
         task_queue=overrides.get("task_queue", state.task_queue),
         request_id=str(uuid.uuid4()),
-        identity=first.get("identity", ""),
         input=overrides["input"] if "input" in overrides else first.get("input"),
         execution_timeout=state.execution_timeout,
         run_timeout=overrides.get("workflow_run_timeout", state.run_timeout),

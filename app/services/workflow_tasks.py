@@ -284,6 +284,7 @@ async def respond_completed(
             else None
         ),
         sdk_metadata=req.sdk_metadata,
+        search_attribute_types=ns.search_attribute_types,
     )
     try:
         result = engine.complete(

@@ -22,7 +22,7 @@ from app.models.workflows import (
     WorkflowIdReusePolicy,
 )
 from app.payloads import encode_payloads
-from app.services import executions, run_effects, start_options
+from app.services import executions, run_effects, search_attributes, start_options
 from app.services.executions import state_of
 
 MAX_SIGNALS_PER_EXECUTION = 10_000
@@ -102,6 +102,7 @@ async def start(
         header=start_options.header(req.header),
         search_attributes=start_options.search_attributes(req.search_attributes),
     )
+    search_attributes.check_or_raise(ns.search_attribute_types, params.search_attributes)
     session = uow.session
     current_id = await executions.current_run_id(session, ns.id, req.workflow_id, for_update=True)
     if current_id is not None:

@@ -1,0 +1,97 @@
+"""Search attributes: the system ones every run has, custom ones registered per namespace
+with a type, type-checking of values, and the typed rows list queries filter on.
+Attributes that were never registered are stored and returned but not queryable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.db.tables import ExecutionRow, NamespaceRow, SearchAttributeValueRow
+from app.engine.search_attributes import SYSTEM, TYPES, check, typed
+from app.errors import ApiError, ErrorCode, bad_request
+from app.payloads import decode_payload
+
+MAX_CUSTOM = 100
+
+
+def type_name(value: str) -> str:
+    """Accept Temporal's spellings: Keyword, KEYWORD, INDEXED_VALUE_TYPE_KEYWORD."""
+    name = value.strip().upper().removeprefix("INDEXED_VALUE_TYPE_").replace("_", "")
+    for known in TYPES:
+        if known.upper() == name:
+            return known
+    raise bad_request(
+        "search_attributes",
+        f"unknown search attribute type {value!r}; expected one of {', '.join(TYPES)}",
+    )
+
+
+def add(ns: NamespaceRow, attributes: dict[str, str]) -> None:
+    types = dict(ns.search_attribute_types)
+    for name, kind in attributes.items():
+        if not name or len(name) > 255 or not name.replace("_", "").isalnum():
+            raise bad_request("search_attributes", f"invalid search attribute name {name!r}")
+        if name in SYSTEM:
+            raise bad_request("search_attributes", f"{name!r} is a system search attribute")
+        wanted = type_name(kind)
+        if name in types and types[name] != wanted:
+            raise ApiError(
+                ErrorCode.ALREADY_EXISTS,
+                f"Search attribute {name!r} already exists as {types[name]}.",
+                [{"type": "SearchAttributeAlreadyExists", "name": name}],
+            )
+        types[name] = wanted
+    if len(types) > MAX_CUSTOM:
+        raise bad_request("search_attributes", f"at most {MAX_CUSTOM} custom search attributes")
+    ns.search_attribute_types = types
+
+
+def remove(ns: NamespaceRow, names: list[str]) -> None:
+    types = dict(ns.search_attribute_types)
+    for name in names:
+        if name not in types:
+            raise ApiError(
+                ErrorCode.NOT_FOUND,
+                f"Search attribute {name!r} is not registered.",
+                [{"type": "NotFound", "resource": "search_attribute", "name": name}],
+            )
+        del types[name]
+    ns.search_attribute_types = types
+
+
+def check_or_raise(types: dict[str, str], fields: dict[str, Any] | None) -> None:
+    problem = check(types, (fields or {}).get("indexed_fields", {}), "search_attributes")
+    if problem:
+        raise bad_request(problem.split(":", 1)[0], problem)
+
+
+async def index(session: AsyncSession, row: ExecutionRow) -> None:
+    """Rewrite the run's typed value rows from its search attributes."""
+    ns = await session.get(NamespaceRow, row.namespace_id)
+    types = ns.search_attribute_types if ns is not None else {}
+    await session.execute(
+        delete(SearchAttributeValueRow).where(
+            col(SearchAttributeValueRow.namespace_id) == row.namespace_id,
+            col(SearchAttributeValueRow.workflow_id) == row.workflow_id,
+            col(SearchAttributeValueRow.run_id) == row.run_id,
+        )
+    )
+    for name, payload in row.search_attributes.get("indexed_fields", {}).items():
+        kind = types.get(name)
+        if kind is None:
+            continue
+        for column, value in typed(kind, decode_payload(payload)) or []:
+            session.add(
+                SearchAttributeValueRow(
+                    namespace_id=row.namespace_id,
+                    workflow_id=row.workflow_id,
+                    run_id=row.run_id,
+                    name=name,
+                    value_type=kind,
+                    **{column: value},
+                )
+            )
