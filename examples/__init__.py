@@ -1,0 +1,1 @@
+"""Runnable examples of workers and clients for Temporal Gateway."""

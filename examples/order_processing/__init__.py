@@ -1,0 +1,1 @@
+"""OrderProcessingWorkflow: the spec's order-processing example as an HTTP-only worker."""
