@@ -16,7 +16,16 @@ from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.input_limits import InputLimitsMiddleware
-from app.routers import activities, health, history, namespaces, queries, worker, workflows
+from app.routers import (
+    activities,
+    health,
+    history,
+    namespaces,
+    queries,
+    visibility,
+    worker,
+    workflows,
+)
 from app.services import namespaces as namespace_service
 from app.services.notifier import Notifier
 from app.services.timers import TimerProcessor
@@ -115,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (
         health.router,
         namespaces.router,
+        visibility.router,  # before workflows: /workflows/count is not a workflow id
         workflows.router,
         activities.router,
         queries.router,

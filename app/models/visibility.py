@@ -41,4 +41,4 @@ class CountGroup(BaseModel):
 
 class CountWorkflowExecutionsResponse(BaseModel):
     count: int
-    groups: list[CountGroup] = Field(default_factory=list)
+    groups: list[CountGroup] | None = Field(None, description="Only with GROUP BY.")

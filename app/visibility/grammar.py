@@ -37,7 +37,7 @@ from app.errors import ApiError, ErrorCode
 # Limits that keep a hostile query from exhausting the parser, the SQL compiler or the
 # database's expression-depth and bound-parameter limits.
 MAX_QUERY_LENGTH = 32_768
-MAX_DEPTH = 32
+MAX_DEPTH = 20
 MAX_PREDICATES = 256
 MAX_VALUES = 1_000
 

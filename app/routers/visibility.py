@@ -1,0 +1,156 @@
+"""Finding workflows: List, Scan and Count with the SQL-like list query, and the
+registration of custom search attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from app.context import AppContext, context
+from app.db.database import UnitOfWork
+from app.engine.search_attributes import SYSTEM as SYSTEM_ATTRIBUTES
+from app.errors import bad_request
+from app.models.visibility import (
+    AddSearchAttributesRequest,
+    CountWorkflowExecutionsResponse,
+    ListSearchAttributesResponse,
+    ListWorkflowExecutionsResponse,
+    ScanWorkflowExecutionsRequest,
+)
+from app.models.workflows import EmptyResponse
+from app.routers.docs import errors
+from app.services import namespaces, search_attributes, visibility
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Visibility"])
+
+QUERY = Query(
+    "",
+    description="List filter, e.g. WorkflowType='W' AND ExecutionStatus='Running' "
+    "ORDER BY StartTime DESC.",
+)
+PAGE_SIZE = Query(0, description="Runs per page; 0 means the maximum, 1000.")
+PAGE_TOKEN = Query("", description="Token from the previous page.")
+
+
+@router.get(
+    "/workflows/count",
+    response_model=CountWorkflowExecutionsResponse,
+    response_model_exclude_none=True,
+    summary="CountWorkflowExecutions",
+    responses=errors(404),
+)
+async def count_workflows(
+    namespace: str, query: str = QUERY, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """How many runs match the query; with `GROUP BY ExecutionStatus`, per status."""
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    return await visibility.count_executions(ctx, ns, query)
+
+
+@router.get(
+    "/workflows",
+    response_model=ListWorkflowExecutionsResponse,
+    response_model_exclude_none=True,
+    summary="ListWorkflowExecutions",
+    responses=errors(404),
+)
+async def list_workflows(
+    namespace: str,
+    query: str = QUERY,
+    page_size: int = PAGE_SIZE,
+    next_page_token: str = PAGE_TOKEN,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """Runs matching the query, newest first unless the query says ORDER BY; page with
+    `next_page_token` (runs started after the first page do not disturb the pages)."""
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    executions, token = await visibility.list_executions(ctx, ns, query, page_size, next_page_token)
+    return {"executions": executions, "next_page_token": token}
+
+
+@router.post(
+    "/workflows/scan",
+    response_model=ListWorkflowExecutionsResponse,
+    response_model_exclude_none=True,
+    summary="ScanWorkflowExecutions",
+    responses=errors(404),
+)
+async def scan_workflows(
+    namespace: str,
+    body: ScanWorkflowExecutionsRequest | None = None,
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """Like List but in storage order, without ORDER BY: the cheapest way to visit every
+    matching run."""
+    body = body or ScanWorkflowExecutionsRequest()
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    executions, token = await visibility.list_executions(
+        ctx, ns, body.query, body.page_size, body.next_page_token, scan=True
+    )
+    return {"executions": executions, "next_page_token": token}
+
+
+@router.get(
+    "/search-attributes",
+    response_model=ListSearchAttributesResponse,
+    summary="ListSearchAttributes",
+    responses=errors(404),
+)
+async def list_search_attributes(
+    namespace: str, ctx: AppContext = Depends(context)
+) -> ListSearchAttributesResponse:
+    """The namespace's custom search attributes and the system ones, with their types."""
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+    return ListSearchAttributesResponse(
+        custom_attributes=ns.search_attribute_types, system_attributes=SYSTEM_ATTRIBUTES
+    )
+
+
+@router.post(
+    "/search-attributes",
+    response_model=EmptyResponse,
+    summary="AddSearchAttributes",
+    responses=errors(404, 409),
+)
+async def add_search_attributes(
+    namespace: str, body: AddSearchAttributesRequest, ctx: AppContext = Depends(context)
+) -> EmptyResponse:
+    """Register custom search attributes (name -> type). Registering an existing name
+    with the same type is a no-op; with another type, ALREADY_EXISTS."""
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        search_attributes.add(ns, body.search_attributes)
+        uow.session.add(ns)
+
+    await ctx.db.run(work)
+    return EmptyResponse()
+
+
+@router.delete(
+    "/search-attributes/{name}",
+    response_model=EmptyResponse,
+    summary="RemoveSearchAttribute",
+    responses=errors(404),
+)
+async def remove_search_attribute(
+    namespace: str, name: str, ctx: AppContext = Depends(context)
+) -> EmptyResponse:
+    """Unregister a custom search attribute; values already stored stay in the runs."""
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        search_attributes.remove(ns, [name])
+        uow.session.add(ns)
+
+    await ctx.db.run(work)
+    return EmptyResponse()

@@ -1,0 +1,100 @@
+"""ListWorkflowExecutions, ScanWorkflowExecutions and CountWorkflowExecutions over the
+executions table, filtered by the compiled list query (bound parameters only)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.tables import ExecutionRow, NamespaceRow
+from app.errors import bad_request
+from app.services.history import execution_info
+from app.visibility.compile import compile_query, execution_status_name
+
+MAX_PAGE_SIZE = 1000
+LIST_TOKEN = "list"
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise bad_request("page_size", "page_size cannot be negative")
+    return min(requested or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _fingerprint(ns: NamespaceRow, query: str, scan: bool) -> str:
+    text = f"{ns.id}\n{scan}\n{query}".encode()
+    return hashlib.sha256(text).hexdigest()[:24]
+
+
+async def list_executions(
+    ctx: AppContext,
+    ns: NamespaceRow,
+    query: str,
+    page_size: int,
+    next_page_token: str,
+    *,
+    scan: bool = False,
+) -> tuple[list[dict[str, Any]], str]:
+    """One page. Pages are positions in a fixed order over the runs that had started when
+    the first page was read, so runs started meanwhile neither shift nor repeat them."""
+    size = _page_size(page_size)
+    compiled = compile_query(query, ns.search_attribute_types)
+    if compiled.group_by:
+        raise bad_request("query", "GROUP BY is only supported by CountWorkflowExecutions")
+    fingerprint = _fingerprint(ns, query, scan)
+    offset, as_of = 0, ctx.clock.now()
+    if next_page_token:
+        position = ctx.signer.decode(LIST_TOKEN, next_page_token)
+        if position.get("q") != fingerprint:
+            raise bad_request("next_page_token", "next_page_token belongs to another query")
+        offset, as_of = int(position["offset"]), datetime.fromisoformat(position["as_of"])
+    statement = select(ExecutionRow).where(
+        col(ExecutionRow.namespace_id) == ns.id, col(ExecutionRow.start_time) <= as_of
+    )
+    if compiled.where is not None:
+        statement = statement.where(compiled.where)
+    order: list[Any]
+    if scan:
+        order = [col(ExecutionRow.workflow_id), col(ExecutionRow.run_id)]
+    else:
+        order = [*compiled.order_by] or [col(ExecutionRow.start_time).desc()]
+        order.append(col(ExecutionRow.run_id).desc())
+    statement = statement.order_by(*order).offset(offset).limit(size + 1)
+    async with ctx.db.read() as session:
+        rows = list((await session.execute(statement)).scalars())
+    token = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        token = ctx.signer.encode(
+            LIST_TOKEN, {"q": fingerprint, "offset": offset + size, "as_of": as_of.isoformat()}
+        )
+    return [execution_info(row) for row in rows], token
+
+
+async def count_executions(ctx: AppContext, ns: NamespaceRow, query: str) -> dict[str, Any]:
+    compiled = compile_query(query, ns.search_attribute_types)
+    condition = [col(ExecutionRow.namespace_id) == ns.id]
+    if compiled.where is not None:
+        condition.append(compiled.where)
+    async with ctx.db.read() as session:
+        if compiled.group_by:
+            statement = (
+                select(col(ExecutionRow.status), func.count())
+                .where(*condition)
+                .group_by(col(ExecutionRow.status))
+            )
+            groups = [(status, int(n)) for status, n in (await session.execute(statement)).all()]
+            return {
+                "count": sum(n for _, n in groups),
+                "groups": [
+                    {"group_values": [execution_status_name(s)], "count": n}
+                    for s, n in sorted(groups)
+                ],
+            }
+        total = select(func.count()).select_from(ExecutionRow).where(*condition)
+        return {"count": int((await session.execute(total)).scalar_one())}

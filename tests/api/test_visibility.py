@@ -1,0 +1,152 @@
+"""List, Scan and Count over HTTP, and custom search attribute registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from app.clock import ManualClock
+from tests.api.worker_client import NS, Worker, complete_workflow
+from tests.conftest import assert_error, start_body
+
+
+async def _register(client: httpx.AsyncClient, **types: str) -> None:
+    response = await client.post(f"{NS}/search-attributes", json={"search_attributes": types})
+    assert response.status_code == 200, response.text
+
+
+def _sa(**values: Any) -> dict[str, Any]:
+    return {"indexed_fields": {k: {"data": v} for k, v in values.items()}}
+
+
+async def _ids(client: httpx.AsyncClient, query: str) -> list[str]:
+    response = await client.get(f"{NS}/workflows", params={"query": query})
+    assert response.status_code == 200, response.text
+    return [e["execution"]["workflow_id"] for e in response.json()["executions"]]
+
+
+async def test_register_list_and_remove_search_attributes(client: httpx.AsyncClient) -> None:
+    await _register(
+        client, CustomerId="Keyword", Amount="Double", Priority="INDEXED_VALUE_TYPE_INT"
+    )
+    listed = (await client.get(f"{NS}/search-attributes")).json()
+    assert listed["custom_attributes"] == {
+        "CustomerId": "Keyword",
+        "Amount": "Double",
+        "Priority": "Int",
+    }
+    assert listed["system_attributes"]["StartTime"] == "Datetime"
+    clash = await client.post(
+        f"{NS}/search-attributes", json={"search_attributes": {"CustomerId": "Int"}}
+    )
+    assert_error(clash, 409, "ALREADY_EXISTS")
+    bad = await client.post(
+        f"{NS}/search-attributes", json={"search_attributes": {"X": "Float128"}}
+    )
+    assert_error(bad, 400, "INVALID_ARGUMENT")
+    system = await client.post(
+        f"{NS}/search-attributes", json={"search_attributes": {"WorkflowId": "Keyword"}}
+    )
+    assert_error(system, 400, "INVALID_ARGUMENT")
+    assert (await client.delete(f"{NS}/search-attributes/Amount")).status_code == 200
+    assert_error(await client.delete(f"{NS}/search-attributes/Amount"), 404, "NOT_FOUND")
+
+
+async def test_values_are_type_checked_at_start(client: httpx.AsyncClient) -> None:
+    await _register(client, Priority="Int")
+    response = await client.post(
+        f"{NS}/workflows", json=start_body("typed", search_attributes=_sa(Priority="abc"))
+    )
+    error = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "Priority" in error["message"]
+
+
+async def test_list_count_and_group_by(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    await _register(client, CustomerId="Keyword", Priority="Int")
+    worker = Worker(client, clock, app)
+    for n in range(6):
+        await worker.start(
+            f"order-{n}",
+            workflow_type={"name": "Order" if n % 2 else "Refund"},
+            search_attributes=_sa(CustomerId=f"c{n % 3}", Priority=n),
+        )
+        clock.advance(1)
+    task = await worker.workflow_task()
+    await worker.complete_workflow_task(task["task_token"], complete_workflow())
+    assert await _ids(client, "WorkflowType = 'Order' ORDER BY StartTime ASC") == [
+        "order-1",
+        "order-3",
+        "order-5",
+    ]
+    assert await _ids(client, "CustomerId = 'c1' AND Priority > 3") == ["order-4"]
+    assert await _ids(client, "ExecutionStatus = 'Completed'") == ["order-0"]
+    assert len(await _ids(client, "")) == 6
+    counted = (
+        await client.get(f"{NS}/workflows/count", params={"query": "WorkflowType = 'Order'"})
+    ).json()
+    assert counted == {"count": 3}
+    grouped = (
+        await client.get(f"{NS}/workflows/count", params={"query": "GROUP BY ExecutionStatus"})
+    ).json()
+    assert grouped["count"] == 6
+    assert {g["group_values"][0]: g["count"] for g in grouped["groups"]} == {
+        "Completed": 1,
+        "Running": 5,
+    }
+    scanned = (await client.post(f"{NS}/workflows/scan", json={"query": "Priority >= 4"})).json()
+    assert sorted(e["execution"]["workflow_id"] for e in scanned["executions"]) == [
+        "order-4",
+        "order-5",
+    ]
+
+
+async def test_query_errors_name_the_problem(client: httpx.AsyncClient) -> None:
+    for query, needle in [
+        ("Nope = 'x'", "Nope"),
+        ("HistoryLength = 'abc'", "HistoryLength"),
+        ("WorkflowId = ", "position"),
+        ("StartTime > 'yesterday'", "StartTime"),
+    ]:
+        response = await client.get(f"{NS}/workflows", params={"query": query})
+        error = assert_error(response, 400, "INVALID_ARGUMENT")
+        assert needle in error["message"], (query, error)
+    injection = await client.get(
+        f"{NS}/workflows", params={"query": "WorkflowId = 'x''; DROP TABLE executions; --'"}
+    )
+    assert injection.status_code == 200
+    assert (await client.get(f"{NS}/workflows")).status_code == 200
+
+
+async def test_paging_is_stable_while_workflows_start(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    for n in range(150):
+        response = await client.post(f"{NS}/workflows", json=start_body(f"page-{n:03}"))
+        assert response.status_code == 200
+        clock.advance(0.01)
+    seen: list[str] = []
+    token = ""
+    extra = 0
+    while True:
+        response = await client.get(
+            f"{NS}/workflows", params={"page_size": 37, "next_page_token": token}
+        )
+        body = response.json()
+        seen += [e["execution"]["workflow_id"] for e in body["executions"]]
+        clock.advance(0.01)
+        await client.post(f"{NS}/workflows", json=start_body(f"late-{extra}"))
+        extra += 1
+        token = body["next_page_token"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(f"page-{n:03}" for n in range(150))
+    tampered = token or "abc"
+    assert_error(
+        await client.get(f"{NS}/workflows", params={"next_page_token": tampered + "x"}),
+        400,
+        "INVALID_ARGUMENT",
+    )
