@@ -28,6 +28,7 @@ from app.models.activities import (
 from app.models.worker import PollTaskQueueRequest
 from app.models.workflows import EmptyResponse
 from app.payloads import encode_payloads
+from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.routers.worker import check_poll_request
 from app.services import activities as service
@@ -62,18 +63,19 @@ async def poll_activity_task_queue(
     async with ctx.db.read() as session:
         ns = await namespaces.get_by_name(session, namespace)
     window = matching.poll_window(body.wait_timeout)
-    claimed = await matching.long_poll(
-        ctx,
-        ns,
-        task_queue,
-        service.TASK_TYPE,
-        body.identity,
-        window,
-        partial(
-            _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
-        ),
-        request.is_disconnected,
-    )
+    async with client_gone(request) as gone:
+        claimed = await matching.long_poll(
+            ctx,
+            ns,
+            task_queue,
+            service.TASK_TYPE,
+            body.identity,
+            window,
+            partial(
+                _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
+            ),
+            gone,
+        )
     return claimed if claimed is not None else {"poll_window": format_seconds(window)}
 
 

@@ -21,6 +21,7 @@ from app.models.worker import (
     RespondWorkflowTaskFailedRequest,
 )
 from app.models.workflows import EmptyResponse
+from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.services import matching, namespaces
 from app.services import workflow_tasks as service
@@ -60,18 +61,19 @@ async def poll_workflow_task_queue(
     async with ctx.db.read() as session:
         ns = await namespaces.get_by_name(session, namespace)
     window = matching.poll_window(body.wait_timeout)
-    claimed = await matching.long_poll(
-        ctx,
-        ns,
-        task_queue,
-        service.TASK_TYPE,
-        body.identity,
-        window,
-        partial(
-            _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
-        ),
-        request.is_disconnected,
-    )
+    async with client_gone(request) as gone:
+        claimed = await matching.long_poll(
+            ctx,
+            ns,
+            task_queue,
+            service.TASK_TYPE,
+            body.identity,
+            window,
+            partial(
+                _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
+            ),
+            gone,
+        )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     if claimed.response.get("started_event_id"):

@@ -4,6 +4,7 @@ lets concurrent pollers on PostgreSQL pass each other)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -106,7 +107,7 @@ async def long_poll(
     identity: str,
     window: float,
     claim: Callable[[UnitOfWork], Awaitable[T | None]],
-    disconnected: Callable[[], Awaitable[bool]],
+    gone: asyncio.Event,
 ) -> T | None:
     """Try to claim a task; if none, wait to be woken by a new one until the window ends.
     A poller that has gone away claims nothing, so no task is handed to a dead socket."""
@@ -116,8 +117,9 @@ async def long_poll(
     await ctx.db.run(partial(_record, ns.id, task_queue, task_type, identity, ctx, dialect))
     while True:
         wake = ctx.notifier.subscribe(key)
+        relay = asyncio.ensure_future(_relay(gone, wake))
         try:
-            if await disconnected():
+            if gone.is_set():
                 return None
             claimed = await ctx.db.run(claim)
             if claimed is not None:
@@ -126,7 +128,13 @@ async def long_poll(
             if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
                 return None
         finally:
+            relay.cancel()
             ctx.notifier.unsubscribe(key, wake)
+
+
+async def _relay(gone: asyncio.Event, wake: asyncio.Event) -> None:
+    await gone.wait()
+    wake.set()
 
 
 async def _record(
