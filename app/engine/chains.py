@@ -31,7 +31,7 @@ def _cron_run(
 ) -> NextRun | None:
     if not state.cron_schedule:
         return None
-    backoff = cron.backoff_until_next(state.cron_schedule, now)
+    backoff = cron.backoff_until_next(state.cron_schedule, now, state.scheduled_start_time)
     if not _within_execution(state, backoff, now):
         return None
     return NextRun(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.engine import cron
 from app.engine.command_values import (
     BadCommand,
     compact,
@@ -77,10 +78,13 @@ def start_command(
         "ALLOW_DUPLICATE",
         cause,
     )
-    try:
-        policy = retry_policy(attrs["retry_policy"]) if attrs.get("retry_policy") else None
-    except ValueError as exc:
-        raise BadCommand(cause, str(exc)) from None
+    policy = retry_policy(attrs["retry_policy"], cause) if attrs.get("retry_policy") else None
+    schedule = str(attrs.get("cron_schedule") or "")
+    if schedule:
+        try:
+            cron.validate(schedule)
+        except cron.InvalidCron as exc:
+            raise BadCommand(cause, str(exc)) from None
     stored_input = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
     maps = {
         name: {"fields": payload_fields(attrs[name], name, cause)}
@@ -176,7 +180,8 @@ def started(
         compact(_common(child, initiated_event_id)),
         now,
     )
-    child["started_event_id"] = out.events[-1].event_id if out.events else -1
+    # Buffered while a workflow task runs: the id is set when the event is written.
+    child["started_event_id"] = out.events[-1].event_id if out.events else 0
     schedule_workflow_task(state, out, now)
     return out
 
@@ -227,6 +232,8 @@ def closed(
         # The run that closed: after a retry or continue-as-new, not the first one.
         child["run_id"] = child_run_id
     carried = {k: v for k, v in close_attributes.items() if k in _CARRIED}
+    if event_type is EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED:
+        carried = {}  # Temporal's event has only the common fields
     record_external(
         state,
         out,

@@ -90,19 +90,30 @@ def continue_as_new(
     queue and timeouts are inherited; the execution timeout cannot change."""
     cause = "BAD_CONTINUE_AS_NEW_ATTRIBUTES"
     overrides: dict[str, Any] = {}
-    if attrs.get("workflow_type"):
-        kind = attrs["workflow_type"]
-        overrides["workflow_type"] = identifier(
-            kind.get("name") if isinstance(kind, dict) else kind, "workflow_type.name", cause
-        )
-    if attrs.get("task_queue"):
-        queue = attrs["task_queue"]
-        overrides["task_queue"] = identifier(
-            queue.get("name") if isinstance(queue, dict) else queue, "task_queue.name", cause
-        )
-    for name in ("workflow_run_timeout", "workflow_task_timeout"):
-        if attrs.get(name):
-            overrides[name] = duration(attrs[name], name, cause)
+    for field in ("workflow_type", "task_queue"):
+        value = attrs.get(field)
+        name = value.get("name") if isinstance(value, dict) else value
+        if name:  # empty means: the same as this run
+            overrides[field] = identifier(name, f"{field}.name", cause)
+    for field in ("workflow_run_timeout", "workflow_task_timeout"):
+        seconds = duration(attrs.get(field), field, cause)
+        if seconds:  # zero means: the same as this run
+            overrides[field] = seconds
+    # As at start: the run timeout never exceeds the execution timeout, and the task
+    # timeout is at most 120s and at most the run timeout.
+    run = overrides.get("workflow_run_timeout", state.run_timeout)
+    if state.execution_timeout and (not run or run > state.execution_timeout):
+        run = state.execution_timeout
+    task = min(overrides.get("workflow_task_timeout", state.workflow_task_timeout), 120.0)
+    task = min(task, run) if run else task
+    for field, value, current in (
+        ("workflow_run_timeout", run, state.run_timeout),
+        ("workflow_task_timeout", task, state.workflow_task_timeout),
+    ):
+        if value != current:
+            overrides[field] = value
+        else:
+            overrides.pop(field, None)
     backoff = duration(attrs.get("backoff_start_interval"), "backoff_start_interval", cause)
     overrides["input"] = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
     for name in ("memo", "header"):
@@ -124,10 +135,7 @@ def continue_as_new(
             raise BadCommand(cause, str(exc)) from None
         overrides["cron_schedule"] = attrs["cron_schedule"]
     if attrs.get("retry_policy") is not None:
-        try:
-            overrides["retry_policy"] = retry_policy(attrs["retry_policy"])
-        except ValueError as exc:
-            raise BadCommand(cause, str(exc)) from None
+        overrides["retry_policy"] = retry_policy(attrs["retry_policy"], cause)
     last_result = attrs.get("last_completion_result")
     run_id = chains.next_run_id(state)
     out.next_run = NextRun(
@@ -160,6 +168,7 @@ def continue_as_new(
                 "workflow_task_completed_event_id": wtc,
                 "backoff_start_interval": format_seconds(backoff),
                 "initiator": "WORKFLOW",
+                "last_completion_result": out.next_run.last_completion_result,
                 "header": overrides.get("header"),
                 "memo": overrides.get("memo"),
                 "search_attributes": overrides.get("search_attributes"),

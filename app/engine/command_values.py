@@ -68,11 +68,10 @@ def compact(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def retry_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """A retry policy given in a command, normalized; ValueError names what is wrong."""
+def retry_policy(policy: Any, cause: str) -> dict[str, Any]:
+    """A retry policy given in a command, normalized; refused with the command's cause."""
     if not isinstance(policy, dict):
-        raise ValueError("retry_policy must be an object")
-    cause = "BAD_SCHEDULE_ACTIVITY_ATTRIBUTES"
+        raise BadCommand(cause, "retry_policy must be an object")
     try:
         return retry.normalized_policy(
             duration(policy.get("initial_interval"), "retry_policy.initial_interval", cause),
@@ -81,5 +80,5 @@ def retry_policy(policy: dict[str, Any]) -> dict[str, Any]:
             int(policy.get("maximum_attempts") or 0),
             policy.get("non_retryable_error_types"),
         )
-    except retry.InvalidRetryPolicy as exc:
-        raise ValueError(f"retry_policy.{exc}") from None
+    except (retry.InvalidRetryPolicy, TypeError, ValueError) as exc:
+        raise BadCommand(cause, f"retry_policy: {exc}") from None

@@ -250,10 +250,7 @@ def _schedule_activity(
             "SCHEDULE_ACTIVITY_DUPLICATE_ID", f"activity {activity_id!r} is already pending"
         )
     timeouts = activities.normalized_timeouts(raw, state.run_timeout)
-    try:
-        policy = retry_policy(attrs.get("retry_policy") or {})
-    except ValueError as exc:
-        raise BadCommand(cause, str(exc)) from None
+    policy = retry_policy(attrs.get("retry_policy") or {}, cause)
     stored_input = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
     header = (
         {"fields": payload_fields(attrs["header"], "header", cause)}

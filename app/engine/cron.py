@@ -50,14 +50,19 @@ def validate(schedule: str) -> None:
         raise InvalidCron(f"invalid cron schedule {schedule!r}")
 
 
-def backoff_until_next(schedule: str, now: datetime) -> float:
+def backoff_until_next(schedule: str, now: datetime, since: datetime | None = None) -> float:
     """Seconds from ``now`` to the next fire time strictly after it, rounded up to whole
     seconds as Temporal does."""
     expression, zone = _split_zone(schedule)
     every = _every_seconds(expression)
     if every is not None:
-        # A constant interval counts from now, not from a clock boundary.
-        return float(math.ceil(every))
+        # A constant interval counts from the previous fire time (``since``, the run's
+        # own start) or from now, never from a clock boundary; missed fires are skipped.
+        if since is None or since > now:
+            return float(math.ceil(every))
+        passed = math.floor((now - since).total_seconds() / every) + 1
+        following = since + timedelta(seconds=passed * every)
+        return float(math.ceil((following - now).total_seconds()))
     base = now.astimezone(zone) if zone else now
     next_fire: datetime = croniter(expression, base).get_next(datetime)
     delta: timedelta = next_fire - base

@@ -4,10 +4,11 @@ run and reports back with ``delivered`` or ``failed``."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from app.engine.command_values import BadCommand, compact, identifier
+from app.engine.command_values import BadCommand, compact, identifier, payload_fields
 from app.engine.events import EventType
 from app.engine.state import ExternalRequest, MutableState, Transition
 from app.engine.workflow import append_event, record_external, schedule_workflow_task
@@ -19,6 +20,11 @@ CANCEL = "cancel"
 
 def _target(workflow_id: Any, run_id: Any, cause: str) -> dict[str, str]:
     run = run_id if isinstance(run_id, str) else ""
+    if run:
+        try:
+            uuid.UUID(run)
+        except ValueError:
+            raise BadCommand(cause, f"invalid run_id {run[:64]!r}") from None
     return {"workflow_id": identifier(workflow_id, "workflow_id", cause), "run_id": run}
 
 
@@ -32,7 +38,11 @@ def signal_command(
     target = _target(execution.get("workflow_id"), execution.get("run_id"), cause)
     name = identifier(attrs.get("signal_name"), "signal_name", cause)
     stored_input = encode_payloads(attrs["input"]) if attrs.get("input") is not None else None
-    header = attrs.get("header") or None
+    header = (
+        {"fields": payload_fields(attrs["header"], "header", cause)}
+        if attrs.get("header")
+        else None
+    )
     event = append_event(
         state,
         out,
@@ -73,6 +83,9 @@ def cancel_command(
     state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
 ) -> None:
     cause = "BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES"
+    unstarted = {c["workflow_id"] for c in state.children.values() if not c["run_id"]}
+    if attrs.get("workflow_id") in unstarted:
+        raise BadCommand(cause, "cannot start and cancel the same child in one workflow task")
     target = _target(attrs.get("workflow_id"), attrs.get("run_id"), cause)
     reason = str(attrs.get("reason") or "")
     event = append_event(

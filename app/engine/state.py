@@ -125,6 +125,7 @@ class MutableState:
     # can be told why its answer is refused.
     timed_out_workflow_task: list[int] = field(default_factory=list)
     # The run's place in its chain (retries, cron, continue-as-new).
+    scheduled_start_time: datetime | None = None
     attempt: int = 1
     first_execution_run_id: str = ""
     retry_policy: dict[str, Any] | None = None
@@ -177,6 +178,7 @@ class MutableState:
 
 _TIME_FIELDS = {
     "fire_time",
+    "scheduled_start_time",
     "attempt_scheduled_time",
     "last_heartbeat_time",
     "start_time",

@@ -68,6 +68,10 @@ def append_event(
     event = HistoryEvent(event_type, now, attributes, state.next_event_id)
     state.next_event_id += 1
     out.events.append(event)
+    if event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
+        child = state.children.get(str(attributes.get("initiated_event_id")))
+        if child is not None:
+            child["started_event_id"] = event.event_id
     return event
 
 
@@ -198,6 +202,7 @@ def start(params: StartParams, now: datetime) -> tuple[MutableState, Transition]
         state.awaiting_first_task_backoff = True
         run_start = now + timedelta(seconds=params.first_workflow_task_backoff)
         out.timers.append(TimerToSet(TimerKind.WORKFLOW_BACKOFF, run_start))
+    state.scheduled_start_time = run_start
     expiration = state.execution_expiration_time
     if params.run_timeout:
         state.run_expiration_time = run_start + timedelta(seconds=params.run_timeout)
