@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
@@ -150,3 +151,31 @@ async def test_paging_is_stable_while_workflows_start(
         400,
         "INVALID_ARGUMENT",
     )
+
+
+@pytest.mark.slow
+async def test_paging_a_thousand_workflows_37_at_a_time(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """The issue's check: 1,000 runs listed 37 at a time while others start; each
+    pre-existing run appears exactly once."""
+    for n in range(1000):
+        response = await client.post(f"{NS}/workflows", json=start_body(f"k-{n:04}"))
+        assert response.status_code == 200
+        clock.advance(0.001)
+    seen: list[str] = []
+    token = ""
+    late = 0
+    while True:
+        body = (
+            await client.get(f"{NS}/workflows", params={"page_size": 37, "next_page_token": token})
+        ).json()
+        seen += [e["execution"]["workflow_id"] for e in body["executions"]]
+        clock.advance(0.001)
+        await client.post(f"{NS}/workflows", json=start_body(f"late-{late}"))
+        late += 1
+        token = body["next_page_token"]
+        if not token:
+            break
+    assert len(seen) == 1000
+    assert sorted(seen) == [f"k-{n:04}" for n in range(1000)]
