@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Temporal Gateway: the HTTP/JSON workflow server on its embedded SQLite file in /data.
 #   docker build -t temporal-gateway .
-#   docker run -p 7233:7233 -v temporal-gateway-data:/data temporal-gateway
+#   docker run -p 7233:7233 -v temporal-gateway-data:/data \
+#     -e TEMPORAL_GATEWAY_JWT_SECRET=<at least 32 characters> temporal-gateway
+# (it serves on 0.0.0.0, which the gateway refuses without authentication configured)
 # PostgreSQL instead: -e TEMPORAL_GATEWAY_DATABASE_URL=postgresql://user:pass@host/db
 
 # ---- builder: install the package and its dependencies into a virtualenv ----

@@ -1,17 +1,24 @@
-"""Command line: ``temporal-gateway serve`` (also ``python -m app serve``) and
-``openapi`` (print the generated OpenAPI document as YAML)."""
+"""Command line: ``temporal-gateway serve`` (also ``python -m app serve``), ``token
+create`` (a development JWT signed with the configured secret) and ``openapi`` (print the
+generated OpenAPI document as YAML)."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
+import time
 
 import uvicorn
 import yaml
 
+from app import auth
 from app.db.database import describe_url
 from app.settings import Settings
+
+log = logging.getLogger("app")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +28,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 7233)")
     serve.add_argument("--database-url", help="sqlite:///file.db or postgresql://…")
+    serve.add_argument(
+        "--allow-unauthenticated-network",
+        action="store_true",
+        help="serve without authentication on a non-loopback address (unsafe)",
+    )
+    token = commands.add_parser("token", help="development tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="mint a JWT with the configured secret")
+    create.add_argument("--sub", required=True, help="the subject (who the token is for)")
+    create.add_argument(
+        "--permissions",
+        required=True,
+        help="comma-separated, e.g. temporal:workflow:*,temporal:namespace:read",
+    )
+    create.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        help="namespace the token may act in (repeat for several)",
+    )
+    create.add_argument("--ttl", default="1h", help="lifetime, e.g. 30m, 12h, 7d")
     commands.add_parser("openapi", help="print the OpenAPI document (YAML)")
     return parser
 
@@ -32,17 +60,46 @@ def openapi_yaml() -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    if args.command == "openapi":
-        sys.stdout.write(openapi_yaml())
+def _seconds(text: str) -> int:
+    unit = text[-1:]
+    if unit in DURATION_UNITS and text[:-1].isdigit():
+        return int(text[:-1]) * DURATION_UNITS[unit]
+    raise SystemExit(f"invalid --ttl {text!r}; use e.g. 30m, 12h, 7d")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings) -> None:
+    """Without authentication the server serves only on loopback, unless told otherwise."""
+    if settings.auth_enabled:
         return
+    if not _is_loopback(settings.host) and not settings.allow_unauthenticated_network:
+        raise SystemExit(
+            f"refusing to serve on {settings.host} without authentication: set "
+            "TEMPORAL_GATEWAY_JWT_SECRET (or TEMPORAL_GATEWAY_JWT_PUBLIC_KEY_FILE), or pass "
+            "--allow-unauthenticated-network if you really mean it"
+        )
+    log.warning(
+        "AUTHENTICATION IS OFF: every caller may do everything. Set "
+        "TEMPORAL_GATEWAY_JWT_SECRET to require Bearer tokens."
+    )
+
+
+def _serve(args: argparse.Namespace) -> None:
     overrides = {
         k: v
         for k, v in {
             "host": args.host,
             "port": args.port,
             "database_url": args.database_url,
+            "allow_unauthenticated_network": args.allow_unauthenticated_network or None,
         }.items()
         if v is not None
     }
@@ -50,7 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    log = logging.getLogger("app")
+    check_bind(settings)
+    try:
+        auth.check_secret(settings)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     log.info(
         "Temporal Gateway listening on http://%s:%d (database %s)",
         settings.host,
@@ -66,3 +127,24 @@ def main(argv: list[str] | None = None) -> None:
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        sys.stdout.write(openapi_yaml())
+    elif args.command == "token":
+        try:
+            token = auth.mint(
+                Settings(),
+                args.sub,
+                [p.strip() for p in args.permissions.split(",") if p.strip()],
+                args.namespace,
+                _seconds(args.ttl),
+                int(time.time()),
+            )
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+        sys.stdout.write(token + "\n")
+    else:
+        _serve(args)

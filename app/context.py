@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from app.auth import Authenticator
 from app.clock import Clock
 from app.db.database import Database
 from app.services.loops import Loop
@@ -23,6 +24,11 @@ class AppContext:
     clock: Clock
     notifier: Notifier
     queries: QueryRegistry = field(default_factory=QueryRegistry)
+    authenticator: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.authenticator = Authenticator(self.settings)
+
     tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)
 

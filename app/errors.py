@@ -119,3 +119,7 @@ def workflow_completed(workflow_id: str, run_id: str, status: str) -> ApiError:
             }
         ],
     )
+
+
+def permission_denied(message: str) -> ApiError:
+    return ApiError(ErrorCode.PERMISSION_DENIED, message, [{"type": "PermissionDenied"}])

@@ -66,6 +66,11 @@ def _document_errors_truthfully(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
+                    permission = operation.get("x-permission")
+                    if permission:
+                        operation["description"] = (
+                            operation.get("description", "") + f"\n\nPermission: `{permission}`."
+                        )
             components = schema.setdefault("components", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 components.get("schemas", {}).pop(name, None)

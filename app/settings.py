@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/temporal-gateway.db"
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
             "killed process but may lose the last commits on power loss."
         ),
     )
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.jwt_secret is not None or self.jwt_public_key_file is not None
+
     cluster_name: str = Field("active", description="Name of this cluster, as Temporal names it.")
     serve_v1beta1: bool = Field(
         False,
@@ -52,6 +57,27 @@ class Settings(BaseSettings):
     )
     run_background_loops: bool = Field(
         True, description="Run the timer processor; tests turn it off and drive it by hand."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 key (at least 32 characters); turns authentication on."
+    )
+    jwt_public_key_file: str | None = Field(
+        None, description="PEM public key for RS256/ES256 tokens; turns authentication on."
+    )
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["HS256", "RS256", "ES256"],
+        description="Accepted signing algorithms; 'none' is never accepted.",
+    )
+    jwt_issuer: str | None = Field(None, description="Required `iss` claim, if set.")
+    jwt_audience: str | None = Field(None, description="Required `aud` claim, if set.")
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew allowed.")
+    jwt_permissions_claim: str = Field("permissions", description="Claim with permissions.")
+    jwt_namespace_claim: str = Field(
+        "namespace", description="Claim with the namespace (or list of namespaces) allowed."
+    )
+    allow_unauthenticated_network: bool = Field(
+        False,
+        description="Serve without authentication on a non-loopback address (unsafe).",
     )
     create_default_namespace: bool = Field(
         True, description="Register the `default` namespace at start-up when it is missing."

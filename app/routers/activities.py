@@ -28,6 +28,7 @@ from app.models.activities import (
 from app.models.worker import PollTaskQueueRequest
 from app.models.workflows import EmptyResponse
 from app.payloads import encode_payloads
+from app.permissions import Permission, requires
 from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.routers.worker import check_poll_request
@@ -46,6 +47,7 @@ def _payloads(value: Any) -> dict[str, Any] | None:
     "/task-queues/{task_queue}/activity-tasks/poll",
     response_model=PollActivityTaskQueueResponse,
     summary="PollActivityTaskQueue",
+    **requires(Permission.WORKER_POLL),
     responses=errors(404),
 )
 async def poll_activity_task_queue(
@@ -108,6 +110,7 @@ async def _apply(
     "/activities/heartbeat",
     response_model=RecordActivityTaskHeartbeatResponse,
     summary="RecordActivityTaskHeartbeat",
+    **requires(Permission.WORKER_HEARTBEAT),
     responses=errors(404),
 )
 async def record_activity_task_heartbeat(
@@ -134,6 +137,7 @@ async def record_activity_task_heartbeat(
     "/activities/complete",
     response_model=EmptyResponse,
     summary="RespondActivityTaskCompleted",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_activity_task_completed(
@@ -160,6 +164,7 @@ async def respond_activity_task_completed(
     "/activities/fail",
     response_model=EmptyResponse,
     summary="RespondActivityTaskFailed",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_activity_task_failed(
@@ -191,6 +196,7 @@ async def respond_activity_task_failed(
     "/activities/resolve-as-canceled",
     response_model=EmptyResponse,
     summary="RespondActivityTaskCanceled",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_activity_task_canceled(

@@ -14,6 +14,7 @@ from app.models.workflows import (
     HistoryFilterField,
     WorkflowResultResponse,
 )
+from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import history, namespaces, results
 
@@ -62,6 +63,7 @@ FILTER = Query(description="ALL_EVENT or CLOSE_EVENT (full proto names too).")
     "/{workflow_id}/runs/{run_id}/history",
     response_model=GetWorkflowExecutionHistoryResponse,
     summary="GetWorkflowExecutionHistory",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=DOC,
 )
@@ -91,6 +93,7 @@ async def get_history(
     "/{workflow_id}/history",
     response_model=GetWorkflowExecutionHistoryResponse,
     summary="GetWorkflowExecutionHistory (current run)",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=DOC,
 )
@@ -143,6 +146,7 @@ async def _result(
     response_model=WorkflowResultResponse,
     response_model_exclude_none=True,
     summary="GetWorkflowResult",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=RESULT_DOC,
 )
@@ -161,6 +165,7 @@ async def get_result(
     response_model=WorkflowResultResponse,
     response_model_exclude_none=True,
     summary="GetWorkflowResult (current run)",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=RESULT_DOC,
 )

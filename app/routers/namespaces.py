@@ -12,6 +12,7 @@ from app.models.namespaces import (
     RegisterNamespaceRequest,
     UpdateNamespaceRequest,
 )
+from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import namespaces as service
 
@@ -19,7 +20,11 @@ router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"])
 
 
 @router.post(
-    "", response_model=DescribeNamespaceResponse, summary="RegisterNamespace", responses=errors(409)
+    "",
+    response_model=DescribeNamespaceResponse,
+    summary="RegisterNamespace",
+    **requires(Permission.NAMESPACE_CREATE),
+    responses=errors(409),
 )
 async def register_namespace(
     body: RegisterNamespaceRequest, ctx: AppContext = Depends(context)
@@ -31,7 +36,13 @@ async def register_namespace(
     return service.describe(row)
 
 
-@router.get("", response_model=ListNamespacesResponse, summary="ListNamespaces", responses=errors())
+@router.get(
+    "",
+    response_model=ListNamespacesResponse,
+    summary="ListNamespaces",
+    **requires(Permission.NAMESPACE_READ),
+    responses=errors(),
+)
 async def list_namespaces(
     page_size: int = Query(0, description="Namespaces per page; 0 means 100, at most 1000."),
     next_page_token: str = Query("", description="Token from the previous page."),
@@ -51,6 +62,7 @@ async def list_namespaces(
     "/{namespace}",
     response_model=DescribeNamespaceResponse,
     summary="DescribeNamespace",
+    **requires(Permission.NAMESPACE_READ),
     responses=errors(404),
 )
 async def describe_namespace(
@@ -66,6 +78,7 @@ async def describe_namespace(
     "/{namespace}/update",
     response_model=DescribeNamespaceResponse,
     summary="UpdateNamespace",
+    **requires(Permission.NAMESPACE_UPDATE),
     responses=errors(404),
 )
 async def update_namespace(
@@ -84,6 +97,7 @@ async def update_namespace(
     "/{namespace}",
     response_model=DeleteNamespaceResponse,
     summary="DeleteNamespace",
+    **requires(Permission.NAMESPACE_DELETE),
     responses=errors(404),
 )
 async def delete_namespace(

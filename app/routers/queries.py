@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from app.context import AppContext, context
-from app.errors import ApiError, ErrorCode, bad_request
+from app.errors import ApiError, ErrorCode, bad_request, permission_denied
 from app.models.queries import (
     QueryWorkflowRequest,
     QueryWorkflowResponse,
     RespondQueryTaskCompletedRequest,
 )
 from app.models.workflows import EmptyResponse
+from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import namespaces, queries
 from app.services.workflow_tasks import QUERY_TOKEN_KIND
@@ -47,6 +48,7 @@ async def _query(
     response_model=QueryWorkflowResponse,
     response_model_exclude_none=True,
     summary="QueryWorkflow",
+    **requires(Permission.WORKFLOW_QUERY),
     responses=errors(404),
     description=DOC,
 )
@@ -65,6 +67,7 @@ async def query_workflow(
     response_model=QueryWorkflowResponse,
     response_model_exclude_none=True,
     summary="QueryWorkflow (current run)",
+    **requires(Permission.WORKFLOW_QUERY),
     responses=errors(404),
     description=DOC,
 )
@@ -81,6 +84,7 @@ async def query_current_workflow(
     "/query-tasks/complete",
     response_model=EmptyResponse,
     summary="RespondQueryTaskCompleted",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_query_task_completed(
@@ -97,7 +101,7 @@ async def respond_query_task_completed(
         ns = await namespaces.get_by_name(session, namespace)
     claims = ctx.signer.decode(QUERY_TOKEN_KIND, body.task_token, field="task_token")
     if claims.get("ns") != ns.id:
-        raise bad_request("task_token", "task_token belongs to another namespace")
+        raise permission_denied("task_token was issued in another namespace")
     answer = queries.answer_of(
         str(body.completed_type or "ANSWERED"), body.query_result, body.error_message, body.failure
     )

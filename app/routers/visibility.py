@@ -19,6 +19,7 @@ from app.models.visibility import (
     ScanWorkflowExecutionsRequest,
 )
 from app.models.workflows import EmptyResponse
+from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import namespaces, search_attributes, visibility
 
@@ -38,6 +39,7 @@ PAGE_TOKEN = Query("", description="Token from the previous page.")
     response_model=CountWorkflowExecutionsResponse,
     response_model_exclude_none=True,
     summary="CountWorkflowExecutions",
+    **requires(Permission.WORKFLOW_LIST),
     responses=errors(404),
 )
 async def count_workflows(
@@ -54,6 +56,7 @@ async def count_workflows(
     response_model=ListWorkflowExecutionsResponse,
     response_model_exclude_none=True,
     summary="ListWorkflowExecutions",
+    **requires(Permission.WORKFLOW_LIST),
     responses=errors(404),
 )
 async def list_workflows(
@@ -76,6 +79,7 @@ async def list_workflows(
     response_model=ListWorkflowExecutionsResponse,
     response_model_exclude_none=True,
     summary="ScanWorkflowExecutions",
+    **requires(Permission.WORKFLOW_LIST),
     responses=errors(404),
 )
 async def scan_workflows(
@@ -100,6 +104,7 @@ async def scan_workflows(
     "/search-attributes",
     response_model=ListSearchAttributesResponse,
     summary="ListSearchAttributes",
+    **requires(Permission.NAMESPACE_READ),
     responses=errors(404),
 )
 async def list_search_attributes(
@@ -117,6 +122,7 @@ async def list_search_attributes(
     "/search-attributes",
     response_model=EmptyResponse,
     summary="AddSearchAttributes",
+    **requires(Permission.NAMESPACE_UPDATE),
     responses=errors(404, 409),
 )
 async def add_search_attributes(
@@ -140,6 +146,7 @@ async def add_search_attributes(
     "/search-attributes/{name}",
     response_model=EmptyResponse,
     summary="RemoveSearchAttribute",
+    **requires(Permission.NAMESPACE_UPDATE),
     responses=errors(404),
 )
 async def remove_search_attribute(

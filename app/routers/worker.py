@@ -21,6 +21,7 @@ from app.models.worker import (
     RespondWorkflowTaskFailedRequest,
 )
 from app.models.workflows import EmptyResponse
+from app.permissions import Permission, requires
 from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.services import matching, namespaces
@@ -44,6 +45,7 @@ def check_poll_request(task_queue: str, body: PollTaskQueueRequest, namespace: s
     "/task-queues/{task_queue}/workflow-tasks/poll",
     response_model=PollWorkflowTaskQueueResponse,
     summary="PollWorkflowTaskQueue",
+    **requires(Permission.WORKER_POLL),
     responses=errors(404),
 )
 async def poll_workflow_task_queue(
@@ -108,6 +110,7 @@ async def _claim(
     "/workflow-tasks/complete",
     response_model=RespondWorkflowTaskCompletedResponse,
     summary="RespondWorkflowTaskCompleted",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_workflow_task_completed(
@@ -137,6 +140,7 @@ async def respond_workflow_task_completed(
     "/workflow-tasks/fail",
     response_model=EmptyResponse,
     summary="RespondWorkflowTaskFailed",
+    **requires(Permission.WORKER_RESPOND),
     responses=errors(404),
 )
 async def respond_workflow_task_failed(

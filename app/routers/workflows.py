@@ -20,6 +20,7 @@ from app.models.workflows import (
     StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
 )
+from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import executions, history, namespaces
 from app.services import workflows as service
@@ -33,6 +34,7 @@ CURRENT = "/{workflow_id}"
     "",
     response_model=StartWorkflowExecutionResponse,
     summary="StartWorkflowExecution",
+    **requires(Permission.WORKFLOW_START),
     responses=errors(404, 409),
 )
 async def start_workflow(
@@ -88,6 +90,7 @@ PAGE_TOKEN = Query("", description="Token from the previous page.")
     RUN,
     response_model=GetWorkflowExecutionResponse,
     summary="GetWorkflowExecution",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
 )
 async def get_workflow(
@@ -106,6 +109,7 @@ async def get_workflow(
     CURRENT,
     response_model=GetWorkflowExecutionResponse,
     summary="GetWorkflowExecution (current run)",
+    **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
 )
 async def get_current_workflow(
@@ -147,6 +151,7 @@ WORKFLOW_EXECUTION_COMPLETED."""
     RUN + "/signal",
     response_model=EmptyResponse,
     summary="SignalWorkflowExecution",
+    **requires(Permission.WORKFLOW_SIGNAL),
     responses=errors(404, 409),
     description=SIGNAL_DOC,
 )
@@ -164,6 +169,7 @@ async def signal_workflow(
     CURRENT + "/signal",
     response_model=EmptyResponse,
     summary="SignalWorkflowExecution (current run)",
+    **requires(Permission.WORKFLOW_SIGNAL),
     responses=errors(404, 409),
     description=SIGNAL_DOC,
 )
@@ -204,6 +210,7 @@ closed run, succeeds without effect."""
     RUN + "/cancel",
     response_model=EmptyResponse,
     summary="RequestCancelWorkflowExecution",
+    **requires(Permission.WORKFLOW_CANCEL),
     responses=errors(404),
     description=CANCEL_DOC,
 )
@@ -223,6 +230,7 @@ async def cancel_workflow(
     CURRENT + "/cancel",
     response_model=EmptyResponse,
     summary="RequestCancelWorkflowExecution (current run)",
+    **requires(Permission.WORKFLOW_CANCEL),
     responses=errors(404),
     description=CANCEL_DOC,
 )
@@ -264,6 +272,7 @@ runs. A closed run is WORKFLOW_EXECUTION_COMPLETED."""
     RUN + "/terminate",
     response_model=EmptyResponse,
     summary="TerminateWorkflowExecution",
+    **requires(Permission.WORKFLOW_TERMINATE),
     responses=errors(404, 409),
     description=TERMINATE_DOC,
 )
@@ -283,6 +292,7 @@ async def terminate_workflow(
     CURRENT + "/terminate",
     response_model=EmptyResponse,
     summary="TerminateWorkflowExecution (current run)",
+    **requires(Permission.WORKFLOW_TERMINATE),
     responses=errors(404, 409),
     description=TERMINATE_DOC,
 )

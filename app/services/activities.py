@@ -14,7 +14,7 @@ from app.db.tables import ExecutionRow, NamespaceRow
 from app.engine import activities as engine
 from app.engine.events import format_seconds, format_time
 from app.engine.state import ActivityInfo, MutableState, Transition
-from app.errors import ApiError, ErrorCode, bad_request
+from app.errors import ApiError, ErrorCode, permission_denied
 from app.payloads import render
 from app.services import executions, matching
 
@@ -138,7 +138,7 @@ async def claim(
 def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
     claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
     if claims.get("ns") != ns.id:
-        raise bad_request("task_token", "task_token belongs to another namespace")
+        raise permission_denied("task_token was issued in another namespace")
     return claims
 
 

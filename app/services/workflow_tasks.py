@@ -18,7 +18,7 @@ from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
 from app.engine.events import format_seconds, format_time
 from app.engine.state import MutableState, Transition
-from app.errors import ApiError, ErrorCode, bad_request
+from app.errors import ApiError, ErrorCode, bad_request, permission_denied
 from app.models.worker import (
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
@@ -91,7 +91,7 @@ def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState) -> str:
 def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
     claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
     if claims.get("ns") != ns.id:
-        raise bad_request("task_token", "task_token belongs to another namespace")
+        raise permission_denied("task_token was issued in another namespace")
     return claims
 
 

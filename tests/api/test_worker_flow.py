@@ -293,7 +293,7 @@ async def test_forged_and_foreign_tokens_are_refused(
         "/api/v1/namespaces/other/workflow-tasks/complete",
         json={"task_token": token, "commands": []},
     )
-    assert_error(foreign, 400, "INVALID_ARGUMENT")
+    assert_error(foreign, 403, "PERMISSION_DENIED")
 
 
 async def test_return_new_workflow_task(client: httpx.AsyncClient, clock: ManualClock) -> None:

@@ -1,7 +1,7 @@
-"""Task tokens on every worker endpoint: malformed, forged, of the wrong kind or of
-another namespace are INVALID_ARGUMENT naming task_token; stale ones (the task completed,
-the attempt was retried or timed out, the run closed) are NOT_FOUND; none is ever a 500.
-Also the validation of poll requests."""
+"""Task tokens on every worker endpoint: malformed, forged or of the wrong kind are
+INVALID_ARGUMENT naming task_token; one issued in another namespace is PERMISSION_DENIED;
+stale ones (the task completed, the attempt was retried or timed out, the run closed) are
+NOT_FOUND; none is ever a 500. Also the validation of poll requests."""
 
 from __future__ import annotations
 
@@ -216,15 +216,19 @@ async def test_token_of_the_other_task_kind_is_invalid_argument(
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-async def test_token_of_another_namespace_is_invalid_argument(
+async def test_token_of_another_namespace_is_permission_denied(
     worker: Worker, endpoint: str
 ) -> None:
     await register_other_namespace(worker.client)
     here = await live_tokens(worker, "here")
     there = await live_tokens(worker, "there", namespace=OTHER_NS)
-    assert_bad_token(await answer(worker.client, endpoint, token_for(there, endpoint)))
-    assert_bad_token(
-        await answer(worker.client, endpoint, token_for(here, endpoint), namespace=OTHER_NS)
+    assert_error(
+        await answer(worker.client, endpoint, token_for(there, endpoint)), 403, "PERMISSION_DENIED"
+    )
+    assert_error(
+        await answer(worker.client, endpoint, token_for(here, endpoint), namespace=OTHER_NS),
+        403,
+        "PERMISSION_DENIED",
     )
     # Under a namespace that does not exist at all, the namespace is what is missing.
     missing = await answer(worker.client, endpoint, token_for(here, endpoint), namespace="nope")

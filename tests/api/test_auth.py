@@ -1,0 +1,259 @@
+"""Authentication and authorization: Bearer JWTs, the spec's permission hierarchy on
+every route, namespaces sealed from each other, and the worker branch."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from jose import jwt
+
+from app.auth import Principal
+from app.clock import ManualClock
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import assert_error, start_body
+
+SECRET = "a-test-secret-that-is-long-enough-for-hs256!"
+NS = "/api/v1/namespaces/default"
+
+
+def _rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+PRIVATE_KEY, PUBLIC_KEY = _rsa_pair()
+
+
+def token(
+    permissions: list[str] | None = None,
+    namespace: Any = "default",
+    key: str = SECRET,
+    algorithm: str = "HS256",
+    **claims: Any,
+) -> str:
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "sub": "tester",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "iss": "https://auth.company.com",
+        "aud": "temporal.company.com",
+        "permissions": permissions if permissions is not None else ["temporal:*"],
+    }
+    if namespace is not None:
+        body["namespace"] = namespace
+    body.update(claims)
+    return str(jwt.encode(body, key, algorithm=algorithm))
+
+
+def _hs256_by_hand(key: bytes) -> str:
+    """The classic HS/RS confusion: HMAC over the token with the RSA public key as the
+    secret (python-jose refuses to make one, so it is made by hand)."""
+
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    now = int(time.time())
+    signing_input = (
+        part({"alg": "HS256", "typ": "JWT"})
+        + "."
+        + part(
+            {
+                "sub": "x",
+                "permissions": ["temporal:*"],
+                "iat": now,
+                "exp": now + 600,
+                "iss": "https://auth.company.com",
+                "aud": "temporal.company.com",
+            }
+        )
+    )
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+@pytest.fixture
+async def secured(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    public_key = tmp_path / "public.pem"
+    public_key.write_text(PUBLIC_KEY)
+    settings = Settings(
+        database_url=database_url,
+        run_background_loops=False,
+        jwt_secret=SECRET,
+        jwt_public_key_file=str(public_key),
+        jwt_issuer="https://auth.company.com",
+        jwt_audience="temporal.company.com",
+    )
+    app: FastAPI = create_app(settings, clock=ManualClock())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("Basic dXNlcjpwYXNz", id="not-bearer"),
+        pytest.param("Bearer not-a-jwt", id="garbage"),
+        pytest.param("Bearer " + token(exp=int(time.time()) - 3600), id="expired"),
+        pytest.param("Bearer " + token(nbf=int(time.time()) + 3600), id="not-yet-valid"),
+        pytest.param("Bearer " + token(iss="https://evil.example"), id="wrong-issuer"),
+        pytest.param("Bearer " + token(aud="someone-else"), id="wrong-audience"),
+        pytest.param(
+            "Bearer " + token(key="another-secret-that-is-also-long-enough"), id="wrong-secret"
+        ),
+        pytest.param("Bearer " + token()[:-4] + "AAAA", id="tampered-signature"),
+        pytest.param("Bearer " + _hs256_by_hand(PUBLIC_KEY.encode()), id="hs256-with-rsa-key"),
+        pytest.param(
+            "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+            "eyJzdWIiOiJ4IiwicGVybWlzc2lvbnMiOlsidGVtcG9yYWw6KiJdfQ.",
+            id="alg-none",
+        ),
+    ],
+)
+async def test_bad_credentials_are_401(secured: httpx.AsyncClient, credential: str | None) -> None:
+    headers = {"Authorization": credential} if credential else {}
+    response = await secured.get(f"{NS}/workflows", headers=headers)
+    assert_error(response, 401, "UNAUTHENTICATED")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    if credential:
+        assert credential.split()[-1] not in response.text
+
+
+async def test_rs256_and_hs256_tokens_are_accepted(secured: httpx.AsyncClient) -> None:
+    for value in (token(), token(key=PRIVATE_KEY, algorithm="RS256")):
+        response = await secured.get(f"{NS}/workflows", headers=bearer(value))
+        assert response.status_code == 200, response.text
+
+
+async def test_health_and_docs_need_no_token(secured: httpx.AsyncClient) -> None:
+    assert (await secured.get("/healthz")).status_code == 200
+    assert (await secured.get("/openapi.json")).status_code == 200
+
+
+ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("temporal:workflow:start", "POST", f"{NS}/workflows", start_body("perm")),
+    ("temporal:workflow:read", "GET", f"{NS}/workflows/perm", None),
+    ("temporal:workflow:list", "GET", f"{NS}/workflows", None),
+    ("temporal:workflow:signal", "POST", f"{NS}/workflows/perm/signal", {"signal_name": "s"}),
+    ("temporal:workflow:cancel", "POST", f"{NS}/workflows/perm/cancel", {}),
+    ("temporal:workflow:terminate", "POST", f"{NS}/workflows/perm/terminate", {}),
+    ("temporal:namespace:read", "GET", NS, None),
+    ("temporal:namespace:update", "POST", f"{NS}/update", {"update_info": {}}),
+    (
+        "temporal:worker:poll",
+        "POST",
+        f"{NS}/task-queues/q/workflow-tasks/poll",
+        {"wait_timeout": "0.001s"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("needed", "method", "url", "body"),
+    ROUTES,
+    ids=[r[0] + " " + r[2].rsplit("/", 1)[-1] for r in ROUTES],
+)
+async def test_each_route_needs_its_permission(
+    secured: httpx.AsyncClient, needed: str, method: str, url: str, body: dict[str, Any] | None
+) -> None:
+    admin = bearer(token())
+    await secured.post(f"{NS}/workflows", json=start_body("perm"), headers=admin)
+    others = [p for p, *_ in ROUTES if p != needed]
+    refused = await secured.request(method, url, json=body, headers=bearer(token(others)))
+    assert_error(refused, 403, "PERMISSION_DENIED")
+    branch = needed.rsplit(":", 1)[0] + ":*"
+    for granted in ([needed], [branch], ["temporal:*"]):
+        if "poll" in url:
+            continue  # a poll with a granted permission waits on the real clock
+        allowed = await secured.request(method, url, json=body, headers=bearer(token(granted)))
+        assert allowed.status_code != 403, (granted, allowed.text)
+
+
+async def test_namespaces_are_sealed(secured: httpx.AsyncClient) -> None:
+    admin = bearer(token(namespace=None))
+    await secured.post(
+        "/api/v1/namespaces",
+        headers=admin,
+        json={"namespace": "other", "workflow_execution_retention_period": "86400s"},
+    )
+    only_default = bearer(token(namespace="default"))
+    other = await secured.get("/api/v1/namespaces/other/workflows", headers=only_default)
+    assert_error(other, 403, "PERMISSION_DENIED")
+    assert (await secured.get(f"{NS}/workflows", headers=only_default)).status_code == 200
+    both = bearer(token(namespace=["default", "other"]))
+    assert (
+        await secured.get("/api/v1/namespaces/other/workflows", headers=both)
+    ).status_code == 200
+
+
+async def test_worker_credential_cannot_start_terminate_or_list(
+    secured: httpx.AsyncClient,
+) -> None:
+    worker = bearer(token(["temporal:worker:*"]))
+    for method, url, body in [
+        ("POST", f"{NS}/workflows", start_body("w")),
+        ("POST", f"{NS}/workflows/w/terminate", {}),
+        ("GET", f"{NS}/workflows", None),
+    ]:
+        response = await secured.request(method, url, json=body, headers=worker)
+        assert_error(response, 403, "PERMISSION_DENIED")
+    client = bearer(token(["temporal:workflow:*"]))
+    poll = await secured.post(
+        f"{NS}/task-queues/q/workflow-tasks/poll", json={"wait_timeout": "1s"}, headers=client
+    )
+    assert_error(poll, 403, "PERMISSION_DENIED")
+
+
+async def test_worker_limited_to_task_queues(secured: httpx.AsyncClient) -> None:
+    worker = bearer(token(["temporal:worker:*"], task_queues=["payments"]))
+    other = await secured.post(
+        f"{NS}/task-queues/shipping/workflow-tasks/poll",
+        json={"wait_timeout": "1s"},
+        headers=worker,
+    )
+    assert_error(other, 403, "PERMISSION_DENIED")
+
+
+def test_principal_hierarchy() -> None:
+    principal = Principal("p", frozenset({"temporal:workflow:*", "temporal:namespace:read"}))
+    assert principal.may("temporal:workflow:start")
+    assert principal.may("temporal:namespace:read")
+    assert not principal.may("temporal:namespace:update")
+    assert not principal.may("temporal:worker:poll")
+    assert not Principal("p", frozenset({"temporal:work*"})).may("temporal:worker:poll")
+
+
+async def test_openapi_names_each_permission(secured: httpx.AsyncClient) -> None:
+    document = (await secured.get("/openapi.json")).json()
+    start = document["paths"]["/api/v1/namespaces/{namespace}/workflows"]["post"]
+    assert "temporal:workflow:start" in start["description"]
