@@ -106,6 +106,7 @@ async def _start_one(
             parent.run_id,
         ),
         now,
+        replaces=current_id,
     )
     return engine.started(parent_state, start.initiated_event_id, run_id, now)
 

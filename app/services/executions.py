@@ -173,9 +173,11 @@ async def create_run(
     transition: Transition,
     lineage: Lineage,
     now: datetime,
+    replaces: str | None,
 ) -> ExecutionRow:
-    """Write a new run (row, events, tasks, timers) and make it its workflow id's
-    current run."""
+    """Write a new run (row, events, tasks, timers) and make it its workflow id's current
+    run, in place of ``replaces`` — the current run the caller saw (None: there was none).
+    If another writer moved the current run meanwhile, the transaction is retried."""
     row = ExecutionRow(
         namespace_id=namespace_id,
         workflow_id=params.workflow_id,
@@ -191,19 +193,27 @@ async def create_run(
         **asdict(lineage),
     )
     await create(uow, notifier, row, state, transition, now)
-    current = await uow.session.get(
-        CurrentExecutionRow, (namespace_id, params.workflow_id), with_for_update=True
-    )
-    if current is None:
+    if replaces is None:
+        # A concurrent start of the same id collides on the primary key and is retried.
         uow.session.add(
             CurrentExecutionRow(
                 namespace_id=namespace_id, workflow_id=params.workflow_id, run_id=params.run_id
             )
         )
+        await uow.session.flush()
     else:
-        current.run_id = params.run_id
-        uow.session.add(current)
-    await uow.session.flush()
+        moved = await uow.session.execute(
+            update(CurrentExecutionRow)
+            .where(
+                col(CurrentExecutionRow.namespace_id) == namespace_id,
+                col(CurrentExecutionRow.workflow_id) == params.workflow_id,
+                col(CurrentExecutionRow.run_id) == replaces,
+            )
+            .values(run_id=params.run_id)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(params.workflow_id)
     return row
 
 

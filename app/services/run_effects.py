@@ -124,4 +124,5 @@ async def start_next_run(
             row.parent_run_id,
         ),
         now,
+        replaces=row.run_id,
     )

@@ -125,6 +125,7 @@ async def start(
         transition,
         executions.Lineage(params.run_id, params.workflow_id, params.run_id),
         now,
+        replaces=current_id,
     )
     return params.run_id, True
 
