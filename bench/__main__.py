@@ -1,4 +1,4 @@
-"""``python -m bench <benchmark> [options]``: one subcommand per benchmark."""
+"""python -m bench <benchmark> [options]: one subcommand per benchmark (see bench/README.md)."""
 
 from __future__ import annotations
 

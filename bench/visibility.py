@@ -9,7 +9,8 @@
    (rows of ``executions``, ``current_executions`` and ``search_attribute_values``).
 4. The real server (``python -m app serve``) on a free loopback port on that database,
    measured with httpx: every figure once to warm up, then ``--runs`` rounds of
-   ``--repeat`` samples per figure; the table gives the median and p95 over all samples.
+   ``--repeat`` samples per figure (fewer once a figure used ``--budget`` seconds in a
+   round); the table gives the median and p95 (nearest rank) over all samples.
 
 ``--explain`` then prints the plan of each figure's SQL, captured from the app's own
 visibility service (``list_executions``/``count_executions``) run in-process on the same
@@ -115,6 +116,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--repeat", type=int, default=10, help="samples per figure in each round (default 10)"
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=5.0,
+        help="seconds per figure and round after which it is sampled no more in that round "
+        "(at least once; default 5)",
+    )
+    parser.add_argument(
         "--analyze",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -139,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("executions", "runs", "repeat"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name} must be at least 1")
+    if args.budget <= 0:
+        raise SystemExit("--budget must be positive")
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-vis-")))
         url = stack.enter_context(fresh_database(args.database_url, workdir, args.keep_database))
@@ -158,12 +168,17 @@ def _benchmark(args: argparse.Namespace, url: str, workdir: Path) -> int:
     seeded = asyncio.run(seed(url, args.executions, now, args.analyze))
     print(seeded.describe(), flush=True)
     figures = build_figures(now)
+    load_before = os.getloadavg()[0]
     with ServerProcess(url, workdir / "server.log") as server:
         print(f"server: {server.base_url} (pid {server.pid})", flush=True)
         with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
-            results = measure(client, figures, args.runs, args.repeat)
+            results = measure(client, figures, args.runs, args.repeat, args.budget)
+    load_after = os.getloadavg()[0]
     print()
-    print(header(url, args.executions, seeded, args.runs, args.repeat))
+    where = describe_url(url) if args.database_url or args.keep_database else "temporary file"
+    print(header(where, args.executions, seeded, args.runs, args.repeat, args.budget))
+    # Client and server share the machine; other load skews the figures.
+    print(f"load:       {load_before:.2f} before, {load_after:.2f} after (1-minute average)")
     print()
     print(table(results))
     problems = check(results, seeded.expected)
@@ -202,7 +217,7 @@ def fresh_database(requested: str | None, workdir: Path, keep: bool) -> Iterator
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    if url.get_backend_name() != "postgresql":
+    if url.get_backend_name() not in ("postgresql", "postgres"):
         raise SystemExit(f"{requested}: expected a postgresql:// or sqlite:/// URL")
     name = f"bench_vis_{os.getpid()}"
     asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -243,7 +258,7 @@ class Expected:
 @dataclass
 class Seeded:
     executions: int
-    values: int
+    values: int  # search_attribute_values rows (current_executions: one per execution)
     migrate_seconds: float
     seed_seconds: float
     analyze: str  # what was run after seeding, "" if nothing
@@ -253,7 +268,7 @@ class Seeded:
 
     @property
     def rows_per_second(self) -> float:
-        return (self.executions + self.values) / self.seed_seconds
+        return (2 * self.executions + self.values) / self.seed_seconds
 
     def describe(self) -> str:
         after = (
@@ -262,8 +277,9 @@ class Seeded:
             else "no ANALYZE (planner statistics as the app leaves them)"
         )
         return (
-            f"seeded {self.executions:,} executions + {self.values:,} search attribute "
-            f"values in {self.seed_seconds:.1f} s ({self.rows_per_second:,.0f} rows/s, "
+            f"seeded {self.executions:,} executions (+ as many current_executions and "
+            f"{self.values:,} search_attribute_values rows) in {self.seed_seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s, "
             f"batches of {BATCH:,}); migrations {self.migrate_seconds:.1f} s; {after}"
         )
 
@@ -299,11 +315,16 @@ async def seed(url: str, n: int, now: datetime, analyze: bool | None) -> Seeded:
             values += len(batch.values)
         seeded = time.perf_counter()
         analyze = db.dialect == "postgresql" if analyze is None else analyze
-        command = ("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE") if analyze else ""
-        if command:
+        command = ""
+        if analyze and db.dialect == "postgresql":
+            command = "VACUUM ANALYZE"  # outside a transaction
             async with db.writer.connect() as connection:
                 autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await autocommit.exec_driver_sql(command)
+        elif analyze:
+            command = "ANALYZE"
+            async with db.writer.begin() as connection:
+                await connection.exec_driver_sql(command)
         analyzed = time.perf_counter()
         async with db.read() as session:
             if db.dialect == "postgresql":
@@ -662,24 +683,31 @@ class Result:
         return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
 
 
-def measure(client: httpx.Client, figures: list[Figure], runs: int, repeat: int) -> list[Result]:
+def measure(
+    client: httpx.Client, figures: list[Figure], runs: int, repeat: int, budget: float
+) -> list[Result]:
+    """Rounds over all figures (so that drift hits every figure alike); in each round a
+    figure is sampled ``repeat`` times, or fewer (at least once) once it used ``budget``
+    seconds."""
     results = [Result(figure) for figure in figures]
     for result in results:  # warm-up: caches, the server's first-request paths
         result.rows = result.figure.sample(client)
     for round_number in range(1, runs + 1):
         round_started = time.perf_counter()
         for result in results:
+            figure_started = time.perf_counter()
             for _ in range(repeat):
                 started = time.perf_counter()
                 result.rows = result.figure.sample(client)
                 result.samples.append(time.perf_counter() - started)
+                if time.perf_counter() - figure_started >= budget:
+                    break
         elapsed = time.perf_counter() - round_started
         print(f"round {round_number}/{runs}: {elapsed:.1f} s", flush=True)
     return results
 
 
-def header(url: str, n: int, seeded: Seeded, runs: int, repeat: int) -> str:
-    where = "temporary file" if url.startswith("sqlite") else describe_url(url)
+def header(where: str, n: int, seeded: Seeded, runs: int, repeat: int, budget: float) -> str:
     return "\n".join(
         [
             f"database:   {seeded.server_version} ({where})",
@@ -687,31 +715,33 @@ def header(url: str, n: int, seeded: Seeded, runs: int, repeat: int) -> str:
             f"cores:      {os.cpu_count()}",
             f"seed:       {seeded.seed_seconds:.1f} s"
             + (f" (+ {seeded.analyze} {seeded.analyze_seconds:.1f} s)" if seeded.analyze else ""),
-            f"samples:    {runs * repeat} per figure ({runs} runs x {repeat}), after a warm-up",
+            f"samples:    up to {runs * repeat} per figure ({runs} runs x {repeat}, at most "
+            f"{budget:g} s per figure and run), after a warm-up",
         ]
     )
 
 
 def table(results: list[Result]) -> str:
-    rows = [("figure", "median ms", "p95 ms", "rows returned")]
-    rows += [(r.figure.name, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", r.rows) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    """A Markdown table (numbers right-aligned)."""
+    rows = [["figure", "median ms", "p95 ms", "rows returned", "samples"]]
+    rows += [
+        [r.figure.name, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", r.rows, str(len(r.samples))]
+        for r in results
+    ]
+    numeric = {1, 2, 4}
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
-    def line(cells: tuple[str, str, str, str]) -> str:
+    def line(cells: list[str]) -> str:
         padded = [
-            cell.rjust(width) if i in (1, 2) else cell.ljust(width)
+            cell.rjust(width) if i in numeric else cell.ljust(width)
             for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
         ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = (
-        "|"
-        + "|".join(
-            "-" * (w + 1) + ":" if i in (1, 2) else "-" * (w + 2) for i, w in enumerate(widths)
-        )
-        + "|"
+    rule = "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
     )
-    return "\n".join([line(rows[0]), rule, *(line(row) for row in rows[1:])])
+    return "\n".join([line(rows[0]), f"|{rule}|", *(line(row) for row in rows[1:])])
 
 
 def check(results: list[Result], expected: Expected) -> list[str]:

@@ -25,6 +25,9 @@ def _upgrade(connection: Connection) -> None:
         # Several gateway processes may start at once; one migrates, the rest wait.
         connection.execute(text("SELECT pg_advisory_xact_lock(7233)"))
     command.upgrade(alembic_config(connection), "head")
+    if connection.dialect.name == "sqlite":
+        # Planner statistics: without them SQLite picks poor indexes for list queries.
+        connection.exec_driver_sql("PRAGMA optimize")
 
 
 async def migrate(db: Database) -> None:

@@ -43,7 +43,7 @@ async def list_executions(
     """One page. Pages are positions in a fixed order over the runs that had started when
     the first page was read, so runs started meanwhile neither shift nor repeat them."""
     size = _page_size(page_size)
-    compiled = compile_query(query, ns.search_attribute_types)
+    compiled = compile_query(query, ns.search_attribute_types, ns.id)
     if compiled.group_by:
         raise bad_request("query", "GROUP BY is only supported by CountWorkflowExecutions")
     fingerprint = _fingerprint(ns, query, scan)
@@ -77,7 +77,7 @@ async def list_executions(
 
 
 async def count_executions(ctx: AppContext, ns: NamespaceRow, query: str) -> dict[str, Any]:
-    compiled = compile_query(query, ns.search_attribute_types)
+    compiled = compile_query(query, ns.search_attribute_types, ns.id)
     condition = [col(ExecutionRow.namespace_id) == ns.id]
     if compiled.where is not None:
         condition.append(compiled.where)

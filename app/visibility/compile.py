@@ -46,6 +46,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -230,12 +231,14 @@ def _position_postgresql(element: _Position, compiler: SQLCompiler, **kw: Any) -
 # --- Entry point -------------------------------------------------------------------------
 
 
-def compile_query(text: str, custom_types: dict[str, str]) -> CompiledQuery:
+def compile_query(
+    text: str, custom_types: dict[str, str], namespace_id: str | None = None
+) -> CompiledQuery:
     """Compile a list filter. ``custom_types`` maps the namespace's custom search
     attributes to their types. Raises :class:`QueryError` (INVALID_ARGUMENT) on any
     syntax error, unknown attribute, unsupported operator or ill-typed value."""
     query = parse(text)
-    compiler = _Compiler(custom_types)
+    compiler = _Compiler(custom_types, namespace_id)
     where = compiler.expr(query.where, False) if query.where is not None else None
     order_by = [compiler.order_item(item) for item in query.order_by]
     group_by: str | None = None
@@ -261,8 +264,9 @@ _NEGATED_COMPARISON = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<
 
 
 class _Compiler:
-    def __init__(self, custom_types: dict[str, str]) -> None:
+    def __init__(self, custom_types: dict[str, str], namespace_id: str | None) -> None:
         self.custom_types = custom_types
+        self.namespace_id = namespace_id
 
     def attribute(self, name: Name) -> _Attribute:
         system = SYSTEM_ATTRIBUTES.get(name.name)
@@ -316,6 +320,8 @@ class _Compiler:
         value = _custom_value(attribute)
 
         def has(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+            if self.namespace_id is not None:
+                return _matching_runs(self.namespace_id, attribute.name, condition)
             return _exists(attribute.name, condition)
 
         if family == "IS NULL":
@@ -383,6 +389,22 @@ def _correlation(name: str) -> list[ColumnElement[bool]]:
         col(row.run_id) == col(ExecutionRow.run_id),
         col(row.name) == name,
     ]
+
+
+def _matching_runs(
+    namespace_id: str, name: str, condition: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """The runs with a matching value, as an uncorrelated row-value IN: both databases
+    then start from the typed value index instead of probing it once per run (SQLite
+    never turns a correlated EXISTS into a semi-join)."""
+    row = SearchAttributeValueRow
+    runs = select(col(row.namespace_id), col(row.workflow_id), col(row.run_id)).where(
+        col(row.namespace_id) == namespace_id, col(row.name) == name, condition
+    )
+    keys = tuple_(
+        col(ExecutionRow.namespace_id), col(ExecutionRow.workflow_id), col(ExecutionRow.run_id)
+    )
+    return keys.in_(runs)
 
 
 def _exists(name: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -84,6 +84,14 @@ async def test_list_count_and_group_by(
         "order-5",
     ]
     assert await _ids(client, "CustomerId = 'c1' AND Priority > 3") == ["order-4"]
+    assert sorted(await _ids(client, "NOT CustomerId = 'c1'")) == [
+        "order-0",
+        "order-2",
+        "order-3",
+        "order-5",
+    ]
+    assert await _ids(client, "CustomerId IS NULL") == []
+    assert len(await _ids(client, "CustomerId IS NOT NULL")) == 6
     assert await _ids(client, "ExecutionStatus = 'Completed'") == ["order-0"]
     assert len(await _ids(client, "")) == 6
     counted = (
