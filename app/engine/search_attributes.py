@@ -25,7 +25,27 @@ SYSTEM = {
     "RootWorkflowId": "Keyword",
     "RootRunId": "Keyword",
     "FirstRunId": "Keyword",
+    "StateTransitionCount": "Int",
 }
+
+
+# Temporal's predefined attributes: every namespace has them, typed, stored like custom ones.
+PREDEFINED = {
+    "TemporalChangeVersion": "KeywordList",
+    "BinaryChecksums": "KeywordList",
+    "BuildIds": "KeywordList",
+    "BatcherNamespace": "Keyword",
+    "BatcherUser": "Keyword",
+    "TemporalScheduledStartTime": "Datetime",
+    "TemporalScheduledById": "Keyword",
+    "TemporalSchedulePaused": "Bool",
+}
+RESERVED = {"NamespaceId", "Memo", "MemoEncoding", "VisibilityTaskKey"}
+
+
+def effective_types(registered: dict[str, str]) -> dict[str, str]:
+    """The attribute types that apply in a namespace: predefined plus registered."""
+    return {**PREDEFINED, **registered}
 
 
 def typed(kind: str, value: Any) -> list[tuple[str, Any]] | None:

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.tables import ExecutionRow, NamespaceRow, SearchAttributeValueRow
-from app.engine.search_attributes import SYSTEM, TYPES, check, typed
+from app.engine.search_attributes import (
+    PREDEFINED,
+    RESERVED,
+    SYSTEM,
+    TYPES,
+    check,
+    effective_types,
+    typed,
+)
 from app.errors import ApiError, ErrorCode, bad_request
 from app.payloads import decode_payload
 
@@ -35,8 +43,10 @@ def add(ns: NamespaceRow, attributes: dict[str, str]) -> None:
     for name, kind in attributes.items():
         if not name or len(name) > 255 or not name.replace("_", "").isalnum():
             raise bad_request("search_attributes", f"invalid search attribute name {name!r}")
-        if name in SYSTEM:
+        if name in SYSTEM or name in PREDEFINED:
             raise bad_request("search_attributes", f"{name!r} is a system search attribute")
+        if name in RESERVED or name.startswith("Temporal"):
+            raise bad_request("search_attributes", f"{name!r} is a reserved name")
         wanted = type_name(kind)
         if name in types and types[name] != wanted:
             raise ApiError(
@@ -72,7 +82,7 @@ def check_or_raise(types: dict[str, str], fields: dict[str, Any] | None) -> None
 async def index(session: AsyncSession, row: ExecutionRow) -> None:
     """Rewrite the run's typed value rows from its search attributes."""
     ns = await session.get(NamespaceRow, row.namespace_id)
-    types = ns.search_attribute_types if ns is not None else {}
+    types = effective_types(ns.search_attribute_types if ns is not None else {})
     await session.execute(
         delete(SearchAttributeValueRow).where(
             col(SearchAttributeValueRow.namespace_id) == row.namespace_id,

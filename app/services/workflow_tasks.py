@@ -17,6 +17,7 @@ from app.engine import command_values
 from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
 from app.engine.events import format_seconds, format_time
+from app.engine.search_attributes import effective_types
 from app.engine.state import MutableState, Transition
 from app.errors import ApiError, ErrorCode, bad_request, permission_denied
 from app.models.worker import (
@@ -284,7 +285,7 @@ async def respond_completed(
             else None
         ),
         sdk_metadata=req.sdk_metadata,
-        search_attribute_types=ns.search_attribute_types,
+        search_attribute_types=effective_types(ns.search_attribute_types),
     )
     try:
         result = engine.complete(

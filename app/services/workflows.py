@@ -10,6 +10,7 @@ from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.tables import ExecutionRow, NamespaceRow, RequestIdRow
 from app.engine import workflow as engine
+from app.engine.search_attributes import effective_types
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode, bad_request, workflow_completed, workflow_not_found
 from app.models.common import WorkflowExecution
@@ -102,7 +103,9 @@ async def start(
         header=start_options.header(req.header),
         search_attributes=start_options.search_attributes(req.search_attributes),
     )
-    search_attributes.check_or_raise(ns.search_attribute_types, params.search_attributes)
+    search_attributes.check_or_raise(
+        effective_types(ns.search_attribute_types), params.search_attributes
+    )
     session = uow.session
     current_id = await executions.current_run_id(session, ns.id, req.workflow_id, for_update=True)
     if current_id is not None:

@@ -143,6 +143,8 @@ SYSTEM_ATTRIBUTES: dict[str, _System] = {
     "RootWorkflowId": _System(ExecutionRow.root_workflow_id, _OPTIONAL_KEYWORD, "Keyword"),
     "RootRunId": _System(ExecutionRow.root_run_id, _OPTIONAL_KEYWORD, "Keyword"),
     "FirstRunId": _System(ExecutionRow.first_execution_run_id, "Keyword", "Keyword"),
+    # Every write of a run is one state transition, counted by its db_version.
+    "StateTransitionCount": _System(ExecutionRow.db_version, "Int", "Int"),
 }
 
 _NULLABLE_SYSTEM = {"CloseTime", "ExecutionDuration"}

@@ -187,3 +187,16 @@ async def test_paging_a_thousand_workflows_37_at_a_time(
             break
     assert len(seen) == 1000
     assert sorted(seen) == [f"k-{n:04}" for n in range(1000)]
+
+
+async def test_predefined_and_reserved_attributes(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    reserved = await client.post(
+        f"{NS}/search-attributes", json={"search_attributes": {"TemporalThing": "Keyword"}}
+    )
+    assert_error(reserved, 400, "INVALID_ARGUMENT")
+    worker = Worker(client, clock, app)
+    await worker.start("versioned", search_attributes=_sa(TemporalChangeVersion=["fix-1"]))
+    assert await _ids(client, "TemporalChangeVersion = 'fix-1'") == ["versioned"]
+    assert await _ids(client, "StateTransitionCount >= 1") == ["versioned"]
