@@ -93,6 +93,9 @@ class ExecutionRow(SQLModel, table=True):
     close_time: datetime | None = _time(nullable=True)
     history_length: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     execution_duration_seconds: float | None = Field(default=None)
+    history_size_bytes: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     first_execution_run_id: str = Field(max_length=36)
     parent_namespace_id: str = Field(default="", max_length=36)
     parent_workflow_id: str = Field(default="", max_length=1000)

@@ -26,6 +26,7 @@ SYSTEM = {
     "RootRunId": "Keyword",
     "FirstRunId": "Keyword",
     "StateTransitionCount": "Int",
+    "HistorySizeBytes": "Int",
 }
 
 

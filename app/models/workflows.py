@@ -141,6 +141,8 @@ class WorkflowExecutionInfo(BaseModel):
     close_time: str | None = None
     status: str
     history_length: int
+    history_size_bytes: int = 0
+    state_transition_count: int = 0
     execution_time: str
     memo: dict[str, Any] = Field(default_factory=dict)
     search_attributes: dict[str, Any] = Field(default_factory=dict)

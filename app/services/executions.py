@@ -3,6 +3,7 @@ together in the caller's transaction. Every update is a compare-and-swap on db_v
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -227,6 +228,7 @@ async def create(
 ) -> None:
     for name, value in _columns(state).items():
         setattr(row, name, value)
+    row.history_size_bytes = _event_bytes(transition)
     uow.session.add(row)
     _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
@@ -257,6 +259,7 @@ async def save(
             memo=memo,
             search_attributes=search_attributes,
             execution_duration_seconds=_duration(row, state),
+            history_size_bytes=col(ExecutionRow.history_size_bytes) + _event_bytes(transition),
             db_version=row.db_version + 1,
         )
         .execution_options(synchronize_session=False)
@@ -273,6 +276,11 @@ async def save(
     await uow.session.flush()
     if transition.search_attributes_upsert:
         await index_search_attributes(uow.session, row)
+
+
+def _event_bytes(transition: Transition) -> int:
+    """The size the transition's events add to the history (HistorySizeBytes)."""
+    return sum(len(json.dumps(e.attributes, separators=(",", ":"))) for e in transition.events)
 
 
 def _duration(row: ExecutionRow, state: MutableState) -> float | None:

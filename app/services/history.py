@@ -83,6 +83,8 @@ def execution_info(row: ExecutionRow) -> dict[str, Any]:
         "close_time": format_time(row.close_time) if row.close_time else None,
         "status": row.status,
         "history_length": row.history_length,
+        "history_size_bytes": row.history_size_bytes,
+        "state_transition_count": row.db_version,
         "execution_time": format_time(row.execution_time),
         "memo": render(row.memo),
         "search_attributes": render(row.search_attributes),

@@ -145,6 +145,7 @@ SYSTEM_ATTRIBUTES: dict[str, _System] = {
     "FirstRunId": _System(ExecutionRow.first_execution_run_id, "Keyword", "Keyword"),
     # Every write of a run is one state transition, counted by its db_version.
     "StateTransitionCount": _System(ExecutionRow.db_version, "Int", "Int"),
+    "HistorySizeBytes": _System(ExecutionRow.history_size_bytes, "Int", "Int"),
 }
 
 _NULLABLE_SYSTEM = {"CloseTime", "ExecutionDuration"}

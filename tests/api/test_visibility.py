@@ -200,3 +200,6 @@ async def test_predefined_and_reserved_attributes(
     await worker.start("versioned", search_attributes=_sa(TemporalChangeVersion=["fix-1"]))
     assert await _ids(client, "TemporalChangeVersion = 'fix-1'") == ["versioned"]
     assert await _ids(client, "StateTransitionCount >= 1") == ["versioned"]
+    assert await _ids(client, "HistorySizeBytes > 100") == ["versioned"]
+    info = (await client.get(f"{NS}/workflows/versioned")).json()["execution_info"]
+    assert info["history_size_bytes"] > 100 and info["state_transition_count"] >= 1
