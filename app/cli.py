@@ -49,8 +49,52 @@ def _parser() -> argparse.ArgumentParser:
         help="namespace the token may act in (repeat for several)",
     )
     create.add_argument("--ttl", default="1h", help="lifetime, e.g. 30m, 12h, 7d")
+    keys = commands.add_parser("api-key", help="API keys, on the configured database")
+    key_commands = keys.add_subparsers(dest="key_command", required=True)
+    key_create = key_commands.add_parser("create", help="issue a key (printed once)")
+    key_create.add_argument("--name", required=True)
+    key_create.add_argument("--permissions", required=True, help="comma-separated")
+    key_create.add_argument("--namespace", action="append", default=[])
+    key_create.add_argument("--task-queue", action="append", default=[])
+    key_create.add_argument("--ttl", help="lifetime, e.g. 30d; absent: no expiry")
+    key_commands.add_parser("list", help="list keys (never the keys themselves)")
+    key_revoke = key_commands.add_parser("revoke", help="revoke a key by id")
+    key_revoke.add_argument("key_id")
     commands.add_parser("openapi", help="print the OpenAPI document (YAML)")
     return parser
+
+
+async def _api_key_command(args: argparse.Namespace) -> str:
+    from datetime import UTC, datetime
+
+    from app.db.database import Database
+    from app.db.migrate import migrate
+    from app.services import api_keys
+
+    settings = Settings()
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        await migrate(db)
+        now = datetime.now(UTC)
+        async with db.write() as uow:
+            if args.key_command == "create":
+                permissions = [p.strip() for p in args.permissions.split(",") if p.strip()]
+                ttl = _seconds(args.ttl) if args.ttl else None
+                row, key = await api_keys.issue(
+                    uow.session, args.name, permissions, args.namespace, args.task_queue, ttl, now
+                )
+                return f"{key}\n(id {row.id}; this is the only time the key is shown)\n"
+            if args.key_command == "revoke":
+                await api_keys.revoke(uow.session, args.key_id, now)
+                return f"revoked {args.key_id}\n"
+            rows = await api_keys.list_keys(uow.session)
+            return "".join(
+                f"{r.id}  {r.name}  {','.join(r.permissions)}  "
+                f"{'revoked' if r.revoked_time else 'active'}\n"
+                for r in rows
+            )
+    finally:
+        await db.close()
 
 
 def openapi_yaml() -> str:
@@ -133,6 +177,15 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "openapi":
         sys.stdout.write(openapi_yaml())
+    elif args.command == "api-key":
+        import asyncio
+
+        from app.errors import ApiError
+
+        try:
+            sys.stdout.write(asyncio.run(_api_key_command(args)))
+        except ApiError as exc:
+            raise SystemExit(exc.message) from None
     elif args.command == "token":
         try:
             token = auth.mint(

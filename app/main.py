@@ -18,6 +18,7 @@ from app.db.migrate import migrate
 from app.input_limits import InputLimitsMiddleware
 from app.routers import (
     activities,
+    api_keys,
     health,
     history,
     namespaces,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_request_body_bytes)
     for router in (
         health.router,
+        api_keys.router,
         namespaces.router,
         visibility.router,  # before workflows: /workflows/count is not a workflow id
         workflows.router,

@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from app.auth import Principal
+from app.auth import Principal, unauthenticated
 from app.context import AppContext, context
 from app.errors import permission_denied
+from app.services import api_keys
 
 
 class Permission(StrEnum):
@@ -30,6 +31,23 @@ class Permission(StrEnum):
     WORKER_POLL = "temporal:worker:poll"
     WORKER_RESPOND = "temporal:worker:respond"
     WORKER_HEARTBEAT = "temporal:worker:heartbeat"
+    CLUSTER_API_KEYS = "temporal:cluster:api-keys"
+
+
+async def authenticate(ctx: AppContext, authorization: str | None) -> Principal:
+    """A gateway-issued API key, or else a JWT (see app.auth)."""
+    credential = (
+        (authorization or "")[7:].strip()
+        if (authorization or "").lower().startswith("bearer ")
+        else ""
+    )
+    if ctx.settings.auth_enabled and api_keys.is_api_key(credential):
+        async with ctx.db.read() as session:
+            principal = await api_keys.principal_for(session, credential, ctx.clock.now())
+        if principal is None:
+            raise unauthenticated("invalid, expired or revoked API key")
+        return principal
+    return ctx.authenticator.authenticate(authorization)
 
 
 def requires(permission: Permission) -> dict[str, Any]:
@@ -37,7 +55,7 @@ def requires(permission: Permission) -> dict[str, Any]:
     the OpenAPI document."""
 
     async def guard(request: Request, ctx: AppContext = Depends(context)) -> Principal:
-        principal = ctx.authenticator.authenticate(request.headers.get("authorization"))
+        principal = await authenticate(ctx, request.headers.get("authorization"))
         if not principal.may(permission):
             raise permission_denied(f"this credential lacks {permission.value}")
         namespace = request.path_params.get("namespace")

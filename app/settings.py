@@ -33,7 +33,11 @@ class Settings(BaseSettings):
 
     @property
     def auth_enabled(self) -> bool:
-        return self.jwt_secret is not None or self.jwt_public_key_file is not None
+        return (
+            self.jwt_secret is not None
+            or self.jwt_public_key_file is not None
+            or self.require_credentials
+        )
 
     cluster_name: str = Field("active", description="Name of this cluster, as Temporal names it.")
     serve_v1beta1: bool = Field(
@@ -74,6 +78,9 @@ class Settings(BaseSettings):
     jwt_permissions_claim: str = Field("permissions", description="Claim with permissions.")
     jwt_namespace_claim: str = Field(
         "namespace", description="Claim with the namespace (or list of namespaces) allowed."
+    )
+    require_credentials: bool = Field(
+        False, description="Require credentials even with no JWT key set (API keys only)."
     )
     allow_unauthenticated_network: bool = Field(
         False,

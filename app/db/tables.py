@@ -224,3 +224,18 @@ class SearchAttributeValueRow(SQLModel, table=True):
     double_value: float | None = None
     bool_value: bool | None = None
     datetime_value: datetime | None = _time(nullable=True)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only a hash of its secret is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=255)
+    secret_hash: str = Field(max_length=64)
+    permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    namespaces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    task_queues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_time: datetime = _time()
+    expires_time: datetime | None = _time(nullable=True)
+    revoked_time: datetime | None = _time(nullable=True)

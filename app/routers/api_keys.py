@@ -1,0 +1,76 @@
+"""API keys: issued by the gateway, shown once, listed, revoked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.context import AppContext, context
+from app.db.database import UnitOfWork
+from app.models.api_keys import CreateApiKeyRequest, CreateApiKeyResponse, ListApiKeysResponse
+from app.models.workflows import EmptyResponse
+from app.permissions import Permission, requires
+from app.routers.docs import errors
+from app.services import api_keys as service
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["API keys"])
+
+
+@router.post(
+    "",
+    response_model=CreateApiKeyResponse,
+    summary="CreateApiKey",
+    **requires(Permission.CLUSTER_API_KEYS),
+    responses=errors(),
+)
+async def create_api_key(
+    body: CreateApiKeyRequest, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """Issue a key with the given scope. The response carries the key once; the gateway
+    keeps only a hash. Use it as `Authorization: Bearer <key>`."""
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        row, key = await service.issue(
+            uow.session,
+            body.name,
+            body.permissions,
+            body.namespaces,
+            body.task_queues,
+            int(body.ttl.total_seconds()) if body.ttl else None,
+            ctx.clock.now(),
+        )
+        return {**service.describe(row), "key": key}
+
+    return await ctx.db.run(work)
+
+
+@router.get(
+    "",
+    response_model=ListApiKeysResponse,
+    summary="ListApiKeys",
+    **requires(Permission.CLUSTER_API_KEYS),
+    responses=errors(),
+)
+async def list_api_keys(ctx: AppContext = Depends(context)) -> dict[str, Any]:
+    """Every key issued, with its scope and state (never the key itself)."""
+    async with ctx.db.read() as session:
+        rows = await service.list_keys(session)
+    return {"api_keys": [service.describe(row) for row in rows]}
+
+
+@router.delete(
+    "/{key_id}",
+    response_model=EmptyResponse,
+    summary="RevokeApiKey",
+    **requires(Permission.CLUSTER_API_KEYS),
+    responses=errors(404),
+)
+async def revoke_api_key(key_id: str, ctx: AppContext = Depends(context)) -> EmptyResponse:
+    """Revoke a key: it is refused from now on."""
+
+    async def work(uow: UnitOfWork) -> None:
+        await service.revoke(uow.session, key_id, ctx.clock.now())
+
+    await ctx.db.run(work)
+    return EmptyResponse()
