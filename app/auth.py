@@ -5,6 +5,7 @@ caller is an anonymous principal with every permission."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -76,7 +77,15 @@ class Authenticator:
         path = self.settings.jwt_public_key_file
         return Path(path).read_text() if path else None
 
-    def _key_for(self, algorithm: str) -> str:
+    @cached_property
+    def _jwks(self) -> dict[str, dict[str, Any]]:
+        path = self.settings.jwt_jwks_file
+        if not path:
+            return {}
+        keys = json.loads(Path(path).read_text()).get("keys", [])
+        return {str(k.get("kid")): k for k in keys if isinstance(k, dict) and k.get("kid")}
+
+    def _key_for(self, algorithm: str, kid: str | None = None) -> str | dict[str, Any]:
         allowed = {a.upper() for a in self.settings.jwt_algorithms} - {"NONE"}
         if algorithm.upper() not in allowed:
             raise unauthenticated(f"token algorithm {algorithm!r} is not accepted")
@@ -84,6 +93,11 @@ class Authenticator:
             if self.settings.jwt_secret is None:
                 raise unauthenticated("HMAC-signed tokens are not accepted")
             return self.settings.jwt_secret.get_secret_value()
+        if self._jwks:
+            key = self._jwks.get(kid or "")
+            if key is None:
+                raise unauthenticated("unknown signing key")
+            return key
         if self._public_key is None:
             raise unauthenticated("public-key-signed tokens are not accepted")
         return self._public_key
@@ -99,7 +113,7 @@ class Authenticator:
             algorithm = str(header.get("alg", ""))
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key_for(algorithm),
+                self._key_for(algorithm, header.get("kid")),
                 algorithms=[algorithm],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,

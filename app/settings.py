@@ -36,6 +36,7 @@ class Settings(BaseSettings):
         return (
             self.jwt_secret is not None
             or self.jwt_public_key_file is not None
+            or self.jwt_jwks_file is not None
             or self.require_credentials
         )
 
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     )
     jwt_public_key_file: str | None = Field(
         None, description="PEM public key for RS256/ES256 tokens; turns authentication on."
+    )
+    jwt_jwks_file: str | None = Field(
+        None, description="JWKS file (JSON with 'keys'); tokens pick their key by 'kid'."
     )
     jwt_algorithms: list[str] = Field(
         default_factory=lambda: ["HS256", "RS256", "ES256"],

@@ -257,3 +257,30 @@ async def test_openapi_names_each_permission(secured: httpx.AsyncClient) -> None
     document = (await secured.get("/openapi.json")).json()
     start = document["paths"]["/api/v1/namespaces/{namespace}/workflows"]["post"]
     assert "temporal:workflow:start" in start["description"]
+
+
+async def test_jwks_picks_the_key_by_kid(database_url: str, tmp_path: Path) -> None:
+    from jose import jwk
+
+    public = jwk.construct(PUBLIC_KEY, algorithm="RS256").to_dict()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "key-1", "use": "sig"}]}))
+    settings = Settings(
+        database_url=database_url,
+        run_background_loops=False,
+        jwt_jwks_file=str(jwks),
+        jwt_algorithms=["RS256"],
+    )
+    app = create_app(settings, clock=ManualClock())
+    now = int(time.time())
+    claims = {"sub": "svc", "permissions": ["temporal:*"], "iat": now, "exp": now + 600}
+    good = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": "key-1"})
+    unknown = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": "key-9"})
+    hmac_token = jwt.encode(claims, SECRET, algorithm="HS256")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            assert (await client.get(f"{NS}/workflows", headers=bearer(good))).status_code == 200
+            for bad in (unknown, hmac_token):
+                response = await client.get(f"{NS}/workflows", headers=bearer(bad))
+                assert_error(response, 401, "UNAUTHENTICATED")
