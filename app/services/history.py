@@ -19,6 +19,7 @@ from app.engine.events import (
     format_seconds,
     format_time,
 )
+from app.engine.workflow_tasks import transient_events
 from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
 from app.payloads import render
@@ -156,6 +157,7 @@ async def get_page(
     close_only = filter_type == HistoryEventFilterType.CLOSE_EVENT
     executions.check_run_id(run_id)
     first_event_id = 1
+    task: list[int] | None = None
     if next_page_token:
         token = ctx.signer.decode(TOKEN_KIND, next_page_token)
         if (
@@ -165,6 +167,7 @@ async def get_page(
         ):
             raise bad_request("next_page_token", "next_page_token belongs to another workflow")
         run_id, first_event_id = token["run"], int(token["next"])
+        task = token.get("task")
     window = ctx.settings.history_long_poll_seconds if window is None else window
     deadline = ctx.clock.now() + timedelta(seconds=window)
     if not run_id:
@@ -183,8 +186,11 @@ async def get_page(
                 events = events[:size]
                 next_id = events[-1].event_id + 1
                 keep_going = more or (wait_new_event and not closed and not close_only)
-                next_token = page_token(ctx, ns, row, next_id) if keep_going else ""
-                return HistoryPage([render_event(e) for e in events], next_token)
+                next_token = page_token(ctx, ns, row, next_id, task) if keep_going else ""
+                rendered = [render_event(e) for e in events]
+                if not more:
+                    rendered += _transient_tail(row, task)
+                return HistoryPage(rendered, next_token)
             if closed or not wait_new_event:
                 return HistoryPage([], "")
             remaining = (deadline - ctx.clock.now()).total_seconds()
@@ -194,7 +200,29 @@ async def get_page(
             ctx.notifier.unsubscribe(key, wake)
 
 
-def page_token(ctx: AppContext, ns: NamespaceRow, row: ExecutionRow, next_event_id: int) -> str:
-    return ctx.signer.encode(
-        TOKEN_KIND, {"ns": ns.id, "wf": row.workflow_id, "run": row.run_id, "next": next_event_id}
-    )
+def page_token(
+    ctx: AppContext,
+    ns: NamespaceRow,
+    row: ExecutionRow,
+    next_event_id: int,
+    task: list[int] | None = None,
+) -> str:
+    """``task`` ([scheduled event id, attempt]) marks the pages of a workflow task's
+    history: its last page ends with the task's unwritten (transient) events."""
+    position: dict[str, Any] = {
+        "ns": ns.id,
+        "wf": row.workflow_id,
+        "run": row.run_id,
+        "next": next_event_id,
+    }
+    if task:
+        position["task"] = task
+    return ctx.signer.encode(TOKEN_KIND, position)
+
+
+def _transient_tail(row: ExecutionRow, task: list[int] | None) -> list[dict[str, Any]]:
+    state = executions.state_of(row)
+    pending = state.workflow_task
+    if not task or pending is None or [pending.scheduled_event_id, pending.attempt] != task:
+        return []
+    return [render_transient(e) for e in transient_events(state)]

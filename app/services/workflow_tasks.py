@@ -111,7 +111,8 @@ async def _response(
     rendered = [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]]
     if not more:
         rendered += [history.render_transient(e) for e in engine.transient_events(state)]
-    next_token = history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1) if more else ""
+    marker = [task.scheduled_event_id, task.attempt]
+    next_token = history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1, marker) if more else ""
     return {
         "task_token": _token(ctx, ns, state),
         "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},

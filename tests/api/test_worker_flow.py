@@ -321,3 +321,32 @@ async def test_concurrent_pollers_never_share_a_task(
     results = await asyncio.gather(*(poll(client, clock) for _ in range(30)))
     ids = [r["workflow_execution"]["workflow_id"] for r in results if r["task_token"]]
     assert sorted(ids) == sorted(f"many-{n}" for n in range(20))
+
+
+async def test_transient_events_end_the_last_history_page(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    """A retried (transient) task whose history needs several pages: the worker finds the
+    unwritten Scheduled/Started events at the end of the last page it fetches."""
+    await client.post(f"{NS}/workflows", json=start_body("long", workflow_task_timeout="10s"))
+    for n in range(300):
+        await client.post(f"{NS}/workflows/long/signal", json={"signal_name": f"s{n}"})
+    await poll(client, clock)
+    clock.advance(10)
+    await timers(app).run_once()
+    task = await poll(client, clock)
+    assert task["attempt"] == 2 and task["next_page_token"]
+    events = list(task["history"])
+    token = task["next_page_token"]
+    while token:
+        page = (
+            await client.get(f"{NS}/workflows/long/history", params={"next_page_token": token})
+        ).json()
+        events += page["history"]
+        token = page["next_page_token"]
+    assert [e["event_type"] for e in events[-2:]] == [
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+    ]
+    assert events[-1]["event_id"] == task["started_event_id"]
+    assert [e["event_id"] for e in events] == list(range(1, len(events) + 1))
