@@ -72,6 +72,10 @@ def fire_user_timer(
 def fire(kind: TimerKind, data: dict[str, Any], state: MutableState, now: datetime) -> Transition:
     if kind is TimerKind.WORKFLOW_BACKOFF:
         return end_first_task_backoff(state, now)
+    if kind is TimerKind.WORKFLOW_TASK_RETRY:
+        return workflow_tasks.offer_retry(
+            state, int(data["scheduled_event_id"]), int(data["attempt"])
+        )
     if kind is TimerKind.WORKFLOW_TASK_TIMEOUT:
         return workflow_tasks.time_out(
             state, int(data["scheduled_event_id"]), int(data["attempt"]), now

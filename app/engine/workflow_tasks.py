@@ -10,7 +10,14 @@ from typing import Any
 
 from app.engine import command_values, commands, search_attributes
 from app.engine.events import EventType, HistoryEvent
-from app.engine.state import MutableState, TimerKind, TimerToSet, Transition, WorkflowTask
+from app.engine.state import (
+    MutableState,
+    TimerKind,
+    TimerToSet,
+    Transition,
+    WorkflowTask,
+    WorkflowTaskDispatch,
+)
 from app.engine.workflow import append_event, schedule_workflow_task, scheduled_attributes
 
 
@@ -138,14 +145,55 @@ def _flush_buffered(state: MutableState, out: Transition) -> bool:
     return flushed
 
 
-def _retry(state: MutableState, out: Transition, attempt: int, now: datetime) -> None:
+RETRY_BACKOFF_FROM_ATTEMPT = 3
+MAX_RETRY_BACKOFF_SECONDS = 600.0
+
+
+def retry_backoff(attempt: int) -> float:
+    """How long a task a worker keeps failing waits before it is offered again: 1s before
+    attempt 3, doubling, at most 10 minutes; earlier attempts go out at once."""
+    if attempt < RETRY_BACKOFF_FROM_ATTEMPT:
+        return 0.0
+    return min(2.0 ** (attempt - RETRY_BACKOFF_FROM_ATTEMPT), MAX_RETRY_BACKOFF_SECONDS)
+
+
+def _retry(
+    state: MutableState, out: Transition, attempt: int, now: datetime, *, back_off: bool = False
+) -> None:
     """After a failed or timed-out task: flush what arrived meanwhile and schedule the
-    next attempt, transient unless new events were written."""
+    next attempt, transient unless new events were written. A worker that keeps failing
+    a task gets it again only after a backoff, so it cannot spin on it."""
     state.workflow_task = None
     if _flush_buffered(state, out):
         schedule_workflow_task(state, out, now)
-    else:
-        schedule_workflow_task(state, out, now, attempt=attempt + 1)
+        return
+    schedule_workflow_task(state, out, now, attempt=attempt + 1)
+    task = state.workflow_task
+    delay = retry_backoff(attempt + 1) if back_off else 0.0
+    if task is not None and delay and out.workflow_tasks:
+        out.workflow_tasks.pop()
+        out.timers.append(
+            TimerToSet(
+                TimerKind.WORKFLOW_TASK_RETRY,
+                now + timedelta(seconds=delay),
+                {"scheduled_event_id": task.scheduled_event_id, "attempt": task.attempt},
+            )
+        )
+
+
+def offer_retry(state: MutableState, scheduled_event_id: int, attempt: int) -> Transition:
+    """The backoff of a retried task ended: put it on its queue."""
+    out = Transition()
+    task = state.workflow_task
+    if (
+        state.is_running
+        and task is not None
+        and not task.started
+        and task.scheduled_event_id == scheduled_event_id
+        and task.attempt == attempt
+    ):
+        out.workflow_tasks.append(WorkflowTaskDispatch(task.task_queue, scheduled_event_id))
+    return out
 
 
 def fail(
@@ -175,7 +223,7 @@ def fail(
             {k: v for k, v in attributes.items() if v},
             now,
         )
-    _retry(state, out, task.attempt, now)
+    _retry(state, out, task.attempt, now, back_off=True)
     return out
 
 

@@ -72,5 +72,11 @@ class TimerProcessor(Loop):
         now = self.ctx.clock.now()
         transition = engine.fire(TimerKind(timer.kind), timer.data, state, now)
         # A transient task's timeout changes the state without writing an event.
-        if transition.events or state.to_json() != before:
+        changed = (
+            transition.events
+            or transition.workflow_tasks
+            or transition.activity_tasks
+            or transition.timers
+        )
+        if changed or state.to_json() != before:
             await run_effects.save(uow, self.ctx.notifier, row, state, transition, now)

@@ -350,3 +350,26 @@ async def test_transient_events_end_the_last_history_page(
     ]
     assert events[-1]["event_id"] == task["started_event_id"]
     assert [e["event_id"] for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_a_task_the_worker_keeps_failing_backs_off(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    await client.post(f"{NS}/workflows", json=start_body("failing"))
+    for expected_attempt in (1, 2):
+        task = await poll(client, clock)
+        assert task["attempt"] == expected_attempt
+        failed = await client.post(
+            f"{NS}/workflow-tasks/fail",
+            json={
+                "task_token": task["task_token"],
+                "cause": "WORKFLOW_WORKER_UNHANDLED_FAILURE",
+                "failure": {"message": "boom"},
+            },
+        )
+        assert failed.status_code == 200, failed.text
+    assert (await poll(client, clock))["task_token"] == ""  # attempt 3 waits 1s
+    await timers(app).run_once()
+    third = await poll(client, clock)
+    assert third["attempt"] == 3
+    assert (await history_types(client, "failing"))[-1] == "WORKFLOW_TASK_FAILED"

@@ -553,8 +553,17 @@ def test_only_the_first_of_consecutive_failures_is_written(how: str) -> None:
             take(state, now=LATER)
         out = fail_current(state) if how == "fail" else time_out_current(state)
         written.append(types(out))
-        # Every retry reuses the next free event id and is dispatched again.
-        assert out.workflow_tasks == [WorkflowTaskDispatch(QUEUE, 5)]
+        # Every retry reuses the next free event id and is dispatched again — at once,
+        # except that a worker's repeated failures (attempt 3 on) wait for a backoff.
+        if how == "fail" and attempt + 1 >= wt.RETRY_BACKOFF_FROM_ATTEMPT:
+            assert out.workflow_tasks == []
+            (timer,) = [t for t in out.timers if t.data.get("attempt") == attempt + 1]
+            assert timer.data == {"scheduled_event_id": 5, "attempt": attempt + 1}
+            assert wt.offer_retry(state, 5, attempt + 1).workflow_tasks == [
+                WorkflowTaskDispatch(QUEUE, 5)
+            ]
+        else:
+            assert out.workflow_tasks == [WorkflowTaskDispatch(QUEUE, 5)]
 
     first = WFT_FAILED if how == "fail" else WFT_TIMED_OUT
     assert written == [[first], [], [], []]
