@@ -5,7 +5,6 @@ caller is an anonymous principal with every permission."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +12,9 @@ from typing import Any
 
 from jose import JWTError, jwt
 
+from app.clock import Clock
 from app.errors import ApiError, ErrorCode
+from app.jwks import KeySet
 from app.settings import Settings
 
 ALL = "temporal:*"
@@ -68,24 +69,17 @@ def check_secret(settings: Settings) -> None:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
         check_secret(settings)
         self.settings = settings
+        self._key_set = KeySet(settings, clock)
 
     @cached_property
     def _public_key(self) -> str | None:
         path = self.settings.jwt_public_key_file
         return Path(path).read_text() if path else None
 
-    @cached_property
-    def _jwks(self) -> dict[str, dict[str, Any]]:
-        path = self.settings.jwt_jwks_file
-        if not path:
-            return {}
-        keys = json.loads(Path(path).read_text()).get("keys", [])
-        return {str(k.get("kid")): k for k in keys if isinstance(k, dict) and k.get("kid")}
-
-    def _key_for(self, algorithm: str, kid: str | None = None) -> str | dict[str, Any]:
+    async def _key_for(self, algorithm: str, kid: str | None = None) -> str | dict[str, Any]:
         allowed = {a.upper() for a in self.settings.jwt_algorithms} - {"NONE"}
         if algorithm.upper() not in allowed:
             raise unauthenticated(f"token algorithm {algorithm!r} is not accepted")
@@ -93,8 +87,8 @@ class Authenticator:
             if self.settings.jwt_secret is None:
                 raise unauthenticated("HMAC-signed tokens are not accepted")
             return self.settings.jwt_secret.get_secret_value()
-        if self._jwks:
-            key = self._jwks.get(kid or "")
+        if self._key_set.configured:
+            key = await self._key_set.key(kid or "")
             if key is None:
                 raise unauthenticated("unknown signing key")
             return key
@@ -102,7 +96,7 @@ class Authenticator:
             raise unauthenticated("public-key-signed tokens are not accepted")
         return self._public_key
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None) -> Principal:
         if not self.settings.auth_enabled:
             return ANONYMOUS
         if not authorization or not authorization.lower().startswith("bearer "):
@@ -113,7 +107,7 @@ class Authenticator:
             algorithm = str(header.get("alg", ""))
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key_for(algorithm, header.get("kid")),
+                await self._key_for(algorithm, header.get("kid")),
                 algorithms=[algorithm],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,

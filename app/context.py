@@ -10,6 +10,7 @@ from fastapi import Request
 from app.auth import Authenticator
 from app.clock import Clock
 from app.db.database import Database
+from app.rate_limits.limiter import RateLimiter
 from app.services.loops import Loop
 from app.services.notifier import Notifier
 from app.services.query_registry import QueryRegistry
@@ -26,8 +27,11 @@ class AppContext:
     queries: QueryRegistry = field(default_factory=QueryRegistry)
     authenticator: Authenticator = field(init=False)
 
+    rate_limiter: RateLimiter = field(init=False)
+
     def __post_init__(self) -> None:
-        self.authenticator = Authenticator(self.settings)
+        self.authenticator = Authenticator(self.settings, self.clock)
+        self.rate_limiter = RateLimiter(self.settings, self.clock)
 
     tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)

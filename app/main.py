@@ -16,6 +16,7 @@ from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.input_limits import InputLimitsMiddleware
+from app.rate_limits.middleware import RateLimitHeadersMiddleware
 from app.routers import (
     activities,
     api_keys,
@@ -72,6 +73,15 @@ def _document_errors_truthfully(app: FastAPI) -> None:
                         operation["description"] = (
                             operation.get("description", "") + f"\n\nPermission: `{permission}`."
                         )
+                    budgets = [
+                        "api_requests",
+                        "client_api_calls",
+                        *operation.get("x-rate-limits", []),
+                    ]
+                    if permission:
+                        operation["description"] += (
+                            "\n\nRate limits: " + ", ".join(f"`{b}`" for b in budgets) + "."
+                        )
             components = schema.setdefault("components", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 components.get("schemas", {}).pop(name, None)
@@ -113,6 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for loop in ctx.loops:
                 await loop.stop()
             await ctx.db.close()
+            await ctx.rate_limiter.close()
 
     app = FastAPIOffline(
         title="Temporal Gateway",
@@ -127,6 +138,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     error_handlers.install(app)
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware, limiter=ctx.rate_limiter)
     for router in (
         health.router,
         api_keys.router,

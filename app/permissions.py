@@ -3,14 +3,19 @@ dependency that enforces it together with namespace (and task-queue) scoping."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Any
 
 from fastapi import Depends, Request
+from slowapi.util import get_remote_address
 
 from app.auth import Principal, unauthenticated
 from app.context import AppContext, context
-from app.errors import permission_denied
+from app.errors import ApiError, permission_denied
+from app.rate_limits import work
+from app.rate_limits.limiter import nearest
+from app.rate_limits.rules import Limit
 from app.services import api_keys
 
 
@@ -47,24 +52,83 @@ async def authenticate(ctx: AppContext, authorization: str | None) -> Principal:
         if principal is None:
             raise unauthenticated("invalid, expired or revoked API key")
         return principal
-    return ctx.authenticator.authenticate(authorization)
+    return await ctx.authenticator.authenticate(authorization)
 
 
-def requires(permission: Permission) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: the guard, and the permission named in
-    the OpenAPI document."""
+def requires(permission: Permission, *budgets: Limit) -> dict[str, Any]:
+    """Keyword arguments for a route decorator: the guard, and the permission and
+    rate-limit budgets named in the OpenAPI document. Every API request also draws on
+    the cluster's budget and its client's."""
 
-    async def guard(request: Request, ctx: AppContext = Depends(context)) -> Principal:
-        principal = await authenticate(ctx, request.headers.get("authorization"))
-        if not principal.may(permission):
-            raise permission_denied(f"this credential lacks {permission.value}")
-        namespace = request.path_params.get("namespace")
-        if namespace and not principal.may_use_namespace(namespace):
-            raise permission_denied(f"this credential may not act in namespace {namespace!r}")
-        queue = request.path_params.get("task_queue")
-        if queue and principal.task_queues is not None and queue not in principal.task_queues:
-            raise permission_denied(f"this credential may not use task queue {queue!r}")
+    async def guard(request: Request, ctx: AppContext = Depends(context)) -> AsyncIterator[None]:
+        limiter = ctx.rate_limiter
+        request.state.rate_limit = None  # the headers come from this guard, not the middleware
+        address = get_remote_address(request)
+        try:
+            principal = await authenticate(ctx, request.headers.get("authorization"))
+        except ApiError:
+            request.state.rate_limit = await limiter.take(_per_request(address))
+            raise
+        client = principal.subject if ctx.settings.auth_enabled else address
+        usages = [await limiter.take(_per_request(client))]
+        request.state.rate_limit = usages[0]
+        _authorize(request, principal, permission)
         request.state.principal = principal
-        return principal
+        scopes = _scopes(request, client)
+        usages.append(await limiter.take([(b, scopes[b]) for b in budgets if b in DRAWN]))
+        usages += [await limiter.check(b, scopes[b]) for b in budgets if b in CHARGED_AFTER]
+        request.state.rate_limit = nearest(usages)
+        slot = None
+        if Limit.LONG_POLLS in budgets:
+            slot = await limiter.enter(Limit.LONG_POLLS, scopes[Limit.LONG_POLLS])
+        done = work.begin()
+        try:
+            yield
+        finally:
+            await limiter.leave(slot)
+            for budget, amount in (
+                (Limit.HISTORY_EVENTS, done.history_events),
+                (Limit.ACTIVITY_EXECUTIONS, done.activity_tasks),
+            ):
+                if budget in budgets:
+                    await limiter.spend(budget, scopes[budget], amount)
 
-    return {"dependencies": [Depends(guard)], "openapi_extra": {"x-permission": permission.value}}
+    extra: dict[str, Any] = {"x-permission": permission.value}
+    if budgets:
+        extra["x-rate-limits"] = [budget.value for budget in budgets]
+    return {"dependencies": [Depends(guard)], "openapi_extra": extra}
+
+
+# Budgets drawn on before the work (one unit per request) and those charged after it by
+# what it wrote (refused up front only once spent).
+DRAWN = (Limit.WORKFLOW_STARTS, Limit.TASK_QUEUE_OPERATIONS, Limit.HEARTBEATS)
+CHARGED_AFTER = (Limit.HISTORY_EVENTS, Limit.ACTIVITY_EXECUTIONS)
+
+
+def _per_request(client: str) -> list[tuple[Limit, str]]:
+    return [(Limit.CLUSTER, "cluster"), (Limit.CLIENT, f"client:{client}")]
+
+
+def _authorize(request: Request, principal: Principal, permission: Permission) -> None:
+    if not principal.may(permission):
+        raise permission_denied(f"this credential lacks {permission.value}")
+    namespace = request.path_params.get("namespace")
+    if namespace and not principal.may_use_namespace(namespace):
+        raise permission_denied(f"this credential may not act in namespace {namespace!r}")
+    queue = request.path_params.get("task_queue")
+    if queue and principal.task_queues is not None and queue not in principal.task_queues:
+        raise permission_denied(f"this credential may not use task queue {queue!r}")
+
+
+def _scopes(request: Request, client: str) -> dict[Limit, str]:
+    namespace = request.path_params.get("namespace", "")
+    return {
+        Limit.WORKFLOW_STARTS: f"namespace:{namespace}",
+        Limit.ACTIVITY_EXECUTIONS: f"namespace:{namespace}",
+        Limit.HISTORY_EVENTS: f"namespace:{namespace}",
+        Limit.TASK_QUEUE_OPERATIONS: (
+            f"task_queue:{namespace}/{request.path_params.get('task_queue', '')}"
+        ),
+        Limit.HEARTBEATS: f"client:{client}",
+        Limit.LONG_POLLS: f"client:{client}",
+    }

@@ -3,12 +3,23 @@ prefix ``TEMPORAL_GATEWAY_`` (e.g. ``TEMPORAL_GATEWAY_DATABASE_URL``)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+import limits
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/temporal-gateway.db"
+
+
+def _rate(text: str) -> str:
+    """A rate in the notation of the `limits` library: "100/second", "1000 per minute"."""
+    if limits.parse(text).amount < 1:
+        raise ValueError(f"rate {text!r} must allow at least one")
+    return text
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
 
 
 class Settings(BaseSettings):
@@ -37,6 +48,7 @@ class Settings(BaseSettings):
             self.jwt_secret is not None
             or self.jwt_public_key_file is not None
             or self.jwt_jwks_file is not None
+            or self.jwt_jwks_url is not None
             or self.require_credentials
         )
 
@@ -72,6 +84,16 @@ class Settings(BaseSettings):
     jwt_jwks_file: str | None = Field(
         None, description="JWKS file (JSON with 'keys'); tokens pick their key by 'kid'."
     )
+    jwt_jwks_url: str | None = Field(
+        None,
+        description=(
+            "JWKS URL of the token issuer; fetched, kept for jwt_jwks_refresh_seconds and "
+            "fetched early when a token names an unknown 'kid'."
+        ),
+    )
+    jwt_jwks_refresh_seconds: int = Field(
+        300, ge=10, description="How long keys fetched from jwt_jwks_url are kept."
+    )
     jwt_algorithms: list[str] = Field(
         default_factory=lambda: ["HS256", "RS256", "ES256"],
         description="Accepted signing algorithms; 'none' is never accepted.",
@@ -92,4 +114,40 @@ class Settings(BaseSettings):
     )
     create_default_namespace: bool = Field(
         True, description="Register the `default` namespace at start-up when it is missing."
+    )
+    rate_limits_enabled: bool = Field(
+        True, description="Apply the rate limits below (and send the X-RateLimit-* headers)."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description=(
+            "Where rate-limit counters live: memory:// (this process only) or "
+            "redis://host:port/db, shared by every gateway process that names it."
+        ),
+    )
+    rate_limit_key_prefix: str = Field(
+        "temporal-gateway", description="Prefix of the counters' keys in a shared store."
+    )
+    rate_limit_cluster: Rate = Field("10000/minute", description="API requests per cluster.")
+    rate_limit_client: Rate = Field("100/second", description="API calls per client.")
+    rate_limit_workflow_starts: Rate = Field(
+        "1000/minute", description="Workflow starts per namespace."
+    )
+    rate_limit_activity_executions: Rate = Field(
+        "10000/minute", description="Activity tasks handed to workers per namespace."
+    )
+    rate_limit_task_queue_operations: Rate = Field(
+        "1000/minute", description="Polls per task queue."
+    )
+    rate_limit_history_events: Rate = Field(
+        "100000/minute", description="History events written by API requests per namespace."
+    )
+    rate_limit_heartbeats: Rate = Field("1000/minute", description="Heartbeats per client.")
+    max_concurrent_long_polls: int = Field(
+        10, ge=1, description="Task-queue polls one client may have waiting at once."
+    )
+    max_running_executions: int = Field(
+        100,
+        ge=1,
+        description="Running workflow executions per namespace; a start beyond is refused.",
     )

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance  # noq
 
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from tests.conftest import ROOMY_LIMITS  # noqa: E402
 
 OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
 BASE_URL = "http://gateway"
@@ -70,7 +71,9 @@ def gateway(database_url: str) -> Iterator[Send]:
     """The app inside its lifespan, on an event loop in a thread of its own (the test is
     synchronous, as Hypothesis needs): the lifespan and every request run on that loop, as
     the app's database engine requires. Yields a blocking `request(**kwargs)`."""
-    app = create_app(Settings(database_url=database_url, run_background_loops=False))
+    app = create_app(
+        Settings(database_url=database_url, run_background_loops=False, **ROOMY_LIMITS)
+    )
     with (
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(_serving(app)) as client,

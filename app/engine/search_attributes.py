@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.payloads import decode_payload
+from app.payloads import decode_payload, payload_size
+
+# Temporal's defaults: limit.searchAttributesSizeOfValueLimit and ...TotalSizeLimit.
+MAX_VALUE_BYTES = 2 * 1024
+MAX_TOTAL_BYTES = 40 * 1024
 
 TYPES = ("Keyword", "Text", "Int", "Double", "Bool", "Datetime", "KeywordList")
 SYSTEM = {
@@ -78,10 +82,18 @@ def typed(kind: str, value: Any) -> list[tuple[str, Any]] | None:
 
 
 def check(types: dict[str, str], fields: dict[str, Any], field: str) -> str | None:
-    """The first problem with these stored values (by registered type), or None."""
+    """The first problem with these stored values (by registered type and by Temporal's
+    size limits), or None."""
+    total = 0
     for name, payload in fields.items():
         if name in SYSTEM:
             return f"{field}.{name}: {name!r} is a system search attribute and cannot be set"
+        size = payload_size(payload)
+        if size > MAX_VALUE_BYTES:
+            return f"{field}.{name}: value is larger than {MAX_VALUE_BYTES} bytes"
+        total += size + len(name)
+        if total > MAX_TOTAL_BYTES:
+            return f"{field}: search attributes are larger than {MAX_TOTAL_BYTES} bytes in all"
         kind = types.get(name)
         if kind is not None and typed(kind, decode_payload(payload)) is None:
             return f"{field}.{name}: value does not fit the attribute's type {kind}"

@@ -29,6 +29,8 @@ from app.models.worker import PollTaskQueueRequest
 from app.models.workflows import EmptyResponse
 from app.payloads import encode_payloads
 from app.permissions import Permission, requires
+from app.rate_limits import work
+from app.rate_limits.rules import Limit
 from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.routers.worker import check_poll_request
@@ -47,7 +49,12 @@ def _payloads(value: Any) -> dict[str, Any] | None:
     "/task-queues/{task_queue}/activity-tasks/poll",
     response_model=PollActivityTaskQueueResponse,
     summary="PollActivityTaskQueue",
-    **requires(Permission.WORKER_POLL),
+    **requires(
+        Permission.WORKER_POLL,
+        Limit.TASK_QUEUE_OPERATIONS,
+        Limit.LONG_POLLS,
+        Limit.ACTIVITY_EXECUTIONS,
+    ),
     responses=errors(404),
 )
 async def poll_activity_task_queue(
@@ -78,7 +85,10 @@ async def poll_activity_task_queue(
             ),
             gone,
         )
-    return claimed if claimed is not None else {"poll_window": format_seconds(window)}
+    if claimed is None:
+        return {"poll_window": format_seconds(window)}
+    work.record_activity_task()
+    return claimed
 
 
 async def _claim(
@@ -110,7 +120,7 @@ async def _apply(
     "/activities/heartbeat",
     response_model=RecordActivityTaskHeartbeatResponse,
     summary="RecordActivityTaskHeartbeat",
-    **requires(Permission.WORKER_HEARTBEAT),
+    **requires(Permission.WORKER_HEARTBEAT, Limit.HEARTBEATS),
     responses=errors(404),
 )
 async def record_activity_task_heartbeat(
@@ -137,7 +147,7 @@ async def record_activity_task_heartbeat(
     "/activities/complete",
     response_model=EmptyResponse,
     summary="RespondActivityTaskCompleted",
-    **requires(Permission.WORKER_RESPOND),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
     responses=errors(404),
 )
 async def respond_activity_task_completed(
@@ -164,7 +174,7 @@ async def respond_activity_task_completed(
     "/activities/fail",
     response_model=EmptyResponse,
     summary="RespondActivityTaskFailed",
-    **requires(Permission.WORKER_RESPOND),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
     responses=errors(404),
 )
 async def respond_activity_task_failed(
@@ -196,7 +206,7 @@ async def respond_activity_task_failed(
     "/activities/resolve-as-canceled",
     response_model=EmptyResponse,
     summary="RespondActivityTaskCanceled",
-    **requires(Permission.WORKER_RESPOND),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
     responses=errors(404),
 )
 async def respond_activity_task_canceled(

@@ -22,6 +22,7 @@ from app.models.worker import (
 )
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
+from app.rate_limits.rules import Limit
 from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.services import matching, namespaces
@@ -45,7 +46,9 @@ def check_poll_request(task_queue: str, body: PollTaskQueueRequest, namespace: s
     "/task-queues/{task_queue}/workflow-tasks/poll",
     response_model=PollWorkflowTaskQueueResponse,
     summary="PollWorkflowTaskQueue",
-    **requires(Permission.WORKER_POLL),
+    **requires(
+        Permission.WORKER_POLL, Limit.TASK_QUEUE_OPERATIONS, Limit.LONG_POLLS, Limit.HISTORY_EVENTS
+    ),
     responses=errors(404),
 )
 async def poll_workflow_task_queue(
@@ -110,7 +113,7 @@ async def _claim(
     "/workflow-tasks/complete",
     response_model=RespondWorkflowTaskCompletedResponse,
     summary="RespondWorkflowTaskCompleted",
-    **requires(Permission.WORKER_RESPOND),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
     responses=errors(404),
 )
 async def respond_workflow_task_completed(
@@ -140,7 +143,7 @@ async def respond_workflow_task_completed(
     "/workflow-tasks/fail",
     response_model=EmptyResponse,
     summary="RespondWorkflowTaskFailed",
-    **requires(Permission.WORKER_RESPOND),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
     responses=errors(404),
 )
 async def respond_workflow_task_failed(

@@ -21,6 +21,7 @@ from app.models.workflows import (
     TerminateWorkflowExecutionRequest,
 )
 from app.permissions import Permission, requires
+from app.rate_limits.rules import Limit
 from app.routers.docs import errors
 from app.services import executions, history, namespaces
 from app.services import workflows as service
@@ -34,7 +35,7 @@ CURRENT = "/{workflow_id}"
     "",
     response_model=StartWorkflowExecutionResponse,
     summary="StartWorkflowExecution",
-    **requires(Permission.WORKFLOW_START),
+    **requires(Permission.WORKFLOW_START, Limit.WORKFLOW_STARTS, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
 )
 async def start_workflow(
@@ -151,7 +152,7 @@ WORKFLOW_EXECUTION_COMPLETED."""
     RUN + "/signal",
     response_model=EmptyResponse,
     summary="SignalWorkflowExecution",
-    **requires(Permission.WORKFLOW_SIGNAL),
+    **requires(Permission.WORKFLOW_SIGNAL, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
     description=SIGNAL_DOC,
 )
@@ -169,7 +170,7 @@ async def signal_workflow(
     CURRENT + "/signal",
     response_model=EmptyResponse,
     summary="SignalWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_SIGNAL),
+    **requires(Permission.WORKFLOW_SIGNAL, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
     description=SIGNAL_DOC,
 )
@@ -210,7 +211,7 @@ closed run, succeeds without effect."""
     RUN + "/cancel",
     response_model=EmptyResponse,
     summary="RequestCancelWorkflowExecution",
-    **requires(Permission.WORKFLOW_CANCEL),
+    **requires(Permission.WORKFLOW_CANCEL, Limit.HISTORY_EVENTS),
     responses=errors(404),
     description=CANCEL_DOC,
 )
@@ -230,7 +231,7 @@ async def cancel_workflow(
     CURRENT + "/cancel",
     response_model=EmptyResponse,
     summary="RequestCancelWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_CANCEL),
+    **requires(Permission.WORKFLOW_CANCEL, Limit.HISTORY_EVENTS),
     responses=errors(404),
     description=CANCEL_DOC,
 )
@@ -272,7 +273,7 @@ runs. A closed run is WORKFLOW_EXECUTION_COMPLETED."""
     RUN + "/terminate",
     response_model=EmptyResponse,
     summary="TerminateWorkflowExecution",
-    **requires(Permission.WORKFLOW_TERMINATE),
+    **requires(Permission.WORKFLOW_TERMINATE, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
     description=TERMINATE_DOC,
 )
@@ -292,7 +293,7 @@ async def terminate_workflow(
     CURRENT + "/terminate",
     response_model=EmptyResponse,
     summary="TerminateWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_TERMINATE),
+    **requires(Permission.WORKFLOW_TERMINATE, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
     description=TERMINATE_DOC,
 )

@@ -26,6 +26,7 @@ from app.engine.state import (
 from app.engine.workflow import StartParams
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
+from app.rate_limits import work
 from app.services.notifier import TIMERS_KEY, Notifier, history_key, queue_key
 from app.services.search_attributes import index as index_search_attributes
 
@@ -83,6 +84,20 @@ async def load(
     return row
 
 
+async def running_at_least(session: AsyncSession, namespace_id: str, count: int) -> bool:
+    """Whether the namespace has ``count`` running executions (reads at most that many
+    index entries, however many runs there are)."""
+    query = (
+        select(col(ExecutionRow.run_id))
+        .where(
+            col(ExecutionRow.namespace_id) == namespace_id, col(ExecutionRow.status) == "RUNNING"
+        )
+        .offset(count - 1)
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
+
+
 def state_of(row: ExecutionRow) -> MutableState:
     return MutableState.from_json(row.state)
 
@@ -105,6 +120,7 @@ def _write_effects(
     now: datetime,
 ) -> None:
     session = uow.session
+    uow.after_commit.append(partial(work.record_history_events, len(transition.events)))
     for event in transition.events:
         session.add(
             HistoryEventRow(

@@ -108,15 +108,34 @@ async def start(
     )
     session = uow.session
     current_id = await executions.current_run_id(session, ns.id, req.workflow_id, for_update=True)
+    replaces_running = False
     if current_id is not None:
         existing = await executions.load(
             session, ns.id, req.workflow_id, current_id, for_update=True
         )
         if existing.start_request_id == params.request_id:
             return existing.run_id, True
+        replaces_running = existing.status == "RUNNING"
         await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
             return existing.run_id, False
+    cap = ctx.settings.max_running_executions
+    if not replaces_running and await executions.running_at_least(session, ns.id, cap):
+        raise ApiError(
+            ErrorCode.RESOURCE_EXHAUSTED,
+            f"Namespace {ns.name!r} already has {cap} running workflow executions.",
+            [
+                {
+                    "type": "RateLimitExceeded",
+                    "scope": f"namespace:{ns.name}",
+                    "limit": cap,
+                    "window": "concurrent",
+                    "retry_after": 1,
+                    "category": "running_executions",
+                }
+            ],
+            headers={"Retry-After": "1"},
+        )
 
     state, transition = engine.start(params, now)
     await executions.create_run(

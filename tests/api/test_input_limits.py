@@ -6,7 +6,7 @@ import httpx
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import assert_error
+from tests.conftest import assert_error, start_body
 
 URL = "/api/v1/namespaces/default/workflows"
 
@@ -48,3 +48,24 @@ async def test_nul_in_the_path_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/namespaces/default/workflows/wf%00x")
     error = assert_error(response, 400, "INVALID_ARGUMENT")
     assert error["details"][0]["field"] == "path"
+
+
+async def test_search_attributes_have_temporal_size_limits(client: httpx.AsyncClient) -> None:
+    ns = "/api/v1/namespaces/default/workflows"
+    big_value = {"CustomerId": {"data": "x" * 3000}}
+    response = await client.post(
+        ns, json=start_body("sa-1", search_attributes={"indexed_fields": big_value})
+    )
+    error = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "larger than 2048 bytes" in error["message"]
+    many = {f"Attr{n}": {"data": "y" * 2000} for n in range(25)}
+    response = await client.post(
+        ns, json=start_body("sa-2", search_attributes={"indexed_fields": many})
+    )
+    error = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "40960 bytes in all" in error["message"]
+    fits = {"CustomerId": {"data": "x" * 2000}}
+    response = await client.post(
+        ns, json=start_body("sa-3", search_attributes={"indexed_fields": fits})
+    )
+    assert response.status_code == 200, response.text

@@ -17,6 +17,8 @@ from typing import IO
 
 import httpx
 
+from tests.conftest import ROOMY_LIMITS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Waiting for a real process to boot is the one wait these tests allow: bounded, in
 # short steps, and cut short as soon as the process exits.
@@ -35,10 +37,15 @@ def free_port() -> int:
         return port
 
 
-def _environment() -> dict[str, str]:
+def _environment(settings: dict[str, str]) -> dict[str, str]:
     """The test runner's environment without any TEMPORAL_GATEWAY_* setting that could
-    leak into the server; the command line sets what matters."""
+    leak into the server, and with budgets roomy enough for tests that drive hundreds of
+    calls; the command line and the test's own settings set what matters."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+    env.update(
+        {f"TEMPORAL_GATEWAY_{key.upper()}": str(value) for key, value in ROOMY_LIMITS.items()}
+    )
+    env.update({f"TEMPORAL_GATEWAY_{key.upper()}": value for key, value in settings.items()})
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
@@ -52,9 +59,12 @@ class ServerProcess:
     """One server on one database; each start() launches a new process (a new port and
     log file) on that same database. ``async with`` starts it and kills it at the end."""
 
-    def __init__(self, database_url: str, log_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, log_dir: Path, settings: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
         self.log_dir = log_dir
+        self.settings = settings or {}
         self.port = 0
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -112,7 +122,7 @@ class ServerProcess:
                 self.database_url,
             ],
             cwd=PROJECT_ROOT,
-            env=_environment(),
+            env=_environment(self.settings),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
