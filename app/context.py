@@ -11,9 +11,11 @@ from app.auth import Authenticator
 from app.clock import Clock
 from app.db.database import Database
 from app.rate_limits.limiter import RateLimiter
+from app.services.cluster import Self
 from app.services.loops import Loop
 from app.services.notifier import Notifier
 from app.services.query_registry import QueryRegistry
+from app.services.shards import Ownership
 from app.services.tokens import TokenSigner
 from app.settings import Settings
 
@@ -28,8 +30,11 @@ class AppContext:
     authenticator: Authenticator = field(init=False)
 
     rate_limiter: RateLimiter = field(init=False)
+    me: Self = field(init=False)
+    ownership: Ownership = field(default_factory=Ownership)
 
     def __post_init__(self) -> None:
+        self.me = Self.of_this_process(self.settings.host, self.settings.port)
         self.authenticator = Authenticator(self.settings, self.clock)
         self.rate_limiter = RateLimiter(self.settings, self.clock)
 

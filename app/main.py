@@ -24,14 +24,21 @@ from app.routers import (
     history,
     namespaces,
     queries,
+    task_queues,
     visibility,
     worker,
+    workers,
     workflows,
 )
+from app.routers import cluster as cluster_routes
+from app.routers import shards as shards_routes
+from app.services import cluster, shards
 from app.services import namespaces as namespace_service
+from app.services.membership import MembershipHeartbeat, ShardBalancer
 from app.services.notifier import Notifier
 from app.services.timers import TimerProcessor
 from app.services.tokens import TokenSigner, load_or_create_secret
+from app.services.wakeups import CrossProcessWakeups
 from app.settings import Settings
 from app.versioning import ApiVersionMiddleware
 
@@ -47,8 +54,15 @@ Send `Temporal-API-Version: v1` (or nothing) to pick the API version.
 
 
 async def _start(ctx: AppContext) -> None:
+    ctx.db.claim_sole_server()
     await migrate(ctx.db)
     async with ctx.db.write() as uow:
+        await cluster.cluster_id(uow.session)
+        ctx.db.shard_count = await cluster.fix_shard_count(uow.session, ctx.settings.shard_count)
+        await cluster.join(uow.session, ctx.me, ctx.clock.now())
+        await shards.ensure_rows(uow.session, ctx.db.shard_count)
+        # This member's share of shards before serving, so its timers fire from the start.
+        await ShardBalancer(ctx).balance(uow.session)
         ctx.tokens = TokenSigner(await load_or_create_secret(uow.session))
         if ctx.settings.create_default_namespace:
             await namespace_service.ensure_default(
@@ -114,6 +128,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log.info("database: %s", describe_url(settings.database_url))
         await _start(ctx)
+        wakeups = (
+            None if ctx.db.is_sqlite else CrossProcessWakeups(settings.database_url, ctx.notifier)
+        )
+        if wakeups is not None:
+            await wakeups.start()
         if settings.run_background_loops:
             for loop in ctx.loops:
                 loop.start()
@@ -122,6 +141,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             for loop in ctx.loops:
                 await loop.stop()
+            if wakeups is not None:
+                await wakeups.stop()
+            async with ctx.db.write() as uow:
+                await shards.release_all(uow.session, ctx.me, ctx.ownership, ctx.clock.now())
+                await cluster.leave(uow.session, ctx.me)
             await ctx.db.close()
             await ctx.rate_limiter.close()
 
@@ -133,7 +157,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         swagger_ui_parameters={"persistAuthorization": True},
     )
     _document_errors_truthfully(app)
-    ctx.loops.append(TimerProcessor(ctx))
+    ctx.loops += [TimerProcessor(ctx), MembershipHeartbeat(ctx), ShardBalancer(ctx)]
     app.state.ctx = ctx
     error_handlers.install(app)
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
@@ -142,6 +166,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (
         health.router,
         api_keys.router,
+        cluster_routes.router,
+        shards_routes.router,
         namespaces.router,
         visibility.router,  # before workflows: /workflows/count is not a workflow id
         workflows.router,
@@ -149,6 +175,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         queries.router,
         history.router,
         worker.router,
+        task_queues.router,
+        workers.router,
     ):
         app.include_router(router)
     return app

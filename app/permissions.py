@@ -36,7 +36,10 @@ class Permission(StrEnum):
     WORKER_POLL = "temporal:worker:poll"
     WORKER_RESPOND = "temporal:worker:respond"
     WORKER_HEARTBEAT = "temporal:worker:heartbeat"
+    WORKER_REGISTER = "temporal:worker:register"
     CLUSTER_API_KEYS = "temporal:cluster:api-keys"
+    CLUSTER_READ = "temporal:cluster:read"
+    CLUSTER_MANAGE = "temporal:cluster:manage"
 
 
 async def authenticate(ctx: AppContext, authorization: str | None) -> Principal:

@@ -151,3 +151,27 @@ class Settings(BaseSettings):
         ge=1,
         description="Running workflow executions per namespace; a start beyond is refused.",
     )
+    shard_count: int = Field(
+        16,
+        ge=1,
+        le=16384,
+        description="Shards workflow ids hash to; fixed when the database is created.",
+    )
+    member_heartbeat_seconds: float = Field(
+        5.0, gt=0, le=60, description="How often this process renews its cluster membership."
+    )
+    member_timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="A member silent this long leaves the member list."
+    )
+    shard_lease_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="How long a shard lease lasts unless renewed (renewed every third of it).",
+    )
+    worker_registration_ttl_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="A worker registration lapses this long after its last registration or poll.",
+    )

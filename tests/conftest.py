@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,9 +67,25 @@ def pg_template() -> Iterator[str]:
     _run_in_thread(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file each test copies, instead of migrating its own."""
+    path = tmp_path_factory.mktemp("template") / "gateway.db"
+
+    async def create() -> None:
+        db = Database(f"sqlite:///{path}")
+        await migrate(db)
+        await db.close()
+
+    _run_in_thread(create())
+    return path
+
+
 @pytest.fixture
 async def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[str]:
     if BACKEND == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "gateway.db")
         yield f"sqlite:///{tmp_path}/gateway.db"
         return
     template = request.getfixturevalue("pg_template")
@@ -109,6 +126,20 @@ async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[FastAPI]:
     application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+async def second_gateway(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Another gateway on the same database, with a clock of its own, as a second
+    process would be (PostgreSQL only: SQLite serves one)."""
+    application = create_app(
+        Settings(database_url=database_url, run_background_loops=False, **ROOMY_LIMITS),
+        clock=ManualClock(),
+    )
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://second") as http:
+            yield application, http
 
 
 @pytest.fixture

@@ -4,12 +4,14 @@ API; dialect details stay in this module."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -20,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
+WAKEUP_CHANNEL = "temporal_gateway_wakeups"
 T = TypeVar("T")
 
 
@@ -48,6 +51,17 @@ class UnitOfWork:
 
     session: AsyncSession
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Wake-up keys other processes must hear of (PostgreSQL NOTIFY, sent at commit).
+    broadcasts: set[str] = field(default_factory=set)
+    shard_count: int = 1
+
+    def shard_of(self, namespace_id: str, workflow_id: str) -> int:
+        return shard_of(namespace_id, workflow_id, self.shard_count)
+
+
+def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
+    """The shard a workflow id belongs to, for ever (the count is fixed per database)."""
+    return zlib.crc32(f"{namespace_id}/{workflow_id}".encode()) % shard_count
 
 
 class Database:
@@ -55,6 +69,8 @@ class Database:
         self.url = async_url(url)
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
+        self._server_lock: IO[str] | None = None
+        self.shard_count = 1  # the database's own, read at start-up
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True)
@@ -66,6 +82,24 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    def claim_sole_server(self) -> None:
+        """SQLite serves one gateway process: its writes are serialized in-process, and
+        timers, long polls and queries are coordinated only within a process. A second
+        server on the same file is refused (the kernel drops the lock of a dead process)."""
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return
+        lock = Path(f"{database}.server-lock").open("a")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise RuntimeError(
+                f"another gateway process is serving {database}; SQLite serves one process "
+                "(run several processes on PostgreSQL)"
+            ) from None
+        self._server_lock = lock
 
     def _prepare_sqlite_path(self) -> None:
         database = make_url(self.url).database
@@ -139,10 +173,16 @@ class Database:
     @asynccontextmanager
     async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
         session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
-        uow = UnitOfWork(session)
+        uow = UnitOfWork(session, shard_count=self.shard_count)
         try:
             async with session.begin():
                 yield uow
+                if uow.broadcasts and not self.is_sqlite:
+                    # NOTIFY is transactional: listeners hear it only if this commits.
+                    await session.execute(
+                        text("SELECT pg_notify(:channel, k) FROM unnest(CAST(:keys AS text[])) k"),
+                        {"channel": WAKEUP_CHANNEL, "keys": sorted(uow.broadcasts)},
+                    )
         except IntegrityError:
             raise
         except DBAPIError as exc:
@@ -166,6 +206,9 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self._server_lock is not None:
+            self._server_lock.close()
+            self._server_lock = None
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

@@ -239,3 +239,43 @@ class ApiKeyRow(SQLModel, table=True):
     created_time: datetime = _time()
     expires_time: datetime | None = _time(nullable=True)
     revoked_time: datetime | None = _time(nullable=True)
+
+
+class ClusterMemberRow(SQLModel, table=True):
+    """A running gateway process; it heartbeats, and leaves the list when it stops or
+    when its heartbeat is older than the member timeout."""
+
+    __tablename__ = "cluster_members"
+    identity: str = Field(primary_key=True, max_length=255)
+    role: str = Field(max_length=64)
+    rpc_address: str = Field(max_length=255)
+    rpc_port: int
+    version: str = Field(max_length=64)
+    session_start_time: datetime = _time()
+    last_heartbeat_time: datetime = _time(index=True)
+
+
+class ShardRow(SQLModel, table=True):
+    """A shard's lease: the member that fires its timers, until the lease expires. Each
+    acquisition raises range_id, so an owner that lost its shard can tell."""
+
+    __tablename__ = "shards"
+    shard_id: int = Field(primary_key=True)
+    owner: str | None = Field(default=None, max_length=255)
+    range_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    acquired_time: datetime | None = _time(nullable=True)
+    lease_expiry_time: datetime | None = _time(nullable=True)
+
+
+class WorkerRow(SQLModel, table=True):
+    """A RegisterWorker registration, kept alive by registering again or by polling."""
+
+    __tablename__ = "workers"
+    namespace_id: str = Field(primary_key=True, max_length=36)
+    task_queue: str = Field(primary_key=True, max_length=1000)
+    identity: str = Field(primary_key=True, max_length=1000)
+    workflow_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    activity_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    build_id: str = Field(default="", max_length=255)
+    registered_time: datetime = _time()
+    last_heartbeat_time: datetime = _time()

@@ -27,7 +27,13 @@ from app.engine.workflow import StartParams
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
 from app.rate_limits import work
-from app.services.notifier import TIMERS_KEY, Notifier, history_key, queue_key
+from app.services.notifier import (
+    TIMERS_KEY,
+    Notifier,
+    history_key,
+    queue_key,
+    wake_after_commit,
+)
 from app.services.search_attributes import index as index_search_attributes
 
 
@@ -152,6 +158,7 @@ def _write_effects(
     for timer in transition.timers:
         session.add(
             TimerTaskRow(
+                shard_id=uow.shard_of(namespace_id, state.workflow_id),
                 fire_time=timer.fire_time,
                 kind=timer.kind.value,
                 namespace_id=namespace_id,
@@ -161,12 +168,11 @@ def _write_effects(
             )
         )
     if transition.timers:
-        uow.after_commit.append(lambda: notifier.notify(TIMERS_KEY))
+        wake_after_commit(uow, notifier, TIMERS_KEY)
     for queue, task_type in {(t.task_queue, task_type) for task_type, t in dispatches}:
-        uow.after_commit.append(partial(notifier.notify, queue_key(namespace_id, queue, task_type)))
+        wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type))
     if transition.events:
-        key = history_key(namespace_id, state.workflow_id, state.run_id)
-        uow.after_commit.append(lambda: notifier.notify(key))
+        wake_after_commit(uow, notifier, history_key(namespace_id, state.workflow_id, state.run_id))
 
 
 @dataclass

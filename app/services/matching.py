@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow, PollerRow, TaskRow
+from app.services import workers
 from app.services.notifier import queue_key
 
 MAX_POLL_SECONDS = 50.0
@@ -146,6 +147,9 @@ async def _record(
     dialect: str,
     uow: UnitOfWork,
 ) -> None:
+    now = ctx.clock.now()
     await record_poller(
-        uow, namespace_id, task_queue, task_type, identity or "unknown", ctx.clock.now(), dialect
+        uow, namespace_id, task_queue, task_type, identity or "unknown", now, dialect
     )
+    if identity:
+        await workers.heard_from(uow.session, namespace_id, task_queue, identity, now)

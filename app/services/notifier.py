@@ -1,11 +1,15 @@
-"""In-process wake-ups: a long poll waiting on a key is woken right after the commit
-that changed it."""
+"""Wake-ups: a long poll waiting on a key is woken right after the commit that changed
+it, in this process directly and in others through app.services.wakeups."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Hashable
+from functools import partial
+
+from app.db.database import UnitOfWork
 
 
 class Notifier:
@@ -28,13 +32,25 @@ class Notifier:
         for event in self._waiters.get(key, ()):
             event.set()
 
+    def notify_all(self) -> None:
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
 
-TIMERS_KEY: Hashable = ("timers",)
+
+def wake_after_commit(uow: UnitOfWork, notifier: Notifier, key: tuple[str, ...]) -> None:
+    """Wake the waiters on ``key`` once ``uow`` commits: this process's directly, other
+    processes' through the database (PostgreSQL NOTIFY)."""
+    uow.after_commit.append(partial(notifier.notify, key))
+    uow.broadcasts.add(json.dumps(key))
 
 
-def history_key(namespace_id: str, workflow_id: str, run_id: str) -> Hashable:
+TIMERS_KEY = ("timers",)
+
+
+def history_key(namespace_id: str, workflow_id: str, run_id: str) -> tuple[str, ...]:
     return ("history", namespace_id, workflow_id, run_id)
 
 
-def queue_key(namespace_id: str, task_queue: str, task_type: str) -> Hashable:
+def queue_key(namespace_id: str, task_queue: str, task_type: str) -> tuple[str, ...]:
     return ("queue", namespace_id, task_queue, task_type)

@@ -32,9 +32,10 @@ class TimerProcessor(Loop):
 
     async def run_once(self) -> float:
         now = self.ctx.clock.now()
+        mine = col(TimerTaskRow.shard_id).in_(self.ctx.ownership.shard_ids)
         due_query = (
             select(col(TimerTaskRow.id))
-            .where(col(TimerTaskRow.fire_time) <= now)
+            .where(mine, col(TimerTaskRow.fire_time) <= now)
             .order_by(col(TimerTaskRow.fire_time), col(TimerTaskRow.id))
             .limit(BATCH)
         )
@@ -43,7 +44,7 @@ class TimerProcessor(Loop):
             following = (
                 await session.execute(
                     select(col(TimerTaskRow.fire_time))
-                    .where(col(TimerTaskRow.fire_time) > now)
+                    .where(mine, col(TimerTaskRow.fire_time) > now)
                     .order_by(col(TimerTaskRow.fire_time))
                     .limit(1)
                 )

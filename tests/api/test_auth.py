@@ -169,6 +169,12 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("temporal:workflow:terminate", "POST", f"{NS}/workflows/perm/terminate", {}),
     ("temporal:namespace:read", "GET", NS, None),
     ("temporal:namespace:update", "POST", f"{NS}/update", {"update_info": {}}),
+    ("temporal:cluster:read", "GET", "/api/v1/cluster", None),
+    ("temporal:cluster:read", "GET", "/api/v1/cluster/members", None),
+    ("temporal:cluster:read", "GET", f"{NS}/task-queues/q", None),
+    ("temporal:cluster:read", "GET", "/api/v1/shards/0", None),
+    ("temporal:cluster:manage", "POST", "/api/v1/shards/0/close", {}),
+    ("temporal:worker:register", "POST", f"{NS}/workers", {"task_queue": "q", "identity": "w"}),
     (
         "temporal:worker:poll",
         "POST",

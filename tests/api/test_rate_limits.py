@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -261,7 +262,7 @@ async def test_running_executions_per_namespace_are_capped(gateway: Gateway) -> 
         assert (await client.post(f"{NS}/workflows", json=start_body("c"))).status_code == 200
 
 
-async def test_two_gateways_on_one_redis_share_a_budget(database_url: str) -> None:
+async def test_two_gateways_on_one_redis_share_a_budget(tmp_path: Path) -> None:
     shared = {
         **ROOMY_LIMITS,
         "rate_limit_client": "4/minute",
@@ -271,10 +272,12 @@ async def test_two_gateways_on_one_redis_share_a_budget(database_url: str) -> No
     clock = ManualClock()
     apps = [
         create_app(
-            Settings(database_url=database_url, run_background_loops=False, **shared),
+            Settings(
+                database_url=f"sqlite:///{tmp_path / name}", run_background_loops=False, **shared
+            ),
             clock=clock,
         )
-        for _ in range(2)
+        for name in ("a.db", "b.db")
     ]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         clients = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,11 +24,10 @@ _fresh = itertools.count()
 
 
 @pytest.fixture
-async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
-    """An empty database. The SQLite `database_url` is a file not created yet; the
-    PostgreSQL one is cloned from a migrated template, so an empty one is made here."""
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database (the suite's `database_url` is a copy of a migrated template)."""
     if BACKEND == "sqlite":
-        yield database_url
+        yield f"sqlite:///{tmp_path}/fresh.db"
         return
     name = f"tg_fresh_{os.getpid()}_{next(_fresh)}"
     await _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')

@@ -1,0 +1,49 @@
+"""DescribeTaskQueue: who polls a task queue and how much waits in it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from app.context import AppContext, context
+from app.models.task_queues import DescribeTaskQueueResponse
+from app.permissions import Permission, requires
+from app.routers.docs import errors
+from app.services import namespaces, task_queues
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}/task-queues", tags=["Admin"])
+
+QueueType = Literal["WORKFLOW", "ACTIVITY", "TASK_QUEUE_TYPE_WORKFLOW", "TASK_QUEUE_TYPE_ACTIVITY"]
+
+
+@router.get(
+    "/{task_queue}",
+    response_model=DescribeTaskQueueResponse,
+    summary="DescribeTaskQueue",
+    **requires(Permission.CLUSTER_READ),
+    responses=errors(404),
+)
+async def describe_task_queue(
+    namespace: str,
+    task_queue: str,
+    task_queue_type: Annotated[
+        QueueType, Query(description="WORKFLOW (default) or ACTIVITY.")
+    ] = "WORKFLOW",
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """The pollers of the last five minutes (identity, last access time) and the queue's
+    status: tasks waiting (`backlog_count_hint`), ack and read levels (task ids), and the
+    age of the oldest waiting task; and the workers registered on the queue (RegisterWorker)
+    whose registration has not lapsed."""
+    kind = task_queue_type.removeprefix("TASK_QUEUE_TYPE_").lower()
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+        return await task_queues.describe(
+            session,
+            ns.id,
+            task_queue,
+            kind,
+            ctx.clock.now(),
+            ctx.settings.worker_registration_ttl_seconds,
+        )

@@ -1,0 +1,39 @@
+"""RegisterWorker: a worker announces its task queue and what it can run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.context import AppContext, context
+from app.errors import bad_request
+from app.models.workers import RegisteredWorker, RegisterWorkerRequest
+from app.permissions import Permission, requires
+from app.routers.docs import errors
+from app.services import namespaces
+from app.services import workers as service
+
+router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workers", tags=["Worker"])
+
+
+@router.post(
+    "",
+    response_model=RegisteredWorker,
+    summary="RegisterWorker",
+    **requires(Permission.WORKER_REGISTER),
+    responses=errors(404),
+)
+async def register_worker(
+    namespace: str, body: RegisterWorkerRequest, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """Register a worker on a task queue with the workflow and activity types it runs.
+    The registration is listed by DescribeTaskQueue until it lapses: it is kept alive by
+    registering again or by polling the queue with the same identity."""
+    if body.namespace and body.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    ttl = ctx.settings.worker_registration_ttl_seconds
+    async with ctx.db.write() as uow:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        row = await service.register(uow.session, ns.id, body, ctx.clock.now(), ttl)
+        return service.describe(row, ttl)

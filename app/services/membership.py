@@ -1,0 +1,56 @@
+"""This process as a cluster member: its heartbeat and its share of shard leases."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import AppContext
+from app.services import cluster, shards
+from app.services.loops import Loop
+from app.services.notifier import TIMERS_KEY
+
+
+class MembershipHeartbeat(Loop):
+    name = "membership-heartbeat"
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(ctx.clock)
+        self.ctx = ctx
+
+    async def run_once(self) -> float:
+        settings = self.ctx.settings
+        async with self.ctx.db.write() as uow:
+            await cluster.heartbeat(
+                uow.session, self.ctx.me, self.ctx.clock.now(), settings.member_timeout_seconds
+            )
+        return settings.member_heartbeat_seconds
+
+
+class ShardBalancer(Loop):
+    """Keeps this member's share of shard leases: renewed well before they lapse."""
+
+    name = "shard-balancer"
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(ctx.clock)
+        self.ctx = ctx
+
+    async def run_once(self) -> float:
+        async with self.ctx.db.write() as uow:
+            changed = await self.balance(uow.session)
+        if changed:
+            self.ctx.notifier.notify(TIMERS_KEY)  # newly owned shards may have due timers
+        return self.ctx.settings.shard_lease_seconds / 3
+
+    async def balance(self, session: AsyncSession) -> bool:
+        ctx = self.ctx
+        settings = ctx.settings
+        return await shards.balance(
+            session,
+            ctx.me,
+            ctx.ownership,
+            ctx.db.shard_count,
+            shards.Lease(settings.shard_lease_seconds, settings.member_timeout_seconds),
+            ctx.clock.now(),
+            skip_locked=not ctx.db.is_sqlite,
+        )

@@ -1,0 +1,101 @@
+"""Worker registrations: kept alive by registering again or by polling the task queue,
+gone once silent for the registration TTL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.db.tables import WorkerRow
+from app.errors import bad_request
+from app.models.common import MAX_ID_LENGTH
+from app.models.workers import RegisterWorkerRequest
+
+
+def queue_name(body: RegisterWorkerRequest) -> str:
+    raw = body.task_queue.get("name") if isinstance(body.task_queue, dict) else body.task_queue
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_ID_LENGTH:
+        raise bad_request(
+            "task_queue", f"task_queue must name a queue of 1 to {MAX_ID_LENGTH} characters"
+        )
+    return raw
+
+
+async def register(
+    session: AsyncSession, namespace_id: str, body: RegisterWorkerRequest, now: datetime, ttl: float
+) -> WorkerRow:
+    """Register (or refresh) a worker; registrations of the queue that expired go."""
+    queue = queue_name(body)
+    await session.execute(
+        delete(WorkerRow).where(
+            col(WorkerRow.namespace_id) == namespace_id,
+            col(WorkerRow.task_queue) == queue,
+            col(WorkerRow.last_heartbeat_time) < now - timedelta(seconds=ttl),
+        )
+    )
+    row = await session.get(WorkerRow, (namespace_id, queue, body.identity))
+    if row is None:
+        row = WorkerRow(
+            namespace_id=namespace_id,
+            task_queue=queue,
+            identity=body.identity,
+            registered_time=now,
+            last_heartbeat_time=now,
+        )
+        session.add(row)
+    row.workflow_types = sorted(set(body.workflow_types))
+    row.activity_types = sorted(set(body.activity_types))
+    row.build_id = body.version_capabilities.build_id if body.version_capabilities else ""
+    row.last_heartbeat_time = now
+    await session.flush()
+    return row
+
+
+async def heard_from(
+    session: AsyncSession, namespace_id: str, task_queue: str, identity: str, now: datetime
+) -> None:
+    """A poll is a heartbeat of the poller's registration, if it has one."""
+    await session.execute(
+        update(WorkerRow)
+        .where(
+            col(WorkerRow.namespace_id) == namespace_id,
+            col(WorkerRow.task_queue) == task_queue,
+            col(WorkerRow.identity) == identity,
+        )
+        .values(last_heartbeat_time=now)
+    )
+
+
+async def live(
+    session: AsyncSession, namespace_id: str, task_queue: str, now: datetime, ttl: float
+) -> list[dict[str, Any]]:
+    """The queue's registrations heard from within the TTL."""
+    rows = (
+        await session.execute(
+            select(WorkerRow)
+            .where(
+                col(WorkerRow.namespace_id) == namespace_id,
+                col(WorkerRow.task_queue) == task_queue,
+                col(WorkerRow.last_heartbeat_time) >= now - timedelta(seconds=ttl),
+            )
+            .order_by(col(WorkerRow.identity))
+        )
+    ).scalars()
+    return [describe(row, ttl) for row in rows]
+
+
+def describe(row: WorkerRow, ttl: float) -> dict[str, Any]:
+    return {
+        "identity": row.identity,
+        "task_queue": row.task_queue,
+        "workflow_types": row.workflow_types,
+        "activity_types": row.activity_types,
+        "build_id": row.build_id,
+        "registered_time": row.registered_time,
+        "last_heartbeat_time": row.last_heartbeat_time,
+        "expiry_time": row.last_heartbeat_time + timedelta(seconds=ttl),
+    }
