@@ -14,7 +14,6 @@ from app.rate_limits.limiter import RateLimiter
 from app.services.cluster import Self
 from app.services.loops import Loop
 from app.services.notifier import Notifier
-from app.services.query_registry import QueryRegistry
 from app.services.shards import Ownership
 from app.services.tokens import TokenSigner
 from app.settings import Settings
@@ -26,7 +25,6 @@ class AppContext:
     db: Database
     clock: Clock
     notifier: Notifier
-    queries: QueryRegistry = field(default_factory=QueryRegistry)
     authenticator: Authenticator = field(init=False)
 
     rate_limiter: RateLimiter = field(init=False)

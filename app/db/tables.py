@@ -279,3 +279,27 @@ class WorkerRow(SQLModel, table=True):
     build_id: str = Field(default="", max_length=255)
     registered_time: datetime = _time()
     last_heartbeat_time: datetime = _time()
+
+
+class QueryRow(SQLModel, table=True):
+    """A query waiting for a worker's answer. Not durable in Temporal's sense (a caller
+    waits for it), but kept in the database so that any gateway process can hand it to a
+    worker and take the answer, whichever process the caller is waiting on."""
+
+    __tablename__ = "queries"
+    __table_args__ = (
+        Index(
+            "ix_queries_queue", "namespace_id", "task_queue", "attached", "state", "created_time"
+        ),
+        Index("ix_queries_run", "namespace_id", "workflow_id", "run_id", "state"),
+    )
+    id: str = Field(primary_key=True, max_length=36)
+    namespace_id: str = Field(max_length=36)
+    workflow_id: str = Field(max_length=1000)
+    run_id: str = Field(max_length=36)
+    task_queue: str = Field(max_length=1000)
+    query: dict[str, Any] = _json()
+    attached: bool = False  # waits for the run's next workflow task rather than its own
+    state: str = Field(default="waiting", max_length=16)  # waiting, delivered, answered
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_time: datetime = _time()

@@ -16,7 +16,7 @@ from app.models.queries import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
-from app.services import namespaces, queries
+from app.services import namespaces, queries, query_store
 from app.services.workflow_tasks import QUERY_TOKEN_KIND
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Queries"])
@@ -105,7 +105,9 @@ async def respond_query_task_completed(
     answer = queries.answer_of(
         str(body.completed_type or "ANSWERED"), body.query_result, body.error_message, body.failure
     )
-    if not ctx.queries.resolve(str(claims["id"]), answer):
+    async with ctx.db.write() as uow:
+        resolved = await query_store.resolve(uow, ctx.notifier, str(claims["id"]), answer)
+    if not resolved:
         raise ApiError(
             ErrorCode.NOT_FOUND,
             "Query not found: its caller stopped waiting.",

@@ -25,7 +25,7 @@ from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.disconnect import client_gone
 from app.routers.docs import errors
-from app.services import matching, namespaces
+from app.services import matching, namespaces, query_store
 from app.services import workflow_tasks as service
 from app.services.workflow_tasks import CompletionOutcome
 
@@ -81,8 +81,6 @@ async def poll_workflow_task_queue(
         )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
-    if claimed.response.get("started_event_id"):
-        service.attach_queries(ctx, ns, claimed.response)
     return claimed.response
 
 
@@ -97,16 +95,16 @@ async def _claim(
 ) -> service.ClaimedTask | None:
     """A waiting query goes first (it is cheap and a caller is blocked on it); then the
     oldest workflow task."""
-    query = ctx.queries.take_direct(ns.id, task_queue)
+    skip_locked = not ctx.db.is_sqlite
+    query = await query_store.take_direct(uow.session, ns.id, task_queue, skip_locked=skip_locked)
     if query is not None:
-        try:
-            task = await service.query_task(uow, ctx, ns, query, window)
-        except BaseException:
-            ctx.queries.give_back(query)
-            raise
+        task = await service.query_task(uow, ctx, ns, query, window)
         if task is not None:
             return task
-    return await service.claim(uow, ctx, ns, task_queue, identity, window)
+    claimed = await service.claim(uow, ctx, ns, task_queue, identity, window)
+    if claimed is not None and claimed.response.get("started_event_id"):
+        await service.attach_queries(uow.session, ns, claimed.response)
+    return claimed
 
 
 @router.post(
@@ -133,7 +131,7 @@ async def respond_workflow_task_completed(
 
     outcome = await ctx.db.run(work)
     if outcome.claims:
-        service.settle_queries(ctx, outcome.claims, body.query_results, outcome.task_pending)
+        await service.settle_queries(ctx, outcome.claims, body.query_results, outcome.task_pending)
     if outcome.failed is not None:
         raise outcome.failed
     return {"workflow_task": outcome.new_task, "activity_tasks": []}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
-from app.services import cluster, shards
+from app.services import cluster, query_store, shards
 from app.services.loops import Loop
 from app.services.notifier import TIMERS_KEY
 
@@ -19,10 +21,12 @@ class MembershipHeartbeat(Loop):
 
     async def run_once(self) -> float:
         settings = self.ctx.settings
+        now = self.ctx.clock.now()
         async with self.ctx.db.write() as uow:
-            await cluster.heartbeat(
-                uow.session, self.ctx.me, self.ctx.clock.now(), settings.member_timeout_seconds
-            )
+            await cluster.heartbeat(uow.session, self.ctx.me, now, settings.member_timeout_seconds)
+            # Queries whose caller died while waiting (a live caller removes its own).
+            abandoned = now - timedelta(seconds=2 * settings.query_timeout_seconds)
+            await query_store.forget_older_than(uow.session, abandoned)
         return settings.member_heartbeat_seconds
 
 

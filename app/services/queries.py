@@ -4,17 +4,17 @@ and turn it into a response or the right error."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from app.context import AppContext
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import ExecutionRow, NamespaceRow, QueryRow
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
 from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
 from app.payloads import encode_payloads, render
-from app.services import executions
-from app.services.notifier import queue_key
-from app.services.query_registry import PendingQuery
+from app.services import executions, query_store
 
 TOKEN_KIND = "query_task"
 
@@ -49,35 +49,54 @@ async def query_workflow(
             raise not_ready("Workflow execution closed before its first workflow task started.")
         if state.workflow_task is None:
             raise not_ready("Workflow task is not scheduled yet.")
-    query = PendingQuery(
-        ns.id,
-        row.workflow_id,
-        row.run_id,
-        row.task_queue,
-        {
+    query = QueryRow(
+        id=str(uuid.uuid4()),
+        namespace_id=ns.id,
+        workflow_id=row.workflow_id,
+        run_id=row.run_id,
+        task_queue=row.task_queue,
+        query={
             "query_type": req.query.query_type,
             "query_args": encode_payloads(req.query.query_args)
             if req.query.query_args is not None
             else None,
         },
+        attached=state.is_running and state.workflow_task is not None,
+        created_time=ctx.clock.now(),
     )
-    registry = ctx.queries
-    if state.is_running and state.workflow_task is not None:
-        registry.attach(query)
-    else:
-        registry.send_direct(query)
-    ctx.notifier.notify(queue_key(ns.id, row.task_queue, "workflow"))
-    answered = asyncio.Event()
-    query.answer.add_done_callback(lambda _: answered.set())
-    if not await ctx.clock.wait(answered, ctx.settings.query_timeout_seconds):
-        registry.forget(query)
+    key = query_store.answer_key(query.id)
+    answered = ctx.notifier.subscribe(key)
+    try:
+        async with ctx.db.write() as uow:
+            await query_store.offer(uow, ctx.notifier, query)
+        answer = await _answer(ctx, query.id, answered)
+    finally:
+        ctx.notifier.unsubscribe(key, answered)
+        async with ctx.db.write() as uow:
+            await query_store.forget(uow.session, query.id)
+    if answer is None:
         raise ApiError(
             ErrorCode.FAILED_PRECONDITION,
             f"No worker answered the query within {ctx.settings.query_timeout_seconds:g}s; "
             f"is a worker polling task queue {row.task_queue!r}?",
             [{"type": "QueryTimeout", "task_queue": row.task_queue}],
         )
-    return _response(query.answer.result())
+    return _response(answer)
+
+
+async def _answer(ctx: AppContext, query_id: str, answered: asyncio.Event) -> dict[str, Any] | None:
+    """The worker's answer, or None when none came within the query timeout. The answer
+    may be given to any process; its commit wakes this one."""
+    deadline = ctx.clock.now() + timedelta(seconds=ctx.settings.query_timeout_seconds)
+    while True:
+        answered.clear()
+        async with ctx.db.read() as session:
+            answer = await query_store.answer_of(session, query_id)
+        if answer is not None:
+            return answer
+        remaining = (deadline - ctx.clock.now()).total_seconds()
+        if remaining <= 0 or not await ctx.clock.wait(answered, remaining):
+            return None
 
 
 def _response(answer: dict[str, Any]) -> dict[str, Any]:

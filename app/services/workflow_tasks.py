@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import ExecutionRow, NamespaceRow, QueryRow
 from app.engine import command_values
 from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
@@ -26,9 +26,7 @@ from app.models.worker import (
     WorkflowTaskFailedCause,
 )
 from app.payloads import render
-from app.services import executions, history, matching, queries, run_effects
-from app.services.notifier import queue_key
-from app.services.query_registry import PendingQuery
+from app.services import executions, history, matching, queries, query_store, run_effects
 
 TOKEN_KIND = "workflow_task"
 QUERY_TOKEN_KIND = "query_task"
@@ -133,11 +131,11 @@ async def _response(
 
 
 async def query_task(
-    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, query: PendingQuery, window: float
+    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, query: QueryRow, window: float
 ) -> ClaimedTask | None:
     """A query delivered on its own (no workflow task pending): the run's full history
     and the query, under a query token; answered through RespondQueryTaskCompleted."""
-    row = await uow.session.get(ExecutionRow, query.run_key)
+    row = await uow.session.get(ExecutionRow, (query.namespace_id, query.workflow_id, query.run_id))
     if row is None:
         return None
     state = executions.state_of(row)
@@ -163,15 +161,16 @@ async def query_task(
     )
 
 
-def attach_queries(ctx: AppContext, ns: NamespaceRow, response: dict[str, Any]) -> None:
+async def attach_queries(session: AsyncSession, ns: NamespaceRow, response: dict[str, Any]) -> None:
     """Hand the run's waiting queries to the workflow task just started."""
     execution = response["workflow_execution"]
-    queries = ctx.queries.take_attached((ns.id, execution["workflow_id"], execution["run_id"]))
-    if queries:
-        response["queries"] = {q.id: render(q.query) for q in queries}
+    run_key = (ns.id, execution["workflow_id"], execution["run_id"])
+    attached = await query_store.take_attached(session, run_key)
+    if attached:
+        response["queries"] = {q.id: render(q.query) for q in attached}
 
 
-def settle_queries(
+async def settle_queries(
     ctx: AppContext,
     claims: dict[str, Any],
     results: dict[str, Any] | None,
@@ -179,21 +178,27 @@ def settle_queries(
 ) -> None:
     """After a completion: answer the queries it answered; queries still waiting for a
     task that will not come are sent on their own."""
-    for query_id, result in (results or {}).items():
-        if isinstance(result, dict):
-            ctx.queries.resolve(
-                query_id,
-                queries.answer_of(
-                    str(result.get("result_type", "ANSWERED")).removeprefix("QUERY_RESULT_TYPE_"),
-                    result.get("answer"),
-                    str(result.get("error_message", "")),
-                    result.get("failure"),
-                ),
-            )
-    if not task_pending:
-        for query in ctx.queries.take_attached((claims["ns"], claims["wf"], claims["run"])):
-            ctx.queries.give_back(query)
-            ctx.notifier.notify(queue_key(query.namespace_id, query.task_queue, TASK_TYPE))
+    if not results and task_pending:
+        return
+    async with ctx.db.write() as uow:
+        for query_id, result in (results or {}).items():
+            if isinstance(result, dict):
+                await query_store.resolve(
+                    uow,
+                    ctx.notifier,
+                    query_id,
+                    queries.answer_of(
+                        str(result.get("result_type", "ANSWERED")).removeprefix(
+                            "QUERY_RESULT_TYPE_"
+                        ),
+                        result.get("answer"),
+                        str(result.get("error_message", "")),
+                        result.get("failure"),
+                    ),
+                )
+        if not task_pending:
+            run_key = (claims["ns"], claims["wf"], claims["run"])
+            await query_store.send_attached_on_their_own(uow, ctx.notifier, run_key)
 
 
 async def _start(

@@ -55,3 +55,32 @@ async def test_an_event_written_elsewhere_wakes_a_history_long_poll(
     await wait_until(waiting.done)
     types = [e["event_type"] for e in (await waiting).json()["history"]]
     assert "WORKFLOW_EXECUTION_SIGNALED" in types
+
+
+async def test_a_query_sent_to_one_gateway_is_answered_by_a_worker_on_another(
+    app: FastAPI, client: httpx.AsyncClient, clock: ManualClock, other: httpx.AsyncClient
+) -> None:
+    started = await client.post(f"{NS}/workflows", json=start_body("queried"))
+    assert started.status_code == 200
+    poll = f"{NS}/task-queues/{QUEUE}/workflow-tasks/poll"
+    first = (await other.post(poll, json={"wait_timeout": "1s"})).json()
+    done = await other.post(
+        f"{NS}/workflow-tasks/complete", json={"task_token": first["task_token"], "commands": []}
+    )
+    assert done.status_code == 200, done.text
+    asking = asyncio.create_task(
+        client.post(
+            f"{NS}/workflows/queried/query",
+            json={"query": {"query_type": "status", "query_args": {}}},
+        )
+    )
+    await wait_until(lambda: clock.pending_waits() == 1)
+    task = (await other.post(poll, json={"wait_timeout": "1s"})).json()
+    assert task["query"]["query_type"] == "status"
+    answered = await other.post(
+        f"{NS}/query-tasks/complete",
+        json={"task_token": task["task_token"], "query_result": "from elsewhere"},
+    )
+    assert answered.status_code == 200, answered.text
+    await wait_until(asking.done)
+    assert (await asking).json() == {"query_result": "from elsewhere"}

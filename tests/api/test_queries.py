@@ -152,3 +152,43 @@ async def test_query_before_the_first_task_of_a_cron_run_is_not_ready(
     await worker.start("cron", cron_schedule="0 0 1 1 *")
     response = await client.post(f"{NS}/workflows/cron/query", json=QUERY)
     assert_error(response, 400, "FAILED_PRECONDITION")
+
+
+async def test_an_answer_after_the_caller_gave_up_is_not_found(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    worker = Worker(client, clock, app)
+    await _idle_workflow(worker, "late")
+    asking = _ask(client, "late")
+    await wait_until(lambda: clock.pending_waits() == 1)
+    polling = asyncio.create_task(worker.workflow_task())
+    task = await polling
+    assert task["query"]
+    clock.advance(20)
+    assert_error(await asking, 400, "FAILED_PRECONDITION")
+    late = await client.post(
+        f"{NS}/query-tasks/complete",
+        json={"task_token": task["task_token"], "query_result": "too late"},
+    )
+    assert_error(late, 404, "NOT_FOUND")
+
+
+async def test_at_most_ten_queries_wait_for_one_workflow_task(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    worker = Worker(client, clock, app)
+    await worker.start("busy")
+    asking = [_ask(client, "busy") for _ in range(10)]
+    await wait_until(lambda: clock.pending_waits() == 10)
+    refused = await client.post(f"{NS}/workflows/busy/query", json=QUERY)
+    error = assert_error(refused, 429, "RESOURCE_EXHAUSTED")
+    assert error["details"][0]["cause"] == "BUSY_WORKFLOW"
+    task = await worker.workflow_task()
+    assert len(task["queries"]) == 10
+    results = {qid: {"result_type": "ANSWERED", "answer": "ok"} for qid in task["queries"]}
+    response = await client.post(
+        f"{NS}/workflow-tasks/complete",
+        json={"task_token": task["task_token"], "commands": [], "query_results": results},
+    )
+    assert response.status_code == 200, response.text
+    assert [(await a).json() for a in asking] == [{"query_result": "ok"}] * 10
