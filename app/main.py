@@ -58,7 +58,12 @@ async def _start(ctx: AppContext) -> None:
     await migrate(ctx.db)
     async with ctx.db.write() as uow:
         await cluster.cluster_id(uow.session)
-        ctx.db.shard_count = await cluster.fix_shard_count(uow.session, ctx.settings.shard_count)
+        ctx.db.shard_count = await cluster.fix_once(
+            uow.session, cluster.SHARD_COUNT_KEY, ctx.settings.shard_count
+        )
+        ctx.db.partition_count = await cluster.fix_once(
+            uow.session, cluster.PARTITIONS_KEY, ctx.settings.task_queue_partitions
+        )
         await cluster.join(uow.session, ctx.me, ctx.clock.now())
         await shards.ensure_rows(uow.session, ctx.db.shard_count)
         # This member's share of shards before serving, so its timers fire from the start.

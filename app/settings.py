@@ -175,3 +175,9 @@ class Settings(BaseSettings):
         le=86400,
         description="A worker registration lapses this long after its last registration or poll.",
     )
+    task_queue_partitions: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Partitions of every task queue; fixed when the database is created.",
+    )

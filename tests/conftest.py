@@ -116,9 +116,14 @@ ROOMY_LIMITS: dict[str, Any] = {
 }
 
 
+# One partition per task queue keeps task order first-in first-out, which many tests
+# read; tests/api/test_partitions.py and the end-to-end servers use the default (4).
+IN_PROCESS: dict[str, Any] = {**ROOMY_LIMITS, "task_queue_partitions": 1}
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, run_background_loops=False, **ROOMY_LIMITS)
+    return Settings(database_url=database_url, run_background_loops=False, **IN_PROCESS)
 
 
 @pytest.fixture
@@ -129,13 +134,10 @@ async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def second_gateway(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """Another gateway on the same database, with a clock of its own, as a second
-    process would be (PostgreSQL only: SQLite serves one)."""
-    application = create_app(
-        Settings(database_url=database_url, run_background_loops=False, **ROOMY_LIMITS),
-        clock=ManualClock(),
-    )
+async def second_gateway(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Another gateway on the same database and settings, with a clock of its own, as a
+    second process would be (PostgreSQL only: SQLite serves one)."""
+    application = create_app(settings, clock=ManualClock())
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://second") as http:

@@ -54,9 +54,14 @@ class UnitOfWork:
     # Wake-up keys other processes must hear of (PostgreSQL NOTIFY, sent at commit).
     broadcasts: set[str] = field(default_factory=set)
     shard_count: int = 1
+    partition_count: int = 1
 
     def shard_of(self, namespace_id: str, workflow_id: str) -> int:
         return shard_of(namespace_id, workflow_id, self.shard_count)
+
+    def partition_of(self, workflow_id: str, scheduled_event_id: int) -> int:
+        """Tasks of one queue spread over its partitions (stable for a given task)."""
+        return zlib.crc32(f"{workflow_id}/{scheduled_event_id}".encode()) % self.partition_count
 
 
 def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
@@ -71,6 +76,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._server_lock: IO[str] | None = None
         self.shard_count = 1  # the database's own, read at start-up
+        self.partition_count = 1  # likewise
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True)
@@ -173,7 +179,9 @@ class Database:
     @asynccontextmanager
     async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
         session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
-        uow = UnitOfWork(session, shard_count=self.shard_count)
+        uow = UnitOfWork(
+            session, shard_count=self.shard_count, partition_count=self.partition_count
+        )
         try:
             async with session.begin():
                 yield uow

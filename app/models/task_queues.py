@@ -25,3 +25,15 @@ class DescribeTaskQueueResponse(BaseModel):
     pollers: list[PollerInfo]
     task_queue_status: TaskQueueStatus
     workers: list[RegisteredWorker]
+
+
+class TaskQueuePartition(BaseModel):
+    key: str
+    owner_host_name: str
+    owner_address: str
+    backlog_count_hint: int
+
+
+class ListTaskQueuePartitionsResponse(BaseModel):
+    workflow_task_queue_partitions: list[TaskQueuePartition]
+    activity_task_queue_partitions: list[TaskQueuePartition]

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
-from app.models.task_queues import DescribeTaskQueueResponse
+from app.models.task_queues import DescribeTaskQueueResponse, ListTaskQueuePartitionsResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.services import namespaces, task_queues
@@ -46,4 +46,24 @@ async def describe_task_queue(
             kind,
             ctx.clock.now(),
             ctx.settings.worker_registration_ttl_seconds,
+        )
+
+
+@router.get(
+    "/{task_queue}/partitions",
+    response_model=ListTaskQueuePartitionsResponse,
+    summary="ListTaskQueuePartitions",
+    **requires(Permission.CLUSTER_READ),
+    responses=errors(404),
+)
+async def list_task_queue_partitions(
+    namespace: str, task_queue: str, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """Each partition of the queue (workflow and activity tasks), with its owner — the
+    member whose pollers look in it first; any member's pollers take its tasks when
+    theirs are empty — and the tasks waiting in it."""
+    async with ctx.db.read() as session:
+        ns = await namespaces.get_by_name(session, namespace)
+        return await task_queues.partitions(
+            session, ns.id, task_queue, ctx.db.partition_count, ctx.db.shard_count
         )

@@ -113,9 +113,10 @@ async def claim(
 ) -> dict[str, Any] | None:
     """Take the next activity attempt of the queue and mark it started (in state only)."""
     now = ctx.clock.now()
+    partitions = matching.partition_order(ctx, ns.id, task_queue)
     while True:
         task = await matching.next_task(
-            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect
+            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect, partitions
         )
         if task is None:
             return None

@@ -17,7 +17,8 @@ from app import __version__
 from app.db.tables import ClusterMemberRow, ClusterMetadata
 
 CLUSTER_ID_KEY = "cluster_id"
-SHARD_COUNT_KEY = "history_shard_count"
+SHARD_COUNT_KEY = "shard_count"
+PARTITIONS_KEY = "task_queue_partitions"
 ROLE = "frontend,history,matching"
 
 
@@ -48,15 +49,14 @@ async def cluster_id(session: AsyncSession) -> str:
     return await _metadata(session, CLUSTER_ID_KEY, str(uuid.uuid4()))
 
 
-async def fix_shard_count(session: AsyncSession, wanted: int) -> int:
-    """The shard count is chosen once, when the database is new: workflow ids stay in
-    their shard for ever, so a different setting later is refused."""
-    stored = int(await _metadata(session, SHARD_COUNT_KEY, str(wanted)))
+async def fix_once(session: AsyncSession, key: str, wanted: int) -> int:
+    """A setting chosen once, when the database is new (workflow ids stay in their shard
+    and tasks in their partition for ever): a different value later is refused."""
+    stored = int(await _metadata(session, key, str(wanted)))
     if stored != wanted:
         raise RuntimeError(
-            f"this database was created with {stored} shards; the setting asks for {wanted} "
-            "(the shard count cannot change; set TEMPORAL_GATEWAY_SHARD_COUNT="
-            f"{stored})"
+            f"this database was created with {key}={stored}; the setting asks for {wanted} "
+            f"(it cannot change; set TEMPORAL_GATEWAY_{key.upper()}={stored})"
         )
     return stored
 

@@ -148,6 +148,7 @@ def _write_effects(
                 namespace_id=namespace_id,
                 task_queue=task.task_queue,
                 task_type=task_type,
+                partition=uow.partition_of(state.workflow_id, task.scheduled_event_id),
                 workflow_id=state.workflow_id,
                 run_id=state.run_id,
                 scheduled_event_id=task.scheduled_event_id,

@@ -5,7 +5,8 @@ lets concurrent pollers on PostgreSQL pass each other)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.context import AppContext
-from app.db.database import UnitOfWork
+from app.db.database import UnitOfWork, shard_of
 from app.db.tables import NamespaceRow, PollerRow, TaskRow
 from app.services import workers
 from app.services.notifier import queue_key
@@ -59,6 +60,26 @@ async def record_poller(
     await uow.session.execute(statement)
 
 
+def partition_shard(namespace_id: str, task_queue: str, partition: int, shard_count: int) -> int:
+    """The shard whose owner owns a task-queue partition."""
+    return shard_of(namespace_id, f"{task_queue}#partition-{partition}", shard_count)
+
+
+def partition_order(ctx: AppContext, namespace_id: str, task_queue: str) -> list[int]:
+    """The order a poll looks in the queue's partitions: those this process owns first,
+    each list from a random start so pollers spread, then the others, so an idle poller
+    takes any partition's task and none starves."""
+    count = ctx.db.partition_count
+    start = random.randrange(count)
+    rotated = [(start + n) % count for n in range(count)]
+    owned = set(ctx.ownership.shard_ids)
+    shard_count = ctx.db.shard_count
+    mine = [
+        p for p in rotated if partition_shard(namespace_id, task_queue, p, shard_count) in owned
+    ]
+    return mine + [p for p in rotated if p not in mine]
+
+
 async def next_task(
     session: AsyncSession,
     namespace_id: str,
@@ -66,25 +87,30 @@ async def next_task(
     task_type: str,
     now: datetime,
     dialect: str,
+    partitions: Sequence[int],
 ) -> TaskRow | None:
-    """Take the oldest visible task off the queue (in the caller's transaction)."""
-    query = (
-        select(TaskRow)
-        .where(
-            col(TaskRow.namespace_id) == namespace_id,
-            col(TaskRow.task_queue) == task_queue,
-            col(TaskRow.task_type) == task_type,
-            col(TaskRow.visible_time) <= now,
+    """Take the oldest visible task of the first partition that has one (in the caller's
+    transaction)."""
+    for partition in partitions:
+        query = (
+            select(TaskRow)
+            .where(
+                col(TaskRow.namespace_id) == namespace_id,
+                col(TaskRow.task_queue) == task_queue,
+                col(TaskRow.task_type) == task_type,
+                col(TaskRow.partition) == partition,
+                col(TaskRow.visible_time) <= now,
+            )
+            .order_by(col(TaskRow.id))
+            .limit(1)
         )
-        .order_by(col(TaskRow.id))
-        .limit(1)
-    )
-    if dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    task = (await session.execute(query)).scalar_one_or_none()
-    if task is not None:
-        await session.execute(delete(TaskRow).where(col(TaskRow.id) == task.id))
-    return task
+        if dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        task = (await session.execute(query)).scalar_one_or_none()
+        if task is not None:
+            await session.execute(delete(TaskRow).where(col(TaskRow.id) == task.id))
+            return task
+    return None
 
 
 async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:

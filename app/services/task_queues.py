@@ -10,9 +10,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db.tables import PollerRow, TaskRow
+from app.db.tables import ClusterMemberRow, PollerRow, ShardRow, TaskRow
 from app.engine.events import format_seconds
 from app.services import workers
+from app.services.matching import partition_shard
 
 # Temporal lists a poller for five minutes after its last poll.
 POLLER_HISTORY = timedelta(minutes=5)
@@ -69,4 +70,52 @@ async def describe(
         ],
         "task_queue_status": status,
         "workers": await workers.live(session, namespace_id, task_queue, now, registration_ttl),
+    }
+
+
+def partition_key(task_queue: str, partition: int) -> str:
+    """Temporal's naming: the root partition is the queue's own name."""
+    return task_queue if partition == 0 else f"/_sys/{task_queue}/{partition}"
+
+
+async def partitions(
+    session: AsyncSession,
+    namespace_id: str,
+    task_queue: str,
+    partition_count: int,
+    shard_count: int,
+) -> dict[str, Any]:
+    """Each partition of the queue with the member that owns it (the owner of the shard
+    it maps to; its pollers look there first) and the tasks waiting in it."""
+    backlog = await session.execute(
+        select(col(TaskRow.task_type), col(TaskRow.partition), func.count())
+        .where(col(TaskRow.namespace_id) == namespace_id, col(TaskRow.task_queue) == task_queue)
+        .group_by(col(TaskRow.task_type), col(TaskRow.partition))
+    )
+    waiting = {(kind, int(p)): int(n) for kind, p, n in backlog}
+    leases = {
+        row.shard_id: row.owner for row in (await session.execute(select(ShardRow))).scalars()
+    }
+    members = {
+        row.identity: f"{row.rpc_address}:{row.rpc_port}"
+        for row in (await session.execute(select(ClusterMemberRow))).scalars()
+    }
+
+    def listed(kind: str) -> list[dict[str, Any]]:
+        rows = []
+        for partition in range(partition_count):
+            owner = leases.get(partition_shard(namespace_id, task_queue, partition, shard_count))
+            rows.append(
+                {
+                    "key": partition_key(task_queue, partition),
+                    "owner_host_name": owner or "",
+                    "owner_address": members.get(owner or "", ""),
+                    "backlog_count_hint": waiting.get((kind, partition), 0),
+                }
+            )
+        return rows
+
+    return {
+        "workflow_task_queue_partitions": listed("workflow"),
+        "activity_task_queue_partitions": listed("activity"),
     }

@@ -238,9 +238,10 @@ async def claim(
     """Take the next workflow task of the queue and start it. Tasks whose run has moved
     on (closed, or the task was replaced) are dropped on the way."""
     now = ctx.clock.now()
+    partitions = matching.partition_order(ctx, ns.id, task_queue)
     while True:
         task = await matching.next_task(
-            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect
+            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect, partitions
         )
         if task is None:
             return None

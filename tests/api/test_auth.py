@@ -172,6 +172,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("temporal:cluster:read", "GET", "/api/v1/cluster", None),
     ("temporal:cluster:read", "GET", "/api/v1/cluster/members", None),
     ("temporal:cluster:read", "GET", f"{NS}/task-queues/q", None),
+    ("temporal:cluster:read", "GET", f"{NS}/task-queues/q/partitions", None),
     ("temporal:cluster:read", "GET", "/api/v1/shards/0", None),
     ("temporal:cluster:manage", "POST", "/api/v1/shards/0/close", {}),
     ("temporal:worker:register", "POST", f"{NS}/workers", {"task_queue": "q", "identity": "w"}),

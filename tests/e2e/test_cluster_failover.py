@@ -1,7 +1,8 @@
-"""Three real gateway processes on one PostgreSQL: they split the shards, run workflows
-(an activity, then a durable timer) through HTTP workers polling different processes,
-and when one is killed with SIGKILL mid-run the survivors take its shards, its members
-row goes, and every workflow still completes once with a gap-free history."""
+"""Three real gateway processes on one PostgreSQL: they split the shards, run 500
+workflows (an activity, then a durable timer) through HTTP workers polling different
+processes while shards are closed under load, and when one is killed with SIGKILL
+mid-run the survivors take its shards, its members row goes, and every workflow still
+completes once with a gap-free history."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ pytestmark = [
     pytest.mark.skipif(BACKEND != "postgres", reason="several processes need PostgreSQL"),
 ]
 
-WORKFLOWS = 300
+WORKFLOWS = 500
 QUEUE = "failover-queue"
 NS = "/api/v1/namespaces/default"
 FAST_CLUSTER = {
@@ -178,6 +179,9 @@ async def test_a_killed_process_hands_over_and_every_workflow_completes_once(
             assert started.status_code == 200, started.text
             if n == WORKFLOWS // 3:
                 servers[2].kill()
+            if n % 50 == 25:  # an operator moves a shard under load
+                closed = await http.post(f"{base}/api/v1/shards/{n % shard_count}/close")
+                assert closed.status_code == 200, closed.text
         victim = servers[2]
         assert not victim.running
 
