@@ -17,7 +17,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from app.errors import ApiError, ErrorCode
 
@@ -113,11 +112,19 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     def _sqlite_engine(self, synchronous: str, *, immediate: bool) -> AsyncEngine:
-        engine = create_async_engine(
-            self.url,
-            poolclass=NullPool if not immediate else None,
-            connect_args={"timeout": 30},
+        # Pooled: opening an aiosqlite connection starts a thread and runs the pragmas
+        # below, which cost more than most reads. A pooled reader holds no lock between
+        # uses (its transaction ends when the session closes).
+        in_memory = make_url(self.url).database in (None, "", ":memory:")
+        pooling = (
+            {}
+            if in_memory
+            else {
+                "pool_size": 1 if immediate else 8,
+                "max_overflow": 0 if immediate else 16,
+            }
         )
+        engine = create_async_engine(self.url, connect_args={"timeout": 30}, **pooling)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
