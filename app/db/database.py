@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,8 +51,9 @@ class UnitOfWork:
 
     session: AsyncSession
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    # Wake-up keys other processes must hear of (PostgreSQL NOTIFY, sent at commit).
-    broadcasts: set[str] = field(default_factory=set)
+    # Wake-ups other processes must hear of (PostgreSQL NOTIFY, sent at commit): a key
+    # (JSON) and how many of its waiters to wake (None: all).
+    broadcasts: dict[str, int | None] = field(default_factory=dict)
     shard_count: int = 1
     partition_count: int = 1
 
@@ -61,6 +63,13 @@ class UnitOfWork:
     def partition_of(self, workflow_id: str, scheduled_event_id: int) -> int:
         """Tasks of one queue spread over its partitions (stable for a given task)."""
         return zlib.crc32(f"{workflow_id}/{scheduled_event_id}".encode()) % self.partition_count
+
+
+def _wake_messages(broadcasts: dict[str, int | None]) -> list[str]:
+    return [
+        json.dumps({"key": json.loads(key), "count": count})
+        for key, count in sorted(broadcasts.items())
+    ]
 
 
 def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
@@ -195,8 +204,10 @@ class Database:
                 if uow.broadcasts and not self.is_sqlite:
                     # NOTIFY is transactional: listeners hear it only if this commits.
                     await session.execute(
-                        text("SELECT pg_notify(:channel, k) FROM unnest(CAST(:keys AS text[])) k"),
-                        {"channel": WAKEUP_CHANNEL, "keys": sorted(uow.broadcasts)},
+                        text(
+                            "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) m"
+                        ),
+                        {"channel": WAKEUP_CHANNEL, "messages": _wake_messages(uow.broadcasts)},
                     )
         except IntegrityError:
             raise

@@ -194,6 +194,8 @@ class PollerRow(SQLModel, table=True):
     task_type: str = Field(primary_key=True, max_length=16)
     identity: str = Field(primary_key=True, max_length=1000)
     last_access_time: datetime = _time()
+    # The poller's own dispatch limit (task_queue_metadata.max_tasks_per_second).
+    rate_per_second: float = 100_000.0
 
 
 class SearchAttributeValueRow(SQLModel, table=True):

@@ -12,10 +12,12 @@ from app.models.workers import RegisteredWorker
 class PollerInfo(BaseModel):
     identity: str
     last_access_time: datetime
+    rate_per_second: float
 
 
 class TaskQueueStatus(BaseModel):
     backlog_count_hint: int
+    rate_per_second: float
     ack_level: int
     read_level: int
     approximate_backlog_age: str

@@ -43,12 +43,30 @@ class WorkflowTaskFailedCause(StrEnum):
 FailedCauseField = proto_enum(WorkflowTaskFailedCause, "WORKFLOW_TASK_FAILED_CAUSE_")
 
 
+# Temporal's rate for a poller that declares none.
+UNLIMITED_RATE = 100_000.0
+
+
+class TaskQueueMetadata(StrictModel):
+    max_tasks_per_second: float | None = Field(None, ge=0, le=UNLIMITED_RATE)
+
+
 class PollTaskQueueRequest(StrictModel):
     namespace: str | None = None
     task_queue: Any = Field(None, description="Must name the path's task queue if given.")
     identity: str = Field("", max_length=1000)
     binary_checksum: str = ""
-    task_queue_metadata: dict[str, Any] | None = None
+    task_queue_metadata: TaskQueueMetadata | None = Field(
+        None, description="max_tasks_per_second: the rate DescribeTaskQueue reports for it."
+    )
+
+    @property
+    def rate_per_second(self) -> float:
+        metadata = self.task_queue_metadata
+        if metadata is None or metadata.max_tasks_per_second is None:
+            return UNLIMITED_RATE
+        return metadata.max_tasks_per_second
+
     wait_timeout: Duration | None = Field(
         None, description="How long to wait for a task; at most the server's window (50s)."
     )

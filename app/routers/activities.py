@@ -84,6 +84,7 @@ async def poll_activity_task_queue(
                 _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
             ),
             gone,
+            body.rate_per_second,
         )
     if claimed is None:
         return {"poll_window": format_seconds(window)}

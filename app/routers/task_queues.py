@@ -8,13 +8,24 @@ from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
 from app.models.task_queues import DescribeTaskQueueResponse, ListTaskQueuePartitionsResponse
+from app.models.worker import UNLIMITED_RATE
 from app.permissions import Permission, requires
+from app.rate_limits.rules import Limit
 from app.routers.docs import errors
 from app.services import namespaces, task_queues
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/task-queues", tags=["Admin"])
 
 QueueType = Literal["WORKFLOW", "ACTIVITY", "TASK_QUEUE_TYPE_WORKFLOW", "TASK_QUEUE_TYPE_ACTIVITY"]
+
+
+def _queue_rate(ctx: AppContext) -> float:
+    """The queue's dispatch rate: its task-queue operations budget, per second (Temporal's
+    100,000 when rate limits are off)."""
+    if not ctx.rate_limiter.enabled:
+        return UNLIMITED_RATE
+    budget = ctx.rate_limiter.budgets[Limit.TASK_QUEUE_OPERATIONS]
+    return budget.amount / budget.window_seconds
 
 
 @router.get(
@@ -33,7 +44,8 @@ async def describe_task_queue(
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     """The pollers of the last five minutes (identity, last access time) and the queue's
-    status: tasks waiting (`backlog_count_hint`), ack and read levels (task ids), and the
+    status: tasks waiting (`backlog_count_hint`), its rate (the task-queue operations
+    budget per second), ack and read levels (task ids), and the
     age of the oldest waiting task; and the workers registered on the queue (RegisterWorker)
     whose registration has not lapsed."""
     kind = task_queue_type.removeprefix("TASK_QUEUE_TYPE_").lower()
@@ -46,6 +58,7 @@ async def describe_task_queue(
             kind,
             ctx.clock.now(),
             ctx.settings.worker_registration_ttl_seconds,
+            _queue_rate(ctx),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -170,8 +171,10 @@ def _write_effects(
         )
     if transition.timers:
         wake_after_commit(uow, notifier, TIMERS_KEY)
-    for queue, task_type in {(t.task_queue, task_type) for task_type, t in dispatches}:
-        wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type))
+    for (queue, task_type), count in Counter(
+        (t.task_queue, kind) for kind, t in dispatches
+    ).items():
+        wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type), count)
     if transition.events:
         wake_after_commit(uow, notifier, history_key(namespace_id, state.workflow_id, state.run_id))
 

@@ -43,6 +43,7 @@ async def record_poller(
     identity: str,
     now: datetime,
     dialect: str,
+    rate_per_second: float,
 ) -> None:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     values = {
@@ -51,11 +52,12 @@ async def record_poller(
         "task_type": task_type,
         "identity": identity,
         "last_access_time": now,
+        "rate_per_second": rate_per_second,
     }
     statement = insert(PollerRow).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["namespace_id", "task_queue", "task_type", "identity"],
-        set_={"last_access_time": now},
+        set_={"last_access_time": now, "rate_per_second": rate_per_second},
     )
     await uow.session.execute(statement)
 
@@ -135,20 +137,26 @@ async def long_poll(
     window: float,
     claim: Callable[[UnitOfWork], Awaitable[T | None]],
     gone: asyncio.Event,
+    rate_per_second: float,
 ) -> T | None:
     """Try to claim a task; if none, wait to be woken by a new one until the window ends.
     A poller that has gone away claims nothing, so no task is handed to a dead socket."""
     key = queue_key(ns.id, task_queue, task_type)
     deadline = ctx.clock.now() + timedelta(seconds=window)
-    dialect = ctx.db.dialect
-    await ctx.db.run(partial(_record, ns.id, task_queue, task_type, identity, ctx, dialect))
+    record = partial(_record, ns.id, task_queue, task_type, identity, rate_per_second, ctx)
+    await ctx.db.run(record)
     while True:
         wake = ctx.notifier.subscribe(key)
         relay = asyncio.ensure_future(_relay(gone, wake))
         try:
             if gone.is_set():
+                _pass_on(ctx, key, wake)  # in case it was woken for a task
                 return None
-            claimed = await ctx.db.run(claim)
+            try:
+                claimed = await ctx.db.run(claim)
+            except BaseException:
+                _pass_on(ctx, key, wake)
+                raise
             if claimed is not None:
                 return claimed
             remaining = (deadline - ctx.clock.now()).total_seconds()
@@ -157,6 +165,12 @@ async def long_poll(
         finally:
             relay.cancel()
             ctx.notifier.unsubscribe(key, wake)
+
+
+def _pass_on(ctx: AppContext, key: tuple[str, ...], mine: asyncio.Event) -> None:
+    """A poller leaving without a task hands a wake-up to another waiting poller."""
+    ctx.notifier.unsubscribe(key, mine)
+    ctx.notifier.notify(key, 1)
 
 
 async def _relay(gone: asyncio.Event, wake: asyncio.Event) -> None:
@@ -169,13 +183,14 @@ async def _record(
     task_queue: str,
     task_type: str,
     identity: str,
+    rate_per_second: float,
     ctx: AppContext,
-    dialect: str,
     uow: UnitOfWork,
 ) -> None:
     now = ctx.clock.now()
+    poller = identity or "unknown"
     await record_poller(
-        uow, namespace_id, task_queue, task_type, identity or "unknown", now, dialect
+        uow, namespace_id, task_queue, task_type, poller, now, ctx.db.dialect, rate_per_second
     )
     if identity:
         await workers.heard_from(uow.session, namespace_id, task_queue, identity, now)

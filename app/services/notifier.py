@@ -14,23 +14,31 @@ from app.db.database import UnitOfWork
 
 class Notifier:
     def __init__(self) -> None:
-        self._waiters: dict[Hashable, set[asyncio.Event]] = defaultdict(set)
+        # Insertion-ordered, so a count-limited wake-up goes to the longest waiters.
+        self._waiters: dict[Hashable, dict[asyncio.Event, None]] = defaultdict(dict)
 
     def subscribe(self, key: Hashable) -> asyncio.Event:
         event = asyncio.Event()
-        self._waiters[key].add(event)
+        self._waiters[key][event] = None
         return event
 
     def unsubscribe(self, key: Hashable, event: asyncio.Event) -> None:
         waiters = self._waiters.get(key)
         if waiters is not None:
-            waiters.discard(event)
+            waiters.pop(event, None)
             if not waiters:
                 del self._waiters[key]
 
-    def notify(self, key: Hashable) -> None:
+    def notify(self, key: Hashable, count: int | None = None) -> None:
+        """Wake every waiter on ``key``, or the first ``count`` not already woken: a task
+        is taken by one poller, and waking every poller for it only makes them race."""
+        woken = 0
         for event in self._waiters.get(key, ()):
-            event.set()
+            if count is not None and woken >= count:
+                return
+            if not event.is_set():
+                event.set()
+                woken += 1
 
     def notify_all(self) -> None:
         for waiters in self._waiters.values():
@@ -38,11 +46,26 @@ class Notifier:
                 event.set()
 
 
-def wake_after_commit(uow: UnitOfWork, notifier: Notifier, key: tuple[str, ...]) -> None:
-    """Wake the waiters on ``key`` once ``uow`` commits: this process's directly, other
-    processes' through the database (PostgreSQL NOTIFY)."""
-    uow.after_commit.append(partial(notifier.notify, key))
-    uow.broadcasts.add(json.dumps(key))
+def wake_after_commit(
+    uow: UnitOfWork, notifier: Notifier, key: tuple[str, ...], count: int | None = None
+) -> None:
+    """Wake the waiters on ``key`` once ``uow`` commits (all, or ``count`` of them): this
+    process's directly, other processes' through the database (PostgreSQL NOTIFY)."""
+    uow.after_commit.append(partial(notifier.notify, key, count))
+    payload = json.dumps(key)
+    if payload in uow.broadcasts:
+        earlier = uow.broadcasts[payload]
+        count = None if earlier is None or count is None else earlier + count
+    uow.broadcasts[payload] = count
+
+
+def parse_broadcast(payload: str) -> tuple[tuple[str, ...], int | None]:
+    """The key and count of a NOTIFY payload; ValueError when it is not one."""
+    message = json.loads(payload)
+    key, count = message["key"], message["count"]
+    if not isinstance(key, list) or not (count is None or isinstance(count, int)):
+        raise ValueError("not a wake-up")
+    return tuple(str(part) for part in key), count
 
 
 TIMERS_KEY = ("timers",)

@@ -6,6 +6,7 @@ process reaches the caller, woken through the notifier (NOTIFY across processes)
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +60,7 @@ async def offer(uow: UnitOfWork, notifier: Notifier, query: QueryRow) -> None:
     session.add(query)
     await session.flush()
     wake_after_commit(
-        uow, notifier, queue_key(query.namespace_id, query.task_queue, WORKFLOW_TASKS)
+        uow, notifier, queue_key(query.namespace_id, query.task_queue, WORKFLOW_TASKS), 1
     )
 
 
@@ -117,8 +118,8 @@ async def send_attached_on_their_own(uow: UnitOfWork, notifier: Notifier, run_ke
         .values(attached=False)
         .returning(col(QueryRow.task_queue))
     )
-    for task_queue in set(detached.scalars()):
-        wake_after_commit(uow, notifier, queue_key(run_key[0], task_queue, WORKFLOW_TASKS))
+    for task_queue, count in Counter(detached.scalars()).items():
+        wake_after_commit(uow, notifier, queue_key(run_key[0], task_queue, WORKFLOW_TASKS), count)
 
 
 async def resolve(

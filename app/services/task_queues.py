@@ -26,6 +26,7 @@ async def describe(
     task_type: str,
     now: datetime,
     registration_ttl: float,
+    queue_rate: float,
 ) -> dict[str, Any]:
     pollers = (
         await session.execute(
@@ -55,6 +56,7 @@ async def describe(
     ).one()
     status: dict[str, Any] = {
         "backlog_count_hint": int(count),
+        "rate_per_second": queue_rate,
         # Tasks are handed out oldest first and deleted when taken: everything below the
         # oldest waiting task is acknowledged, and the newest waiting one is as far as
         # the queue has been written.
@@ -66,7 +68,12 @@ async def describe(
     }
     return {
         "pollers": [
-            {"identity": p.identity, "last_access_time": p.last_access_time} for p in pollers
+            {
+                "identity": p.identity,
+                "last_access_time": p.last_access_time,
+                "rate_per_second": p.rate_per_second,
+            }
+            for p in pollers
         ],
         "task_queue_status": status,
         "workers": await workers.live(session, namespace_id, task_queue, now, registration_ttl),

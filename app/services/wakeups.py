@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
@@ -15,7 +14,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.db.database import WAKEUP_CHANNEL
-from app.services.notifier import Notifier
+from app.services.notifier import Notifier, parse_broadcast
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
@@ -48,10 +47,10 @@ class CrossProcessWakeups:
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
-            key = tuple(json.loads(payload))
-        except ValueError:
+            key, count = parse_broadcast(payload)
+        except (ValueError, KeyError, TypeError):
             return
-        self._notifier.notify(key)
+        self._notifier.notify(key, count)
 
     async def _listen(self) -> None:
         while True:

@@ -32,6 +32,7 @@ async def test_backlog_levels_age_and_pollers(
         "pollers": [],
         "task_queue_status": {
             "backlog_count_hint": 0,
+            "rate_per_second": 1000000 / 60,
             "ack_level": 0,
             "read_level": 0,
             "approximate_backlog_age": "0s",
@@ -52,6 +53,15 @@ async def test_backlog_levels_age_and_pollers(
     assert described["task_queue_status"]["backlog_count_hint"] == 2
     assert described["task_queue_status"]["ack_level"] == first_ack + 1
     assert [p["identity"] for p in described["pollers"]] == ["test-worker"]
+    assert described["pollers"][0]["rate_per_second"] == 100000.0
+
+    limited = await client.post(
+        f"{NS}/task-queues/{QUEUE}/workflow-tasks/poll",
+        json={"identity": "slow-worker", "task_queue_metadata": {"max_tasks_per_second": 2.5}},
+    )
+    assert limited.status_code == 200, limited.text
+    rates = {p["identity"]: p["rate_per_second"] for p in (await describe(client))["pollers"]}
+    assert rates == {"test-worker": 100000.0, "slow-worker": 2.5}
 
     activities = await describe(client, task_queue_type="ACTIVITY")
     assert activities["pollers"] == []
