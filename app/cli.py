@@ -156,16 +156,21 @@ def _serve(args: argparse.Namespace) -> None:
         auth.check_secret(settings)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
+    from app.main import create_app
+
+    app = create_app(settings)
+    try:  # here, so that a second server on one SQLite file gets one clear line
+        app.state.ctx.db.claim_sole_server()
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
     log.info(
         "Temporal Gateway listening on http://%s:%d (database %s)",
         settings.host,
         settings.port,
         describe_url(settings.database_url),
     )
-    from app.main import create_app
-
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -102,7 +102,11 @@ class Database:
         timers, long polls and queries are coordinated only within a process. A second
         server on the same file is refused (the kernel drops the lock of a dead process)."""
         database = make_url(self.url).database
-        if not self.is_sqlite or not database or database == ":memory:":
+        if (
+            self._server_lock is not None
+            or not self.is_sqlite
+            or database in (None, "", ":memory:")
+        ):
             return
         lock = Path(f"{database}.server-lock").open("a")  # noqa: SIM115 (held until close)
         try:

@@ -19,6 +19,7 @@ def _app(path: Path) -> FastAPI:
 async def test_a_second_server_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "gateway.db"
     first, second = _app(path), _app(path)
+    first.state.ctx.db.claim_sole_server()  # as `serve` does before the app starts
     async with first.router.lifespan_context(first):
         with pytest.raises(RuntimeError, match="another gateway process is serving"):
             async with second.router.lifespan_context(second):
