@@ -68,7 +68,11 @@ class PollTaskQueueRequest(StrictModel):
         return metadata.max_tasks_per_second
 
     wait_timeout: Duration | None = Field(
-        None, description="How long to wait for a task; at most the server's window (50s)."
+        None,
+        description=(
+            "How long to wait for a task; at most the server's window (50s, the default); "
+            '"0s" answers at once.'
+        ),
     )
 
 

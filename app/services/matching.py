@@ -29,10 +29,10 @@ T = TypeVar("T")
 
 def poll_window(requested: timedelta | None) -> float:
     """The server's window (below the 60 s at which proxies cut idle HTTP), or less if
-    the client asks for less."""
-    if requested is None or requested.total_seconds() <= 0:
+    the client asks for less; "0s" answers at once, as the result endpoint does."""
+    if requested is None:
         return MAX_POLL_SECONDS
-    return min(requested.total_seconds(), MAX_POLL_SECONDS)
+    return max(0.0, min(requested.total_seconds(), MAX_POLL_SECONDS))
 
 
 async def record_poller(

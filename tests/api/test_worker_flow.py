@@ -108,6 +108,13 @@ async def test_empty_poll_names_its_window(client: httpx.AsyncClient, clock: Man
     assert body["poll_window"] == "5s"
 
 
+async def test_a_zero_wait_poll_answers_at_once(client: httpx.AsyncClient) -> None:
+    body = await _poll(client, "0s")
+    assert (body["task_token"], body["poll_window"]) == ("", "0s")
+    await client.post(f"{NS}/workflows", json=start_body("now"))
+    assert (await _poll(client, "0s"))["task_token"]
+
+
 async def test_waiting_poller_gets_a_new_task_at_once(
     client: httpx.AsyncClient, clock: ManualClock
 ) -> None:
