@@ -174,9 +174,11 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return error
 
 
-async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
+async def wait_until(condition: Callable[[], bool], within: float = 60.0) -> None:
     """Wait (bounded) for the server to reach a state, e.g. a long poll parked on the
-    clock. Database I/O runs in threads, so yielding to the loop alone is not enough."""
+    clock. Database I/O runs in threads, so yielding to the loop alone is not enough.
+    The bound only stops a broken test from hanging: on a loaded 2-core machine one
+    PostgreSQL commit has been seen to take over 5 s."""
     deadline = asyncio.get_running_loop().time() + within
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
