@@ -13,7 +13,9 @@ from app.db.database import Database
 from app.rate_limits.limiter import RateLimiter
 from app.services.cluster import Self
 from app.services.loops import Loop
+from app.services.namespace_cache import NamespaceCache
 from app.services.notifier import Notifier
+from app.services.poller_ledger import PollerLedger
 from app.services.shards import Ownership
 from app.services.tokens import TokenSigner
 from app.settings import Settings
@@ -28,13 +30,16 @@ class AppContext:
     authenticator: Authenticator = field(init=False)
 
     rate_limiter: RateLimiter = field(init=False)
+    namespaces: NamespaceCache = field(init=False)
     me: Self = field(init=False)
     ownership: Ownership = field(default_factory=Ownership)
+    pollers: PollerLedger = field(default_factory=PollerLedger)
 
     def __post_init__(self) -> None:
         self.me = Self.of_this_process(self.settings.host, self.settings.port)
         self.authenticator = Authenticator(self.settings, self.clock)
         self.rate_limiter = RateLimiter(self.settings, self.clock)
+        self.namespaces = NamespaceCache(self.clock)
 
     tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)

@@ -62,7 +62,9 @@ async def _start(ctx: AppContext) -> None:
             uow.session, cluster.SHARD_COUNT_KEY, ctx.settings.shard_count
         )
         ctx.db.partition_count = await cluster.fix_once(
-            uow.session, cluster.PARTITIONS_KEY, ctx.settings.task_queue_partitions
+            uow.session,
+            cluster.PARTITIONS_KEY,
+            ctx.settings.task_queue_partitions or (1 if ctx.db.is_sqlite else 4),
         )
         await cluster.join(uow.session, ctx.me, ctx.clock.now())
         await shards.ensure_rows(uow.session, ctx.db.shard_count)

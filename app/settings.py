@@ -148,8 +148,11 @@ class Settings(BaseSettings):
     )
     max_running_executions: int = Field(
         100,
-        ge=1,
-        description="Running workflow executions per namespace; a start beyond is refused.",
+        ge=0,
+        description=(
+            "Running workflow executions per namespace; a start beyond is refused. 0: no"
+            " cap. Each start reads up to this many index entries to check it."
+        ),
     )
     shard_count: int = Field(
         16,
@@ -175,9 +178,13 @@ class Settings(BaseSettings):
         le=86400,
         description="A worker registration lapses this long after its last registration or poll.",
     )
-    task_queue_partitions: int = Field(
-        4,
+    task_queue_partitions: int | None = Field(
+        None,
         ge=1,
         le=64,
-        description="Partitions of every task queue; fixed when the database is created.",
+        description=(
+            "Partitions of every task queue, fixed when the database is created. By default"
+            " 4 on PostgreSQL, where several processes share a queue, and 1 on SQLite, which"
+            " one process serves (more partitions there only add lookups to every poll)."
+        ),
     )

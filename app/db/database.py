@@ -11,6 +11,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from app.db import inline_sqlite
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,14 @@ class Database:
         self.partition_count = 1  # likewise
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
-            self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True)
-            self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False)
+            self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
+            self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
+            # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
+            # releases the GIL, so they do not hold up the event loop.
+            self.scanner = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=False)
         else:
             self.writer = create_async_engine(self.url, pool_size=10, max_overflow=20)
-            self.reader = self.writer
+            self.reader = self.scanner = self.writer
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,7 +129,7 @@ class Database:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
-    def _sqlite_engine(self, synchronous: str, *, immediate: bool) -> AsyncEngine:
+    def _sqlite_engine(self, synchronous: str, *, immediate: bool, inline: bool) -> AsyncEngine:
         # Pooled: opening an aiosqlite connection starts a thread and runs the pragmas
         # below, which cost more than most reads. A pooled reader holds no lock between
         # uses (its transaction ends when the session closes).
@@ -137,7 +142,13 @@ class Database:
                 "max_overflow": 0 if immediate else 16,
             }
         )
-        engine = create_async_engine(self.url, connect_args={"timeout": 30}, **pooling)
+        if inline and not in_memory:
+            path = str(make_url(self.url).database)
+            engine = create_async_engine(
+                self.url, async_creator=partial(inline_sqlite.connect, path, 30), **pooling
+            )
+        else:
+            engine = create_async_engine(self.url, connect_args={"timeout": 30}, **pooling)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -189,8 +200,10 @@ class Database:
         raise AssertionError("unreachable")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(self.reader, expire_on_commit=False) as session:
+    async def read(self, *, scan: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-only session; ``scan`` for queries that may read many rows."""
+        engine = self.scanner if scan else self.reader
+        async with AsyncSession(engine, expire_on_commit=False) as session:
             try:
                 yield session
             except OperationalError as exc:
@@ -240,8 +253,8 @@ class Database:
             self._server_lock.close()
             self._server_lock = None
         await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        for engine in {self.reader, self.scanner} - {self.writer}:
+            await engine.dispose()
 
 
 # PostgreSQL's deadlock and serialization failures: the transaction is retried whole.

@@ -69,8 +69,7 @@ async def poll_activity_task_queue(
     is empty (`task_token` "") and names the window it waited."""
     body = body or PollTaskQueueRequest()
     check_poll_request(task_queue, body, namespace)
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     window = matching.poll_window(body.wait_timeout)
     async with client_gone(request) as gone:
         claimed = await matching.long_poll(

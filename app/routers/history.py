@@ -16,7 +16,7 @@ from app.models.workflows import (
 )
 from app.permissions import Permission, requires
 from app.routers.docs import errors
-from app.services import history, namespaces, results
+from app.services import history, results
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
 
@@ -36,8 +36,7 @@ async def _history(
     wait_new_event: bool,
     history_event_filter_type: Any,
 ) -> GetWorkflowExecutionHistoryResponse:
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     page = await history.get_page(
         ctx,
         ns,
@@ -136,8 +135,7 @@ async def _result(
         )
     except ValueError as exc:
         raise bad_request("wait_timeout", str(exc)) from None
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     return await results.await_result(ctx, ns, workflow_id, run_id, wait)
 
 

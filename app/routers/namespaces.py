@@ -90,6 +90,7 @@ async def update_namespace(
         row = await service.update(
             uow.session, namespace, body, ctx.settings.cluster_name, ctx.clock.now()
         )
+    ctx.namespaces.changed()
     return service.describe(row)
 
 
@@ -107,4 +108,5 @@ async def delete_namespace(
     task and timer in it."""
     async with ctx.db.write() as uow:
         count = await service.delete_namespace(uow.session, namespace)
+    ctx.namespaces.changed()
     return DeleteNamespaceResponse(deleted_namespace=namespace, deleted_executions=count)

@@ -16,7 +16,7 @@ from app.models.queries import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
-from app.services import namespaces, queries, query_store
+from app.services import queries, query_store
 from app.services.workflow_tasks import QUERY_TOKEN_KIND
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Queries"])
@@ -38,8 +38,7 @@ async def _query(
             raise bad_request("execution.workflow_id", "execution.workflow_id does not match")
         if body.execution.run_id and run_id and body.execution.run_id != run_id:
             raise bad_request("execution.run_id", "execution.run_id does not match the path")
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     return await queries.query_workflow(ctx, ns, workflow_id, run_id, body)
 
 
@@ -97,8 +96,7 @@ async def respond_query_task_completed(
     stopped waiting is NOT_FOUND."""
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     claims = ctx.signer.decode(QUERY_TOKEN_KIND, body.task_token, field="task_token")
     if claims.get("ns") != ns.id:
         raise permission_denied("task_token was issued in another namespace")

@@ -12,7 +12,7 @@ from app.models.worker import UNLIMITED_RATE
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
-from app.services import namespaces, task_queues
+from app.services import task_queues
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/task-queues", tags=["Admin"])
 
@@ -49,8 +49,8 @@ async def describe_task_queue(
     age of the oldest waiting task; and the workers registered on the queue (RegisterWorker)
     whose registration has not lapsed."""
     kind = task_queue_type.removeprefix("TASK_QUEUE_TYPE_").lower()
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
         return await task_queues.describe(
             session,
             ns.id,
@@ -75,8 +75,8 @@ async def list_task_queue_partitions(
     """Each partition of the queue (workflow and activity tasks), with its owner — the
     member whose pollers look in it first; any member's pollers take its tasks when
     theirs are empty — and the tasks waiting in it."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
         return await task_queues.partitions(
             session, ns.id, task_queue, ctx.db.partition_count, ctx.db.shard_count
         )

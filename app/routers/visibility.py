@@ -46,8 +46,7 @@ async def count_workflows(
     namespace: str, query: str = QUERY, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     """How many runs match the query; with `GROUP BY ExecutionStatus`, per status."""
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     return await visibility.count_executions(ctx, ns, query)
 
 
@@ -68,8 +67,7 @@ async def list_workflows(
 ) -> dict[str, Any]:
     """Runs matching the query, newest first unless the query says ORDER BY; page with
     `next_page_token` (runs started after the first page do not disturb the pages)."""
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     executions, token = await visibility.list_executions(ctx, ns, query, page_size, next_page_token)
     return {"executions": executions, "next_page_token": token}
 
@@ -92,8 +90,7 @@ async def scan_workflows(
     body = body or ScanWorkflowExecutionsRequest()
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     executions, token = await visibility.list_executions(
         ctx, ns, body.query, body.page_size, body.next_page_token, scan=True
     )
@@ -111,8 +108,7 @@ async def list_search_attributes(
     namespace: str, ctx: AppContext = Depends(context)
 ) -> ListSearchAttributesResponse:
     """The namespace's custom search attributes and the system ones, with their types."""
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     return ListSearchAttributesResponse(
         custom_attributes=ns.search_attribute_types, system_attributes=SYSTEM_ATTRIBUTES
     )
@@ -139,6 +135,7 @@ async def add_search_attributes(
         uow.session.add(ns)
 
     await ctx.db.run(work)
+    ctx.namespaces.changed()
     return EmptyResponse()
 
 
@@ -160,4 +157,5 @@ async def remove_search_attribute(
         uow.session.add(ns)
 
     await ctx.db.run(work)
+    ctx.namespaces.changed()
     return EmptyResponse()

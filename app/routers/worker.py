@@ -63,8 +63,7 @@ async def poll_workflow_task_queue(
     the window it waited."""
     body = body or PollTaskQueueRequest()
     check_poll_request(task_queue, body, namespace)
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     window = matching.poll_window(body.wait_timeout)
     async with client_gone(request) as gone:
         claimed = await matching.long_poll(
@@ -128,11 +127,13 @@ async def respond_workflow_task_completed(
 
     async def work(uow: UnitOfWork) -> CompletionOutcome:
         ns = await namespaces.get_by_name(uow.session, namespace)
-        return await service.respond_completed(uow, ctx, ns, body)
+        outcome = await service.respond_completed(uow, ctx, ns, body)
+        await service.settle_queries(
+            uow, ctx, outcome.claims, body.query_results, outcome.task_pending
+        )
+        return outcome
 
     outcome = await ctx.db.run(work)
-    if outcome.claims:
-        await service.settle_queries(ctx, outcome.claims, body.query_results, outcome.task_pending)
     if outcome.failed is not None:
         raise outcome.failed
     return {"workflow_task": outcome.new_task, "activity_tasks": []}

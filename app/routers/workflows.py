@@ -23,7 +23,7 @@ from app.models.workflows import (
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
-from app.services import executions, history, namespaces
+from app.services import history, namespaces
 from app.services import workflows as service
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
@@ -63,21 +63,19 @@ async def _describe(
     maximum_page_size: int,
     next_page_token: str,
 ) -> dict[str, Any]:
-    async with ctx.db.read() as session:
-        ns = await namespaces.get_by_name(session, namespace)
-        row = await executions.load(session, ns.id, workflow_id, run_id)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     page = await history.get_page(
         ctx,
         ns,
         workflow_id,
-        row.run_id,
+        run_id,
         maximum_page_size,
         next_page_token,
         False,
         HistoryEventFilterType.ALL_EVENT,
     )
     return {
-        **history.describe(row),
+        **history.describe(page.run),
         "workflow_execution_history": page.events,
         "next_page_token": page.next_page_token,
     }

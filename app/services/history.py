@@ -34,6 +34,7 @@ TOKEN_KIND = "history"
 class HistoryPage:
     events: list[dict[str, Any]]
     next_page_token: str
+    run: ExecutionRow  # the run as it was when the page was read
 
 
 def render_event(row: HistoryEventRow) -> dict[str, Any]:
@@ -170,12 +171,12 @@ async def get_page(
         task = token.get("task")
     window = ctx.settings.history_long_poll_seconds if window is None else window
     deadline = ctx.clock.now() + timedelta(seconds=window)
-    if not run_id:
+    if not run_id and wait_new_event:  # a waiter must know its run to be woken
         async with ctx.db.read() as session:
             run_id = (await executions.load(session, ns.id, workflow_id, "")).run_id
     key = history_key(ns.id, workflow_id, run_id)
     while True:
-        wake = ctx.notifier.subscribe(key)
+        wake = ctx.notifier.subscribe(key) if wait_new_event else None
         try:
             async with ctx.db.read() as session:
                 row = await executions.load(session, ns.id, workflow_id, run_id)
@@ -190,14 +191,15 @@ async def get_page(
                 rendered = [render_event(e) for e in events]
                 if not more:
                     rendered += _transient_tail(row, task)
-                return HistoryPage(rendered, next_token)
-            if closed or not wait_new_event:
-                return HistoryPage([], "")
+                return HistoryPage(rendered, next_token, row)
+            if closed or wake is None:
+                return HistoryPage([], "", row)
             remaining = (deadline - ctx.clock.now()).total_seconds()
             if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
-                return HistoryPage([], page_token(ctx, ns, row, first_event_id))
+                return HistoryPage([], page_token(ctx, ns, row, first_event_id), row)
         finally:
-            ctx.notifier.unsubscribe(key, wake)
+            if wake is not None:
+                ctx.notifier.unsubscribe(key, wake)
 
 
 def page_token(

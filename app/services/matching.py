@@ -8,7 +8,6 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import delete, func
@@ -22,6 +21,7 @@ from app.db.database import UnitOfWork, shard_of
 from app.db.tables import NamespaceRow, PollerRow, TaskRow
 from app.services import workers
 from app.services.notifier import queue_key
+from app.services.poller_ledger import PollerKey
 
 MAX_POLL_SECONDS = 50.0
 T = TypeVar("T")
@@ -143,8 +143,16 @@ async def long_poll(
     A poller that has gone away claims nothing, so no task is handed to a dead socket."""
     key = queue_key(ns.id, task_queue, task_type)
     deadline = ctx.clock.now() + timedelta(seconds=window)
-    record = partial(_record, ns.id, task_queue, task_type, identity, rate_per_second, ctx)
-    await ctx.db.run(record)
+    poller = (ns.id, task_queue, task_type, identity or "unknown")
+    record_due = ctx.pollers.due(poller, ctx.clock.now(), rate_per_second)
+
+    async def record_and_claim(uow: UnitOfWork) -> T | None:
+        """The first attempt also records the poller (one transaction, not two)."""
+        if record_due:
+            await _record(poller, identity, rate_per_second, ctx, uow)
+        return await claim(uow)
+
+    first = True
     while True:
         wake = ctx.notifier.subscribe(key)
         relay = asyncio.ensure_future(_relay(gone, wake))
@@ -153,7 +161,8 @@ async def long_poll(
                 _pass_on(ctx, key, wake)  # in case it was woken for a task
                 return None
             try:
-                claimed = await ctx.db.run(claim)
+                claimed = await ctx.db.run(record_and_claim if first else claim)
+                first = False
             except BaseException:
                 _pass_on(ctx, key, wake)
                 raise
@@ -179,18 +188,13 @@ async def _relay(gone: asyncio.Event, wake: asyncio.Event) -> None:
 
 
 async def _record(
-    namespace_id: str,
-    task_queue: str,
-    task_type: str,
-    identity: str,
-    rate_per_second: float,
-    ctx: AppContext,
-    uow: UnitOfWork,
+    poller: PollerKey, identity: str, rate_per_second: float, ctx: AppContext, uow: UnitOfWork
 ) -> None:
     now = ctx.clock.now()
-    poller = identity or "unknown"
+    namespace_id, task_queue, task_type, name = poller
     await record_poller(
-        uow, namespace_id, task_queue, task_type, poller, now, ctx.db.dialect, rate_per_second
+        uow, namespace_id, task_queue, task_type, name, now, ctx.db.dialect, rate_per_second
     )
     if identity:
         await workers.heard_from(uow.session, namespace_id, task_queue, identity, now)
+    uow.after_commit.append(lambda: ctx.pollers.written(poller, now, rate_per_second))

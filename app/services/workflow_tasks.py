@@ -171,34 +171,32 @@ async def attach_queries(session: AsyncSession, ns: NamespaceRow, response: dict
 
 
 async def settle_queries(
+    uow: UnitOfWork,
     ctx: AppContext,
     claims: dict[str, Any],
     results: dict[str, Any] | None,
     task_pending: bool,
 ) -> None:
-    """After a completion: answer the queries it answered; queries still waiting for a
-    task that will not come are sent on their own."""
+    """In a completion's transaction: answer the queries it answered; queries still
+    waiting for a task that will not come are sent on their own."""
     if not results and task_pending:
         return
-    async with ctx.db.write() as uow:
-        for query_id, result in (results or {}).items():
-            if isinstance(result, dict):
-                await query_store.resolve(
-                    uow,
-                    ctx.notifier,
-                    query_id,
-                    queries.answer_of(
-                        str(result.get("result_type", "ANSWERED")).removeprefix(
-                            "QUERY_RESULT_TYPE_"
-                        ),
-                        result.get("answer"),
-                        str(result.get("error_message", "")),
-                        result.get("failure"),
-                    ),
-                )
-        if not task_pending:
-            run_key = (claims["ns"], claims["wf"], claims["run"])
-            await query_store.send_attached_on_their_own(uow, ctx.notifier, run_key)
+    for query_id, result in (results or {}).items():
+        if isinstance(result, dict):
+            await query_store.resolve(
+                uow,
+                ctx.notifier,
+                query_id,
+                queries.answer_of(
+                    str(result.get("result_type", "ANSWERED")).removeprefix("QUERY_RESULT_TYPE_"),
+                    result.get("answer"),
+                    str(result.get("error_message", "")),
+                    result.get("failure"),
+                ),
+            )
+    if not task_pending:
+        run_key = (claims["ns"], claims["wf"], claims["run"])
+        await query_store.send_attached_on_their_own(uow, ctx.notifier, run_key)
 
 
 async def _start(

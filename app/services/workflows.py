@@ -120,7 +120,7 @@ async def start(
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
             return existing.run_id, False
     cap = ctx.settings.max_running_executions
-    if not replaces_running and await executions.running_at_least(session, ns.id, cap):
+    if cap and not replaces_running and await executions.running_at_least(session, ns.id, cap):
         raise ApiError(
             ErrorCode.RESOURCE_EXHAUSTED,
             f"Namespace {ns.name!r} already has {cap} running workflow executions.",

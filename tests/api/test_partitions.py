@@ -21,8 +21,12 @@ URL = f"{NS}/task-queues/{QUEUE}/partitions"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """The default partition count (the suite's other tests use one)."""
-    return Settings(database_url=database_url, run_background_loops=False, **ROOMY_LIMITS)
+    """PostgreSQL's default partition count (the suite's other tests use one)."""
+    return Settings(
+        database_url=database_url,
+        run_background_loops=False,
+        **{**ROOMY_LIMITS, "task_queue_partitions": 4},
+    )
 
 
 async def partitions(client: httpx.AsyncClient) -> dict[str, Any]:

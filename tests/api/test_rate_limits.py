@@ -262,6 +262,14 @@ async def test_running_executions_per_namespace_are_capped(gateway: Gateway) -> 
         assert (await client.post(f"{NS}/workflows", json=start_body("c"))).status_code == 200
 
 
+async def test_a_cap_of_zero_means_no_cap(gateway: Gateway) -> None:
+    async with gateway(max_running_executions=0) as (client, worker):
+        for n in range(3):
+            await worker.start(f"uncapped-{n}")
+        listed = await client.get(f"{NS}/workflows", params={"query": "ExecutionStatus='Running'"})
+        assert len(listed.json()["executions"]) == 3
+
+
 async def test_two_gateways_on_one_redis_share_a_budget(tmp_path: Path) -> None:
     shared = {
         **ROOMY_LIMITS,
