@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -36,6 +36,10 @@ from app.services.notifier import (
     wake_after_commit,
 )
 from app.services.search_attributes import index as index_search_attributes
+
+_HISTORY: Table = HistoryEventRow.__table__  # type: ignore[attr-defined]
+_TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]
+_TIMERS: Table = TimerTaskRow.__table__  # type: ignore[attr-defined]
 
 
 class ConcurrentUpdate(RetryableConflict):
@@ -118,7 +122,7 @@ def _columns(state: MutableState) -> dict[str, object]:
     }
 
 
-def _write_effects(
+async def _write_effects(
     uow: UnitOfWork,
     notifier: Notifier,
     namespace_id: str,
@@ -126,49 +130,49 @@ def _write_effects(
     transition: Transition,
     now: datetime,
 ) -> None:
+    """Append the transition's events, tasks and timers (Core inserts: the ORM's unit of
+    work cost more than the statements) and wake whoever waits on them after the commit."""
     session = uow.session
+    run = {"namespace_id": namespace_id, "workflow_id": state.workflow_id, "run_id": state.run_id}
     uow.after_commit.append(partial(work.record_history_events, len(transition.events)))
-    for event in transition.events:
-        session.add(
-            HistoryEventRow(
-                namespace_id=namespace_id,
-                workflow_id=state.workflow_id,
-                run_id=state.run_id,
-                event_id=event.event_id,
-                event_type=event.event_type.value,
-                event_time=event.event_time,
-                attributes=event.attributes,
-            )
-        )
+    events = [
+        {
+            **run,
+            "event_id": event.event_id,
+            "event_type": event.event_type.value,
+            "event_time": event.event_time,
+            "attributes": event.attributes,
+        }
+        for event in transition.events
+    ]
     dispatches: list[tuple[str, WorkflowTaskDispatch | ActivityTaskDispatch]]
     dispatches = [("workflow", t) for t in transition.workflow_tasks]
     dispatches += [("activity", t) for t in transition.activity_tasks]
-    for task_type, task in dispatches:
-        session.add(
-            TaskRow(
-                namespace_id=namespace_id,
-                task_queue=task.task_queue,
-                task_type=task_type,
-                partition=uow.partition_of(state.workflow_id, task.scheduled_event_id),
-                workflow_id=state.workflow_id,
-                run_id=state.run_id,
-                scheduled_event_id=task.scheduled_event_id,
-                created_time=now,
-                visible_time=now,
-            )
-        )
-    for timer in transition.timers:
-        session.add(
-            TimerTaskRow(
-                shard_id=uow.shard_of(namespace_id, state.workflow_id),
-                fire_time=timer.fire_time,
-                kind=timer.kind.value,
-                namespace_id=namespace_id,
-                workflow_id=state.workflow_id,
-                run_id=state.run_id,
-                data=timer.data,
-            )
-        )
+    tasks = [
+        {
+            **run,
+            "task_queue": task.task_queue,
+            "task_type": task_type,
+            "partition": uow.partition_of(state.workflow_id, task.scheduled_event_id),
+            "scheduled_event_id": task.scheduled_event_id,
+            "created_time": now,
+            "visible_time": now,
+        }
+        for task_type, task in dispatches
+    ]
+    timers = [
+        {
+            **run,
+            "shard_id": uow.shard_of(namespace_id, state.workflow_id),
+            "fire_time": timer.fire_time,
+            "kind": timer.kind.value,
+            "data": timer.data,
+        }
+        for timer in transition.timers
+    ]
+    for table, rows in ((_HISTORY, events), (_TASKS, tasks), (_TIMERS, timers)):
+        if rows:
+            await session.execute(insert(table), rows)
     if transition.timers:
         wake_after_commit(uow, notifier, TIMERS_KEY)
     for (queue, task_type), count in Counter(
@@ -256,7 +260,7 @@ async def create(
         setattr(row, name, value)
     row.history_size_bytes = _event_bytes(transition)
     uow.session.add(row)
-    _write_effects(uow, notifier, row.namespace_id, state, transition, now)
+    await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
     if row.search_attributes:
         await index_search_attributes(uow.session, row)
@@ -298,7 +302,7 @@ async def save(
     set_committed_value(row, "search_attributes", search_attributes)
     for name, value in _columns(state).items():
         set_committed_value(row, name, value)
-    _write_effects(uow, notifier, row.namespace_id, state, transition, now)
+    await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
     if transition.search_attributes_upsert:
         await index_search_attributes(uow.session, row)
