@@ -36,6 +36,7 @@ from app.services import cluster, shards
 from app.services import namespaces as namespace_service
 from app.services.membership import MembershipHeartbeat, ShardBalancer
 from app.services.notifier import Notifier
+from app.services.planner_statistics import PlannerStatistics
 from app.services.timers import TimerProcessor
 from app.services.tokens import TokenSigner, load_or_create_secret
 from app.services.wakeups import CrossProcessWakeups
@@ -165,6 +166,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     _document_errors_truthfully(app)
     ctx.loops += [TimerProcessor(ctx), MembershipHeartbeat(ctx), ShardBalancer(ctx)]
+    if ctx.db.is_sqlite:
+        ctx.loops.append(PlannerStatistics(ctx))
     app.state.ctx = ctx
     error_handlers.install(app)
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
