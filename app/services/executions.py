@@ -31,6 +31,7 @@ from app.rate_limits import work
 from app.services.notifier import (
     TIMERS_KEY,
     Notifier,
+    close_key,
     history_key,
     queue_key,
     wake_after_commit,
@@ -181,6 +182,8 @@ async def _write_effects(
         wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type), count)
     if transition.events:
         wake_after_commit(uow, notifier, history_key(namespace_id, state.workflow_id, state.run_id))
+    if transition.events and not state.is_running:
+        wake_after_commit(uow, notifier, close_key(namespace_id, state.workflow_id, state.run_id))
 
 
 @dataclass

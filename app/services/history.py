@@ -24,7 +24,7 @@ from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
 from app.payloads import render
 from app.services import executions
-from app.services.notifier import history_key
+from app.services.notifier import close_key, history_key
 
 MAX_PAGE_SIZE = 256
 TOKEN_KIND = "history"
@@ -174,7 +174,7 @@ async def get_page(
     if not run_id and wait_new_event:  # a waiter must know its run to be woken
         async with ctx.db.read() as session:
             run_id = (await executions.load(session, ns.id, workflow_id, "")).run_id
-    key = history_key(ns.id, workflow_id, run_id)
+    key = (close_key if close_only else history_key)(ns.id, workflow_id, run_id)
     while True:
         wake = ctx.notifier.subscribe(key) if wait_new_event else None
         try:

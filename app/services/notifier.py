@@ -75,5 +75,10 @@ def history_key(namespace_id: str, workflow_id: str, run_id: str) -> tuple[str, 
     return ("history", namespace_id, workflow_id, run_id)
 
 
+def close_key(namespace_id: str, workflow_id: str, run_id: str) -> tuple[str, ...]:
+    """Woken only when the run closes: result waiters need nothing else."""
+    return ("closed", namespace_id, workflow_id, run_id)
+
+
 def queue_key(namespace_id: str, task_queue: str, task_type: str) -> tuple[str, ...]:
     return ("queue", namespace_id, task_queue, task_type)
