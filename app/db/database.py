@@ -130,9 +130,9 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     def _sqlite_engine(self, synchronous: str, *, immediate: bool, inline: bool) -> AsyncEngine:
-        # Pooled: opening an aiosqlite connection starts a thread and runs the pragmas
-        # below, which cost more than most reads. A pooled reader holds no lock between
-        # uses (its transaction ends when the session closes).
+        # Pooled: opening a connection runs the pragmas below (and, for the threaded
+        # scanner, starts a thread), which cost more than most reads. A pooled reader
+        # holds no lock between uses (its transaction ends when the session closes).
         in_memory = make_url(self.url).database in (None, "", ":memory:")
         pooling = (
             {}
