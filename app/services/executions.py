@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -41,6 +41,33 @@ from app.services.search_attributes import index as index_search_attributes
 _HISTORY: Table = HistoryEventRow.__table__  # type: ignore[attr-defined]
 _TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]
 _TIMERS: Table = TimerTaskRow.__table__  # type: ignore[attr-defined]
+_EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[attr-defined]
+_CURRENT: Table = CurrentExecutionRow.__table__  # type: ignore[attr-defined]
+
+# Built once: a statement built per call costs more to construct and key for the
+# compiled-statement cache than to run.
+_INSERT_RUN = insert(_EXECUTIONS)
+_INSERT_CURRENT = insert(_CURRENT)
+_MOVE_CURRENT = (
+    update(_CURRENT)
+    .where(
+        _CURRENT.c.namespace_id == bindparam("key_namespace_id"),
+        _CURRENT.c.workflow_id == bindparam("key_workflow_id"),
+        _CURRENT.c.run_id == bindparam("replaces"),
+    )
+)
+_SAVE_RUN = (
+    update(_EXECUTIONS)
+    .where(
+        _EXECUTIONS.c.namespace_id == bindparam("key_namespace_id"),
+        _EXECUTIONS.c.workflow_id == bindparam("key_workflow_id"),
+        _EXECUTIONS.c.run_id == bindparam("key_run_id"),
+        _EXECUTIONS.c.db_version == bindparam("read_version"),
+    )
+    .values(
+        history_size_bytes=_EXECUTIONS.c.history_size_bytes + bindparam("added_bytes"),
+    )
+)
 
 
 class ConcurrentUpdate(RetryableConflict):
@@ -208,65 +235,53 @@ async def create_run(
     lineage: Lineage,
     now: datetime,
     replaces: str | None,
-) -> ExecutionRow:
+) -> None:
     """Write a new run (row, events, tasks, timers) and make it its workflow id's current
     run, in place of ``replaces`` — the current run the caller saw (None: there was none).
     If another writer moved the current run meanwhile, the transaction is retried."""
-    row = ExecutionRow(
-        namespace_id=namespace_id,
-        workflow_id=params.workflow_id,
-        run_id=params.run_id,
-        workflow_type=params.workflow_type,
-        task_queue=params.task_queue,
-        status=state.status.value,
-        start_time=now,
-        execution_time=now + timedelta(seconds=params.first_workflow_task_backoff),
-        start_request_id=params.request_id,
-        memo=params.memo or {},
-        search_attributes=params.search_attributes or {},
-        **asdict(lineage),
+    run = {"namespace_id": namespace_id, "workflow_id": params.workflow_id, "run_id": params.run_id}
+    search_attributes = params.search_attributes or {}
+    session = uow.session
+    # Core inserts: building the ORM object cost more than the statement.
+    await session.execute(
+        _INSERT_RUN,
+        {
+            **run,
+            "workflow_type": params.workflow_type,
+            "task_queue": params.task_queue,
+            "start_time": now,
+            "execution_time": now + timedelta(seconds=params.first_workflow_task_backoff),
+            "start_request_id": params.request_id,
+            "memo": params.memo or {},
+            "search_attributes": search_attributes,
+            "execution_duration_seconds": None,
+            "history_size_bytes": _event_bytes(transition),
+            "db_version": 1,
+            **asdict(lineage),
+            **_columns(state),
+        },
     )
-    await create(uow, notifier, row, state, transition, now)
+    await _write_effects(uow, notifier, namespace_id, state, transition, now)
     if replaces is None:
         # A concurrent start of the same id collides on the primary key and is retried.
-        uow.session.add(
-            CurrentExecutionRow(
-                namespace_id=namespace_id, workflow_id=params.workflow_id, run_id=params.run_id
-            )
-        )
-        await uow.session.flush()
+        await session.execute(_INSERT_CURRENT, run)
     else:
-        moved = await uow.session.execute(
-            update(CurrentExecutionRow)
-            .where(
-                col(CurrentExecutionRow.namespace_id) == namespace_id,
-                col(CurrentExecutionRow.workflow_id) == params.workflow_id,
-                col(CurrentExecutionRow.run_id) == replaces,
-            )
-            .values(run_id=params.run_id)
-            .execution_options(synchronize_session=False)
+        moved = await session.execute(
+            _MOVE_CURRENT,
+            {
+                "key_namespace_id": namespace_id,
+                "key_workflow_id": params.workflow_id,
+                "replaces": replaces,
+                "run_id": params.run_id,
+            },
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentUpdate(params.workflow_id)
-    return row
-
-
-async def create(
-    uow: UnitOfWork,
-    notifier: Notifier,
-    row: ExecutionRow,
-    state: MutableState,
-    transition: Transition,
-    now: datetime,
-) -> None:
-    for name, value in _columns(state).items():
-        setattr(row, name, value)
-    row.history_size_bytes = _event_bytes(transition)
-    uow.session.add(row)
-    await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
-    await uow.session.flush()
-    if row.search_attributes:
-        await index_search_attributes(uow.session, row)
+    await session.flush()
+    if search_attributes:
+        await index_search_attributes(
+            session, namespace_id, params.workflow_id, params.run_id, search_attributes
+        )
 
 
 async def save(
@@ -279,23 +294,21 @@ async def save(
 ) -> None:
     """Write a transition of an existing run, if nobody else wrote it since we read it."""
     memo, search_attributes = _merged_visibility(row, transition)
+    columns = _columns(state)
     result = await uow.session.execute(
-        update(ExecutionRow)
-        .where(
-            col(ExecutionRow.namespace_id) == row.namespace_id,
-            col(ExecutionRow.workflow_id) == row.workflow_id,
-            col(ExecutionRow.run_id) == row.run_id,
-            col(ExecutionRow.db_version) == row.db_version,
-        )
-        .values(
-            **_columns(state),
-            memo=memo,
-            search_attributes=search_attributes,
-            execution_duration_seconds=_duration(row, state),
-            history_size_bytes=col(ExecutionRow.history_size_bytes) + _event_bytes(transition),
-            db_version=row.db_version + 1,
-        )
-        .execution_options(synchronize_session=False)
+        _SAVE_RUN,
+        {
+            "key_namespace_id": row.namespace_id,
+            "key_workflow_id": row.workflow_id,
+            "key_run_id": row.run_id,
+            "read_version": row.db_version,
+            **columns,
+            "memo": memo,
+            "search_attributes": search_attributes,
+            "execution_duration_seconds": _duration(row, state),
+            "added_bytes": _event_bytes(transition),
+            "db_version": row.db_version + 1,
+        },
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentUpdate(row.workflow_id)
@@ -303,12 +316,14 @@ async def save(
     set_committed_value(row, "db_version", row.db_version + 1)
     set_committed_value(row, "memo", memo)
     set_committed_value(row, "search_attributes", search_attributes)
-    for name, value in _columns(state).items():
+    for name, value in columns.items():
         set_committed_value(row, name, value)
     await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     await uow.session.flush()
     if transition.search_attributes_upsert:
-        await index_search_attributes(uow.session, row)
+        await index_search_attributes(
+            uow.session, row.namespace_id, row.workflow_id, row.run_id, search_attributes
+        )
 
 
 def _event_bytes(transition: Transition) -> int:

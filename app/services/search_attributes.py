@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.tables import ExecutionRow, NamespaceRow, SearchAttributeValueRow
+from app.db.tables import NamespaceRow, SearchAttributeValueRow
 from app.engine.search_attributes import (
     PREDEFINED,
     RESERVED,
@@ -79,27 +79,33 @@ def check_or_raise(types: dict[str, str], fields: dict[str, Any] | None) -> None
         raise bad_request(problem.split(":", 1)[0], problem)
 
 
-async def index(session: AsyncSession, row: ExecutionRow) -> None:
+async def index(
+    session: AsyncSession,
+    namespace_id: str,
+    workflow_id: str,
+    run_id: str,
+    search_attributes: dict[str, Any],
+) -> None:
     """Rewrite the run's typed value rows from its search attributes."""
-    ns = await session.get(NamespaceRow, row.namespace_id)
+    ns = await session.get(NamespaceRow, namespace_id)
     types = effective_types(ns.search_attribute_types if ns is not None else {})
     await session.execute(
         delete(SearchAttributeValueRow).where(
-            col(SearchAttributeValueRow.namespace_id) == row.namespace_id,
-            col(SearchAttributeValueRow.workflow_id) == row.workflow_id,
-            col(SearchAttributeValueRow.run_id) == row.run_id,
+            col(SearchAttributeValueRow.namespace_id) == namespace_id,
+            col(SearchAttributeValueRow.workflow_id) == workflow_id,
+            col(SearchAttributeValueRow.run_id) == run_id,
         )
     )
-    for name, payload in row.search_attributes.get("indexed_fields", {}).items():
+    for name, payload in search_attributes.get("indexed_fields", {}).items():
         kind = types.get(name)
         if kind is None:
             continue
         for column, value in typed(kind, decode_payload(payload)) or []:
             session.add(
                 SearchAttributeValueRow(
-                    namespace_id=row.namespace_id,
-                    workflow_id=row.workflow_id,
-                    run_id=row.run_id,
+                    namespace_id=namespace_id,
+                    workflow_id=workflow_id,
+                    run_id=run_id,
                     name=name,
                     value_type=kind,
                     **{column: value},
