@@ -112,28 +112,21 @@ async def claim(
     window: float,
 ) -> dict[str, Any] | None:
     """Take the next activity attempt of the queue and mark it started (in state only)."""
-    now = ctx.clock.now()
-    partitions = matching.partition_order(ctx, ns.id, task_queue)
-    while True:
-        task = await matching.next_task(
-            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect, partitions
-        )
-        if task is None:
-            return None
-        row = await uow.session.get(
-            ExecutionRow, (ns.id, task.workflow_id, task.run_id), with_for_update=True
-        )
-        if row is None:
-            continue
+
+    async def start(
+        task: matching.QueuedTask, row: ExecutionRow, now: datetime
+    ) -> dict[str, Any] | None:
         state = executions.state_of(row)
         try:
             info, transition = engine.start(
                 state, task.scheduled_event_id, identity=identity, request_id=str(task.id), now=now
             )
         except engine.StaleActivityTask:
-            continue
+            return None
         await executions.save(uow, ctx.notifier, row, state, transition, now)
         return _response(ctx, ns, row, state, info, window)
+
+    return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
 def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:

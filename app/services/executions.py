@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, and_, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -48,13 +48,10 @@ _CURRENT: Table = CurrentExecutionRow.__table__  # type: ignore[attr-defined]
 # compiled-statement cache than to run.
 _INSERT_RUN = insert(_EXECUTIONS)
 _INSERT_CURRENT = insert(_CURRENT)
-_MOVE_CURRENT = (
-    update(_CURRENT)
-    .where(
-        _CURRENT.c.namespace_id == bindparam("key_namespace_id"),
-        _CURRENT.c.workflow_id == bindparam("key_workflow_id"),
-        _CURRENT.c.run_id == bindparam("replaces"),
-    )
+_MOVE_CURRENT = update(_CURRENT).where(
+    _CURRENT.c.namespace_id == bindparam("key_namespace_id"),
+    _CURRENT.c.workflow_id == bindparam("key_workflow_id"),
+    _CURRENT.c.run_id == bindparam("replaces"),
 )
 _SAVE_RUN = (
     update(_EXECUTIONS)
@@ -83,16 +80,41 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+_SELECT_CURRENT_RUN_ID = select(col(CurrentExecutionRow.run_id)).where(
+    col(CurrentExecutionRow.namespace_id) == bindparam("namespace_id"),
+    col(CurrentExecutionRow.workflow_id) == bindparam("workflow_id"),
+)
+_SELECT_CURRENT_RUN_ID_FOR_UPDATE = _SELECT_CURRENT_RUN_ID.with_for_update()
+_SELECT_RUN = select(ExecutionRow).where(
+    col(ExecutionRow.namespace_id) == bindparam("namespace_id"),
+    col(ExecutionRow.workflow_id) == bindparam("workflow_id"),
+    col(ExecutionRow.run_id) == bindparam("run_id"),
+)
+_SELECT_RUN_FOR_UPDATE = _SELECT_RUN.with_for_update()
+# The current run in one statement, for readers (writers lock the current-run row first).
+_SELECT_CURRENT_RUN = (
+    select(ExecutionRow)
+    .join(
+        CurrentExecutionRow,
+        and_(
+            col(CurrentExecutionRow.namespace_id) == col(ExecutionRow.namespace_id),
+            col(CurrentExecutionRow.workflow_id) == col(ExecutionRow.workflow_id),
+            col(CurrentExecutionRow.run_id) == col(ExecutionRow.run_id),
+        ),
+    )
+    .where(
+        col(CurrentExecutionRow.namespace_id) == bindparam("namespace_id"),
+        col(CurrentExecutionRow.workflow_id) == bindparam("workflow_id"),
+    )
+)
+
+
 async def current_run_id(
     session: AsyncSession, namespace_id: str, workflow_id: str, *, for_update: bool = False
 ) -> str | None:
-    query = select(col(CurrentExecutionRow.run_id)).where(
-        col(CurrentExecutionRow.namespace_id) == namespace_id,
-        col(CurrentExecutionRow.workflow_id) == workflow_id,
-    )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+    query = _SELECT_CURRENT_RUN_ID_FOR_UPDATE if for_update else _SELECT_CURRENT_RUN_ID
+    where = {"namespace_id": namespace_id, "workflow_id": workflow_id}
+    return (await session.execute(query, where)).scalar_one_or_none()
 
 
 async def load(
@@ -105,19 +127,19 @@ async def load(
 ) -> ExecutionRow:
     """A run by id, or the current run when ``run_id`` is empty."""
     check_run_id(run_id)
-    if not run_id:
-        current = await current_run_id(session, namespace_id, workflow_id)
+    where = {"namespace_id": namespace_id, "workflow_id": workflow_id}
+    if not run_id and not for_update:
+        current = (await session.execute(_SELECT_CURRENT_RUN, where)).scalar_one_or_none()
         if current is None:
             raise workflow_not_found(workflow_id, None)
-        run_id = current
-    query = select(ExecutionRow).where(
-        col(ExecutionRow.namespace_id) == namespace_id,
-        col(ExecutionRow.workflow_id) == workflow_id,
-        col(ExecutionRow.run_id) == run_id,
-    )
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).scalar_one_or_none()
+        return current
+    if not run_id:
+        current_id = await current_run_id(session, namespace_id, workflow_id)
+        if current_id is None:
+            raise workflow_not_found(workflow_id, None)
+        run_id = current_id
+    query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
+    row = (await session.execute(query, {**where, "run_id": run_id})).scalar_one_or_none()
     if row is None:
         raise workflow_not_found(workflow_id, run_id)
     return row

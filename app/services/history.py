@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow
@@ -37,13 +37,7 @@ class HistoryPage:
     run: ExecutionRow  # the run as it was when the page was read
 
 
-def render_event(row: HistoryEventRow) -> dict[str, Any]:
-    event = HistoryEvent(EventType(row.event_type), row.event_time, row.attributes, row.event_id)
-    rendered: dict[str, Any] = render(event.to_json())
-    return rendered
-
-
-def render_transient(event: HistoryEvent) -> dict[str, Any]:
+def render_event(event: HistoryEvent) -> dict[str, Any]:
     rendered: dict[str, Any] = render(event.to_json())
     return rendered
 
@@ -54,25 +48,44 @@ def page_size(requested: int) -> int:
     return min(requested or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
+_EVENTS: Table = HistoryEventRow.__table__  # type: ignore[attr-defined]
+# Built once: history is read on every poll, describe and history page.
+_READ_EVENTS = (
+    select(_EVENTS.c.event_id, _EVENTS.c.event_type, _EVENTS.c.event_time, _EVENTS.c.attributes)
+    .where(
+        _EVENTS.c.namespace_id == bindparam("namespace_id"),
+        _EVENTS.c.workflow_id == bindparam("workflow_id"),
+        _EVENTS.c.run_id == bindparam("run_id"),
+        _EVENTS.c.event_id >= bindparam("first_event_id"),
+    )
+    .order_by(_EVENTS.c.event_id)
+    .limit(bindparam("limit"))
+)
+_READ_CLOSE_EVENTS = _READ_EVENTS.where(
+    _EVENTS.c.event_type.in_([t.value for t in CLOSE_EVENT_TYPES])
+)
+
+
 async def read_events(
     session: AsyncSession,
     row: ExecutionRow,
     first_event_id: int,
     limit: int,
     close_only: bool = False,
-) -> list[HistoryEventRow]:
-    query = select(HistoryEventRow).where(
-        col(HistoryEventRow.namespace_id) == row.namespace_id,
-        col(HistoryEventRow.workflow_id) == row.workflow_id,
-        col(HistoryEventRow.run_id) == row.run_id,
-        col(HistoryEventRow.event_id) >= first_event_id,
+) -> list[HistoryEvent]:
+    rows = await session.execute(
+        _READ_CLOSE_EVENTS if close_only else _READ_EVENTS,
+        {
+            "namespace_id": row.namespace_id,
+            "workflow_id": row.workflow_id,
+            "run_id": row.run_id,
+            "first_event_id": first_event_id,
+            "limit": limit,
+        },
     )
-    if close_only:
-        query = query.where(
-            col(HistoryEventRow.event_type).in_([t.value for t in CLOSE_EVENT_TYPES])
-        )
-    query = query.order_by(col(HistoryEventRow.event_id)).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return [
+        HistoryEvent(EventType(r.event_type), r.event_time, r.attributes, r.event_id) for r in rows
+    ]
 
 
 def execution_info(row: ExecutionRow) -> dict[str, Any]:
@@ -227,4 +240,4 @@ def _transient_tail(row: ExecutionRow, task: list[int] | None) -> list[dict[str,
     pending = state.workflow_task
     if not task or pending is None or [pending.scheduled_event_id, pending.attempt] != task:
         return []
-    return [render_transient(e) for e in transient_events(state)]
+    return [render_event(e) for e in transient_events(state)]

@@ -7,18 +7,18 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
-from app.db.tables import NamespaceRow, PollerRow, TaskRow
+from app.db.tables import ExecutionRow, NamespaceRow, PollerRow, TaskRow
 from app.services import workers
 from app.services.notifier import queue_key
 from app.services.poller_ledger import PollerKey
@@ -82,6 +82,43 @@ def partition_order(ctx: AppContext, namespace_id: str, task_queue: str) -> list
     return mine + [p for p in rotated if p not in mine]
 
 
+@dataclass(frozen=True)
+class QueuedTask:
+    id: int
+    workflow_id: str
+    run_id: str
+    scheduled_event_id: int
+
+
+_TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]
+# Built once (the claim runs on every poll): construction and cache-key work per call
+# cost more than the statements.
+_NEXT_TASK = (
+    select(_TASKS.c.id, _TASKS.c.workflow_id, _TASKS.c.run_id, _TASKS.c.scheduled_event_id)
+    .where(
+        _TASKS.c.namespace_id == bindparam("namespace_id"),
+        _TASKS.c.task_queue == bindparam("task_queue"),
+        _TASKS.c.task_type == bindparam("task_type"),
+        _TASKS.c.partition == bindparam("partition"),
+        _TASKS.c.visible_time <= bindparam("now"),
+    )
+    .order_by(_TASKS.c.id)
+    .limit(1)
+)
+# PostgreSQL: concurrent pollers pass each other instead of queueing on one row.
+_NEXT_TASK_SKIP_LOCKED = _NEXT_TASK.with_for_update(skip_locked=True)
+_TAKE_TASK = delete(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+_BACKLOG = (
+    select(func.count())
+    .select_from(_TASKS)
+    .where(
+        _TASKS.c.namespace_id == bindparam("namespace_id"),
+        _TASKS.c.task_queue == bindparam("task_queue"),
+        _TASKS.c.task_type == bindparam("task_type"),
+    )
+)
+
+
 async def next_task(
     session: AsyncSession,
     namespace_id: str,
@@ -90,42 +127,52 @@ async def next_task(
     now: datetime,
     dialect: str,
     partitions: Sequence[int],
-) -> TaskRow | None:
+) -> QueuedTask | None:
     """Take the oldest visible task of the first partition that has one (in the caller's
     transaction)."""
+    query = _NEXT_TASK_SKIP_LOCKED if dialect == "postgresql" else _NEXT_TASK
+    where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
     for partition in partitions:
-        query = (
-            select(TaskRow)
-            .where(
-                col(TaskRow.namespace_id) == namespace_id,
-                col(TaskRow.task_queue) == task_queue,
-                col(TaskRow.task_type) == task_type,
-                col(TaskRow.partition) == partition,
-                col(TaskRow.visible_time) <= now,
-            )
-            .order_by(col(TaskRow.id))
-            .limit(1)
-        )
-        if dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        task = (await session.execute(query)).scalar_one_or_none()
-        if task is not None:
-            await session.execute(delete(TaskRow).where(col(TaskRow.id) == task.id))
-            return task
+        found = (
+            await session.execute(query, {**where, "partition": partition, "now": now})
+        ).first()
+        if found is not None:
+            await session.execute(_TAKE_TASK, {"task_id": found.id})
+            return QueuedTask(found.id, found.workflow_id, found.run_id, found.scheduled_event_id)
     return None
 
 
-async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(TaskRow)
-        .where(
-            col(TaskRow.namespace_id) == namespace_id,
-            col(TaskRow.task_queue) == task_queue,
-            col(TaskRow.task_type) == task_type,
+async def claim_next(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    namespace_id: str,
+    task_queue: str,
+    task_type: str,
+    start: Callable[[QueuedTask, ExecutionRow, datetime], Awaitable[T | None]],
+) -> T | None:
+    """Take the queue's tasks in order, each with its run loaded for update, until
+    ``start`` starts one; it returns None for a task its run no longer wants (closed,
+    replaced, already started), which is dropped, as is a task whose run is gone."""
+    now = ctx.clock.now()
+    partitions = partition_order(ctx, namespace_id, task_queue)
+    while True:
+        task = await next_task(
+            uow.session, namespace_id, task_queue, task_type, now, ctx.db.dialect, partitions
         )
-    )
-    return int((await session.execute(query)).scalar_one())
+        if task is None:
+            return None
+        row = await uow.session.get(
+            ExecutionRow, (namespace_id, task.workflow_id, task.run_id), with_for_update=True
+        )
+        if row is not None:
+            started = await start(task, row, now)
+            if started is not None:
+                return started
+
+
+async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:
+    where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
+    return int((await session.execute(_BACKLOG, where)).scalar_one())
 
 
 async def long_poll(

@@ -108,7 +108,7 @@ async def _response(
     more = len(events) > history.MAX_PAGE_SIZE
     rendered = [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]]
     if not more:
-        rendered += [history.render_transient(e) for e in engine.transient_events(state)]
+        rendered += [history.render_event(e) for e in engine.transient_events(state)]
     marker = [task.scheduled_event_id, task.attempt]
     next_token = history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1, marker) if more else ""
     return {
@@ -235,19 +235,10 @@ async def claim(
 ) -> ClaimedTask | None:
     """Take the next workflow task of the queue and start it. Tasks whose run has moved
     on (closed, or the task was replaced) are dropped on the way."""
-    now = ctx.clock.now()
-    partitions = matching.partition_order(ctx, ns.id, task_queue)
-    while True:
-        task = await matching.next_task(
-            uow.session, ns.id, task_queue, TASK_TYPE, now, ctx.db.dialect, partitions
-        )
-        if task is None:
-            return None
-        row = await uow.session.get(
-            ExecutionRow, (ns.id, task.workflow_id, task.run_id), with_for_update=True
-        )
-        if row is None:
-            continue
+
+    async def start(
+        task: matching.QueuedTask, row: ExecutionRow, now: datetime
+    ) -> ClaimedTask | None:
         state = executions.state_of(row)
         pending = state.workflow_task
         if (
@@ -256,9 +247,11 @@ async def claim(
             or pending.started
             or pending.scheduled_event_id != task.scheduled_event_id
         ):
-            continue
+            return None
         await _start(uow, ctx, ns, row, state, identity, str(task.id), now)
         return ClaimedTask(await _response(uow.session, ctx, ns, row, state, window))
+
+    return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
 async def _load_for_token(
