@@ -51,6 +51,8 @@ class AppContext:
         return self.tokens
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
+    """(async: FastAPI runs a plain function dependency on its thread pool, a thread hop
+    per request.)"""
     ctx: AppContext = request.app.state.ctx
     return ctx

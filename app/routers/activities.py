@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from app.context import AppContext, context
 from app.db.database import UnitOfWork
-from app.db.tables import NamespaceRow
 from app.engine import activities as engine
 from app.engine import command_values
 from app.engine.events import format_seconds
@@ -31,11 +29,10 @@ from app.payloads import encode_payloads
 from app.permissions import Permission, requires
 from app.rate_limits import work
 from app.rate_limits.rules import Limit
-from app.routers.disconnect import client_gone
+from app.routers import polling
 from app.routers.docs import errors
-from app.routers.worker import check_poll_request
 from app.services import activities as service
-from app.services import matching, namespaces
+from app.services import namespaces
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
 Change = Callable[[MutableState, int, int, datetime], Transition]
@@ -67,40 +64,13 @@ async def poll_activity_task_queue(
     """Wait for an activity attempt (up to `wait_timeout`, at most 50s): its input, attempt,
     timeouts and the heartbeat details of the previous attempt. With none, the response
     is empty (`task_token` "") and names the window it waited."""
-    body = body or PollTaskQueueRequest()
-    check_poll_request(task_queue, body, namespace)
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    window = matching.poll_window(body.wait_timeout)
-    async with client_gone(request) as gone:
-        claimed = await matching.long_poll(
-            ctx,
-            ns,
-            task_queue,
-            service.TASK_TYPE,
-            body.identity,
-            window,
-            partial(
-                _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
-            ),
-            gone,
-            body.rate_per_second,
-        )
+    claimed, window = await polling.poll(
+        request, ctx, namespace, task_queue, body, service.TASK_TYPE, service.claim
+    )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     work.record_activity_task()
     return claimed
-
-
-async def _claim(
-    uow: UnitOfWork,
-    *,
-    ctx: AppContext,
-    ns: NamespaceRow,
-    task_queue: str,
-    identity: str,
-    window: float,
-) -> dict[str, Any] | None:
-    return await service.claim(uow, ctx, ns, task_queue, identity, window)
 
 
 async def _apply(

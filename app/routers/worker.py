@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +11,6 @@ from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow
 from app.engine.events import format_seconds
 from app.errors import bad_request
-from app.models.common import MAX_ID_LENGTH
 from app.models.worker import (
     PollTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
@@ -23,23 +21,13 @@ from app.models.worker import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
-from app.routers.disconnect import client_gone
+from app.routers import polling
 from app.routers.docs import errors
-from app.services import matching, namespaces, query_store
+from app.services import namespaces, query_store
 from app.services import workflow_tasks as service
 from app.services.workflow_tasks import CompletionOutcome
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
-
-
-def check_poll_request(task_queue: str, body: PollTaskQueueRequest, namespace: str) -> None:
-    if not task_queue or len(task_queue) > MAX_ID_LENGTH:
-        raise bad_request("task_queue", f"task_queue must be 1 to {MAX_ID_LENGTH} characters")
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
-    named = body.task_queue.get("name") if isinstance(body.task_queue, dict) else body.task_queue
-    if named and named != task_queue:
-        raise bad_request("task_queue", "task_queue in the body does not match the path")
 
 
 @router.post(
@@ -61,24 +49,9 @@ async def poll_workflow_task_queue(
     """Wait for a workflow task (up to `wait_timeout`, at most 50s). The task is returned
     with the run's history; with none, the response is empty (`task_token` "") and names
     the window it waited."""
-    body = body or PollTaskQueueRequest()
-    check_poll_request(task_queue, body, namespace)
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    window = matching.poll_window(body.wait_timeout)
-    async with client_gone(request) as gone:
-        claimed = await matching.long_poll(
-            ctx,
-            ns,
-            task_queue,
-            service.TASK_TYPE,
-            body.identity,
-            window,
-            partial(
-                _claim, ctx=ctx, ns=ns, task_queue=task_queue, identity=body.identity, window=window
-            ),
-            gone,
-            body.rate_per_second,
-        )
+    claimed, window = await polling.poll(
+        request, ctx, namespace, task_queue, body, service.TASK_TYPE, _claim
+    )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     return claimed.response
@@ -86,7 +59,6 @@ async def poll_workflow_task_queue(
 
 async def _claim(
     uow: UnitOfWork,
-    *,
     ctx: AppContext,
     ns: NamespaceRow,
     task_queue: str,

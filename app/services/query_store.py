@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Table, and_, bindparam, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -68,25 +68,52 @@ def _run_key(query: QueryRow) -> RunKey:
     return (query.namespace_id, query.workflow_id, query.run_id)
 
 
+_QUERIES: Table = QueryRow.__table__  # type: ignore[attr-defined]
+# Built once: every poll and every workflow task answer looks for waiting queries,
+# which are almost always absent.
+_OLDEST_DIRECT = (
+    select(QueryRow)
+    .where(
+        col(QueryRow.namespace_id) == bindparam("namespace_id"),
+        col(QueryRow.task_queue) == bindparam("task_queue"),
+        col(QueryRow.attached).is_(False),
+        col(QueryRow.state) == "waiting",
+    )
+    .order_by(col(QueryRow.created_time), col(QueryRow.id))
+    .limit(1)
+)
+_OLDEST_DIRECT_SKIP_LOCKED = _OLDEST_DIRECT.with_for_update(skip_locked=True)
+_WAITING_ATTACHED = and_(
+    _QUERIES.c.namespace_id == bindparam("run_namespace_id"),
+    _QUERIES.c.workflow_id == bindparam("run_workflow_id"),
+    _QUERIES.c.run_id == bindparam("run_run_id"),
+    _QUERIES.c.attached.is_(True),
+    _QUERIES.c.state == "waiting",
+)
+_ATTACHED = (
+    select(QueryRow).where(_WAITING_ATTACHED).order_by(col(QueryRow.created_time), col(QueryRow.id))
+)
+_DETACH = (
+    update(_QUERIES)
+    .where(_WAITING_ATTACHED)
+    .values(attached=False)
+    .returning(_QUERIES.c.task_queue)
+)
+
+
+def _run_params(run_key: RunKey) -> dict[str, str]:
+    namespace_id, workflow_id, run_id = run_key
+    return {"run_namespace_id": namespace_id, "run_workflow_id": workflow_id, "run_run_id": run_id}
+
+
 async def take_direct(
     session: AsyncSession, namespace_id: str, task_queue: str, *, skip_locked: bool
 ) -> QueryRow | None:
     """The oldest query task of the queue, marked delivered in the caller's transaction
     (a rollback puts it back)."""
-    oldest = (
-        select(QueryRow)
-        .where(
-            col(QueryRow.namespace_id) == namespace_id,
-            col(QueryRow.task_queue) == task_queue,
-            col(QueryRow.attached).is_(False),
-            col(QueryRow.state) == "waiting",
-        )
-        .order_by(col(QueryRow.created_time), col(QueryRow.id))
-        .limit(1)
-    )
-    if skip_locked:
-        oldest = oldest.with_for_update(skip_locked=True)
-    query = (await session.execute(oldest)).scalar_one_or_none()
+    oldest = _OLDEST_DIRECT_SKIP_LOCKED if skip_locked else _OLDEST_DIRECT
+    where = {"namespace_id": namespace_id, "task_queue": task_queue}
+    query = (await session.execute(oldest, where)).scalar_one_or_none()
     if query is not None:
         query.state = "delivered"
         await session.flush()
@@ -95,29 +122,17 @@ async def take_direct(
 
 async def take_attached(session: AsyncSession, run_key: RunKey) -> list[QueryRow]:
     """The run's waiting queries, handed to the workflow task being started."""
-    queries = list(
-        (
-            await session.execute(
-                select(QueryRow)
-                .where(*_of_run(run_key), col(QueryRow.attached), col(QueryRow.state) == "waiting")
-                .order_by(col(QueryRow.created_time), col(QueryRow.id))
-            )
-        ).scalars()
-    )
+    queries = list((await session.execute(_ATTACHED, _run_params(run_key))).scalars())
     for query in queries:
         query.state = "delivered"
-    await session.flush()
+    if queries:
+        await session.flush()
     return queries
 
 
 async def send_attached_on_their_own(uow: UnitOfWork, notifier: Notifier, run_key: RunKey) -> None:
     """No workflow task will come for the run: its waiting queries become query tasks."""
-    detached = await uow.session.execute(
-        update(QueryRow)
-        .where(*_of_run(run_key), col(QueryRow.attached), col(QueryRow.state) == "waiting")
-        .values(attached=False)
-        .returning(col(QueryRow.task_queue))
-    )
+    detached = await uow.session.execute(_DETACH, _run_params(run_key))
     for task_queue, count in Counter(detached.scalars()).items():
         wake_after_commit(uow, notifier, queue_key(run_key[0], task_queue, WORKFLOW_TASKS), count)
 
