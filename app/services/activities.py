@@ -145,9 +145,7 @@ async def apply(
 ) -> None:
     """Load the run a token names and apply one change to its activity."""
     claims = decode_token(ctx, ns, token)
-    row = await uow.session.get(
-        ExecutionRow, (ns.id, claims["wf"], claims["run"]), with_for_update=True
-    )
+    row = await executions.find(uow.session, ns.id, claims["wf"], claims["run"], for_update=True)
     if row is None:
         raise activity_not_found()
     state = executions.state_of(row)

@@ -137,10 +137,12 @@ async def notify_parent(
     """The child's chain ended with ``closing``: the parent, if still open, hears of it."""
     if not row.parent_run_id:
         return
-    parent = await uow.session.get(
-        ExecutionRow,
-        (row.parent_namespace_id, row.parent_workflow_id, row.parent_run_id),
-        with_for_update=True,
+    parent = await executions.find(
+        uow.session,
+        row.parent_namespace_id,
+        row.parent_workflow_id,
+        row.parent_run_id,
+        for_update=True,
     )
     if parent is None:
         return

@@ -138,10 +138,25 @@ async def load(
         if current_id is None:
             raise workflow_not_found(workflow_id, None)
         run_id = current_id
-    query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
-    row = (await session.execute(query, {**where, "run_id": run_id})).scalar_one_or_none()
+    row = await find(session, namespace_id, workflow_id, run_id, for_update=for_update)
     if row is None:
         raise workflow_not_found(workflow_id, run_id)
+    return row
+
+
+async def find(
+    session: AsyncSession,
+    namespace_id: str,
+    workflow_id: str,
+    run_id: str,
+    *,
+    for_update: bool = False,
+) -> ExecutionRow | None:
+    """A run by its full key, or None. (Session.get would build its statement anew on
+    every call.)"""
+    query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
+    key = {"namespace_id": namespace_id, "workflow_id": workflow_id, "run_id": run_id}
+    row: ExecutionRow | None = (await session.execute(query, key)).scalar_one_or_none()
     return row
 
 

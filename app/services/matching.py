@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
 from app.db.tables import ExecutionRow, NamespaceRow, PollerRow, TaskRow
-from app.services import workers
+from app.services import executions, workers
 from app.services.notifier import queue_key
 from app.services.poller_ledger import PollerKey
 
@@ -161,8 +161,8 @@ async def claim_next(
         )
         if task is None:
             return None
-        row = await uow.session.get(
-            ExecutionRow, (namespace_id, task.workflow_id, task.run_id), with_for_update=True
+        row = await executions.find(
+            uow.session, namespace_id, task.workflow_id, task.run_id, for_update=True
         )
         if row is not None:
             started = await start(task, row, now)

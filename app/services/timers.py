@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, TimerTaskRow
+from app.db.tables import TimerTaskRow
 from app.engine import timers as engine
 from app.engine.state import TimerKind
 from app.services import executions, run_effects
@@ -64,8 +64,9 @@ class TimerProcessor(Loop):
         if timer is None:
             return
         await session.execute(delete(TimerTaskRow).where(col(TimerTaskRow.id) == timer_id))
-        key = (timer.namespace_id, timer.workflow_id, timer.run_id)
-        row = await session.get(ExecutionRow, key, with_for_update=True)
+        row = await executions.find(
+            session, timer.namespace_id, timer.workflow_id, timer.run_id, for_update=True
+        )
         if row is None:
             return
         state = executions.state_of(row)

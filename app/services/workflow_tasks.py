@@ -257,9 +257,7 @@ async def claim(
 async def _load_for_token(
     uow: UnitOfWork, ns: NamespaceRow, claims: dict[str, Any]
 ) -> ExecutionRow:
-    row = await uow.session.get(
-        ExecutionRow, (ns.id, claims["wf"], claims["run"]), with_for_update=True
-    )
+    row = await executions.find(uow.session, ns.id, claims["wf"], claims["run"], for_update=True)
     if row is None:
         raise task_not_found()
     return row
