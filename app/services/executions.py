@@ -11,13 +11,20 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, update
+from sqlalchemy import and_, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from app.db.database import RetryableConflict, UnitOfWork
-from app.db.tables import CurrentExecutionRow, ExecutionRow, HistoryEventRow, TaskRow, TimerTaskRow
+from app.db.tables import (
+    CurrentExecutionRow,
+    ExecutionRow,
+    HistoryEventRow,
+    TaskRow,
+    TimerTaskRow,
+    table_of,
+)
 from app.engine.state import (
     ActivityTaskDispatch,
     MutableState,
@@ -38,11 +45,11 @@ from app.services.notifier import (
 )
 from app.services.search_attributes import index as index_search_attributes
 
-_HISTORY: Table = HistoryEventRow.__table__  # type: ignore[attr-defined]
-_TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]
-_TIMERS: Table = TimerTaskRow.__table__  # type: ignore[attr-defined]
-_EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[attr-defined]
-_CURRENT: Table = CurrentExecutionRow.__table__  # type: ignore[attr-defined]
+_HISTORY = table_of(HistoryEventRow)
+_TASKS = table_of(TaskRow)
+_TIMERS = table_of(TimerTaskRow)
+_EXECUTIONS = table_of(ExecutionRow)
+_CURRENT = table_of(CurrentExecutionRow)
 
 # Built once: a statement built per call costs more to construct and key for the
 # compiled-statement cache than to run.

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
-from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow
+from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow, table_of
 from app.engine.events import (
     CLOSE_EVENT_TYPES,
     EventType,
@@ -48,7 +48,7 @@ def page_size(requested: int) -> int:
     return min(requested or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-_EVENTS: Table = HistoryEventRow.__table__  # type: ignore[attr-defined]
+_EVENTS = table_of(HistoryEventRow)
 # Built once: history is read on every poll, describe and history page.
 _READ_EVENTS = (
     select(_EVENTS.c.event_id, _EVENTS.c.event_type, _EVENTS.c.event_time, _EVENTS.c.attributes)

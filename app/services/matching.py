@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
-from app.db.tables import ExecutionRow, NamespaceRow, PollerRow, TaskRow
+from app.db.tables import ExecutionRow, NamespaceRow, PollerRow, TaskRow, table_of
 from app.services import executions, workers
 from app.services.notifier import queue_key
 from app.services.poller_ledger import PollerKey
@@ -90,7 +90,7 @@ class QueuedTask:
     scheduled_event_id: int
 
 
-_TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]
+_TASKS = table_of(TaskRow)
 # Built once (the claim runs on every poll): construction and cache-key work per call
 # cost more than the statements.
 _NEXT_TASK = (

@@ -10,12 +10,12 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, update
+from sqlalchemy import and_, bindparam, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db.database import UnitOfWork
-from app.db.tables import QueryRow
+from app.db.tables import QueryRow, table_of
 from app.errors import ApiError, ErrorCode
 from app.services.notifier import Notifier, queue_key, wake_after_commit
 
@@ -68,7 +68,7 @@ def _run_key(query: QueryRow) -> RunKey:
     return (query.namespace_id, query.workflow_id, query.run_id)
 
 
-_QUERIES: Table = QueryRow.__table__  # type: ignore[attr-defined]
+_QUERIES = table_of(QueryRow)
 # Built once: every poll and every workflow task answer looks for waiting queries,
 # which are almost always absent.
 _OLDEST_DIRECT = (
