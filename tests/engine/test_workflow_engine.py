@@ -13,7 +13,14 @@ import pytest
 from app.engine import cron
 from app.engine import workflow as engine
 from app.engine.events import EventType
-from app.engine.state import MutableState, TimerKind, Transition, WorkflowStatus
+from app.engine.state import (
+    ActivityInfo,
+    MutableState,
+    TimerKind,
+    Transition,
+    UserTimer,
+    WorkflowStatus,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=7)
@@ -534,6 +541,47 @@ def test_mutable_state_json_round_trip(scenario: str) -> None:
     for before, after in zip(state.buffered_events, restored.buffered_events, strict=True):
         assert after.event_type is before.event_type
         assert after.event_time == before.event_time
+
+
+def _with_activity_and_timer() -> MutableState:
+    state = _with_everything()
+    state.activities["5"] = ActivityInfo(
+        scheduled_event_id=5,
+        activity_id="charge",
+        activity_type="Charge",
+        task_queue="q",
+        schedule_to_close_timeout=60.0,
+        schedule_to_start_timeout=0.0,
+        start_to_close_timeout=30.0,
+        heartbeat_timeout=0.0,
+        retry_policy={"maximum_attempts": 3},
+        scheduled_time=NOW,
+        attempt_scheduled_time=LATER,
+        input={"payloads": [{"metadata": {"encoding": "x"}, "data": "MQ=="}]},
+        started_time=LATER,
+    )
+    state.user_timers["t"] = UserTimer("t", 6, LATER)
+    return state
+
+
+def test_encoded_state_is_plain_json_and_shares_nothing_with_the_state() -> None:
+    state = _with_activity_and_timer()
+
+    encoded = state.to_json()
+
+    assert json.loads(json.dumps(encoded)) == encoded  # only JSON types, times as text
+    assert encoded["activities"]["5"]["started_time"] == LATER.isoformat()
+    assert encoded["user_timers"]["t"] == {
+        "timer_id": "t",
+        "started_event_id": 6,
+        "fire_time": LATER.isoformat(),
+    }
+    assert MutableState.from_json(encoded) == state
+    encoded["activities"]["5"]["input"]["payloads"][0]["data"] = "changed"
+    encoded["activities"]["5"]["retry_policy"]["maximum_attempts"] = 9
+    activity = state.activities["5"]
+    assert activity.input == {"payloads": [{"metadata": {"encoding": "x"}, "data": "MQ=="}]}
+    assert activity.retry_policy == {"maximum_attempts": 3}
 
 
 def test_round_tripped_state_keeps_transitioning() -> None:
