@@ -8,7 +8,7 @@ from typing import Any
 from app.context import AppContext
 from app.db.tables import NamespaceRow
 from app.models.workflows import HistoryEventFilterType
-from app.services import executions, history
+from app.services import history
 
 MAX_WAIT_SECONDS = 50.0
 # The attribute that carries each outcome's value.
@@ -39,20 +39,18 @@ async def await_result(
 async def _await_run(
     ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
 ) -> dict[str, Any]:
-    async with ctx.db.read() as session:
-        row = await executions.load(session, ns.id, workflow_id, run_id)
     page = await history.get_page(
         ctx,
         ns,
         workflow_id,
-        row.run_id,
+        run_id,
         1,
         "",
         wait_seconds > 0,
         HistoryEventFilterType.CLOSE_EVENT,
         window=wait_seconds,
     )
-    answer: dict[str, Any] = {"workflow_id": workflow_id, "run_id": row.run_id}
+    answer: dict[str, Any] = {"workflow_id": workflow_id, "run_id": page.run.run_id}
     if not page.events:
         return {**answer, "status": "RUNNING"}
     event = page.events[0]
