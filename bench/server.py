@@ -1,5 +1,7 @@
-"""The gateway as a real server process for benchmarks: ``python -m app serve`` on a free
-loopback port, started the way tests/e2e/server.py starts it."""
+"""The gateway as a real child process, for the benchmarks and the end-to-end tests:
+``python -m app serve`` on a free loopback port, its output in a log file. ``launch`` and
+``end`` are shared with tests/e2e/server.py; ``ServerProcess`` is the benchmarks' (sync)
+handle, stopped with SIGTERM on exit."""
 
 from __future__ import annotations
 
@@ -21,15 +23,61 @@ STOP_TIMEOUT_SECONDS = 15.0
 
 
 def free_port() -> int:
+    """A port the kernel just considered free on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
+def launch(
+    database_url: str, port: int, log: IO[bytes], settings: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m app serve`` (returns at once; the caller waits for /healthz).
+    No TEMPORAL_GATEWAY_* setting of this environment leaks in: ``settings`` and the
+    command line decide."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+    env.update({f"TEMPORAL_GATEWAY_{k.upper()}": v for k, v in settings.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def end(process: subprocess.Popen[bytes], signum: signal.Signals) -> int:
+    """Send ``signum`` unless the process has exited, wait for it (SIGKILL after the
+    timeout) and return its exit status."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    return process.returncode
+
+
 class ServerProcess:
-    """``python -m app serve`` on a free loopback port (as tests/e2e/server.py starts it),
-    stopped with SIGTERM on exit. Its log goes to ``log_path``."""
+    """``python -m app serve`` on a free loopback port, stopped with SIGTERM on exit. Its
+    log goes to ``log_path``."""
 
     def __init__(
         self, database_url: str, log_path: Path, settings: dict[str, str] | None = None
@@ -52,7 +100,9 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         try:
             for _ in range(3):  # another process may take the port before the server binds
-                self._launch()
+                self.port = free_port()
+                self._log = self.log_path.open("wb")
+                self._process = launch(self.database_url, self.port, self._log, self.settings)
                 if self._wait_healthy():
                     return self
             raise SystemExit(f"the server could not bind a port\n{self._tail()}")
@@ -62,33 +112,6 @@ class ServerProcess:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-    def _launch(self) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
-        env.update({f"TEMPORAL_GATEWAY_{k.upper()}": v for k, v in self.settings.items()})
-        env["PYTHONUNBUFFERED"] = "1"
-        self._log = self.log_path.open("wb")
-        self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self.database_url,
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     def _wait_healthy(self) -> bool:
         """True once /healthz answers 200; False if the port was taken."""
@@ -109,13 +132,8 @@ class ServerProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if process is not None:
+            end(process, signal.SIGTERM)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -7,48 +7,22 @@ with SIGKILL or stopped with SIGTERM, then started again on the same database.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import IO
 
 import httpx
 
+from bench.server import end, free_port, launch
 from tests.conftest import ROOMY_LIMITS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Waiting for a real process to boot is the one wait these tests allow: bounded, in
 # short steps, and cut short as soon as the process exits.
 BOOT_ATTEMPTS = 200
 BOOT_STEP_SECONDS = 0.05
-EXIT_TIMEOUT_SECONDS = 15.0
 LOG_TAIL_CHARS = 4000
 PORT_ATTEMPTS = 3
-
-
-def free_port() -> int:
-    """A port the kernel just considered free on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _environment(settings: dict[str, str]) -> dict[str, str]:
-    """The test runner's environment without any TEMPORAL_GATEWAY_* setting that could
-    leak into the server, and with budgets roomy enough for tests that drive hundreds of
-    calls; the command line and the test's own settings set what matters."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
-    env.update(
-        {f"TEMPORAL_GATEWAY_{key.upper()}": str(value) for key, value in ROOMY_LIMITS.items()}
-    )
-    env.update({f"TEMPORAL_GATEWAY_{key.upper()}": value for key, value in settings.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
 
 
 class PortTaken(Exception):
@@ -102,32 +76,15 @@ class ServerProcess:
         raise AssertionError(f"no free port after {PORT_ATTEMPTS} attempts\n{self.logs()}")
 
     def _launch(self) -> None:
-        """Fork the server process (Popen returns at once; the wait is _wait_healthy)."""
+        """Fork the server process (returns at once; the wait is _wait_healthy). Budgets
+        are roomy enough for tests that drive hundreds of calls; the test's own settings
+        come on top."""
         assert not self.running, "the server is already running"
         self.starts += 1
         self.port = free_port()
-        log_path = self.log_dir / f"server-{self.starts}.log"
-        self._log = log_path.open("wb")
-        self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self.database_url,
-            ],
-            cwd=PROJECT_ROOT,
-            env=_environment(self.settings),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._log = (self.log_dir / f"server-{self.starts}.log").open("wb")
+        settings = {**{k: str(v) for k, v in ROOMY_LIMITS.items()}, **self.settings}
+        self._process = launch(self.database_url, self.port, self._log, settings)
 
     async def _wait_healthy(self) -> None:
         last = "no answer yet"
@@ -164,17 +121,11 @@ class ServerProcess:
         process = self._process
         if process is None:
             return 0
-        if process.poll() is None:
-            process.send_signal(signum)
-            try:
-                process.wait(timeout=EXIT_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=EXIT_TIMEOUT_SECONDS)
+        code = end(process, signum)
         if self._log is not None:
             self._log.close()
             self._log = None
-        return process.returncode
+        return code
 
     def _current_log(self) -> str:
         path = self.log_dir / f"server-{self.starts}.log"
