@@ -30,44 +30,6 @@ def answer_key(query_id: str) -> tuple[str, ...]:
 RunKey = tuple[str, str, str]
 
 
-def _of_run(run_key: RunKey) -> list[Any]:
-    namespace_id, workflow_id, run_id = run_key
-    return [
-        col(QueryRow.namespace_id) == namespace_id,
-        col(QueryRow.workflow_id) == workflow_id,
-        col(QueryRow.run_id) == run_id,
-    ]
-
-
-async def offer(uow: UnitOfWork, notifier: Notifier, query: QueryRow) -> None:
-    """Queue a query for a worker; an attached one waits for the run's next task (at most
-    ten per run, as Temporal buffers them)."""
-    session = uow.session
-    if query.attached:
-        waiting = await session.execute(
-            select(func.count())
-            .select_from(QueryRow)
-            .where(
-                *_of_run(_run_key(query)), col(QueryRow.attached), col(QueryRow.state) == "waiting"
-            )
-        )
-        if int(waiting.scalar_one()) >= MAX_ATTACHED_PER_RUN:
-            raise ApiError(
-                ErrorCode.RESOURCE_EXHAUSTED,
-                "Too many queries are waiting for this workflow's next task.",
-                [{"type": "ResourceExhausted", "cause": "BUSY_WORKFLOW"}],
-            )
-    session.add(query)
-    await session.flush()
-    wake_after_commit(
-        uow, notifier, queue_key(query.namespace_id, query.task_queue, WORKFLOW_TASKS), 1
-    )
-
-
-def _run_key(query: QueryRow) -> RunKey:
-    return (query.namespace_id, query.workflow_id, query.run_id)
-
-
 _QUERIES = table_of(QueryRow)
 # Built once: every poll and every workflow task answer looks for waiting queries,
 # which are almost always absent.
@@ -93,6 +55,7 @@ _WAITING_ATTACHED = and_(
 _ATTACHED = (
     select(QueryRow).where(_WAITING_ATTACHED).order_by(col(QueryRow.created_time), col(QueryRow.id))
 )
+_COUNT_ATTACHED = select(func.count()).select_from(_QUERIES).where(_WAITING_ATTACHED)
 _DETACH = (
     update(_QUERIES)
     .where(_WAITING_ATTACHED)
@@ -104,6 +67,29 @@ _DETACH = (
 def _run_params(run_key: RunKey) -> dict[str, str]:
     namespace_id, workflow_id, run_id = run_key
     return {"run_namespace_id": namespace_id, "run_workflow_id": workflow_id, "run_run_id": run_id}
+
+
+async def offer(uow: UnitOfWork, notifier: Notifier, query: QueryRow) -> None:
+    """Queue a query for a worker; an attached one waits for the run's next task (at most
+    ten per run, as Temporal buffers them)."""
+    session = uow.session
+    if query.attached:
+        waiting = await session.execute(_COUNT_ATTACHED, _run_params(_run_key(query)))
+        if int(waiting.scalar_one()) >= MAX_ATTACHED_PER_RUN:
+            raise ApiError(
+                ErrorCode.RESOURCE_EXHAUSTED,
+                "Too many queries are waiting for this workflow's next task.",
+                [{"type": "ResourceExhausted", "cause": "BUSY_WORKFLOW"}],
+            )
+    session.add(query)
+    await session.flush()
+    wake_after_commit(
+        uow, notifier, queue_key(query.namespace_id, query.task_queue, WORKFLOW_TASKS), 1
+    )
+
+
+def _run_key(query: QueryRow) -> RunKey:
+    return (query.namespace_id, query.workflow_id, query.run_id)
 
 
 async def take_direct(
