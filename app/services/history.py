@@ -3,6 +3,7 @@ for new events (long poll) without holding a transaction open."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,24 @@ async def read_events(
     return [
         HistoryEvent(EventType(r.event_type), r.event_time, r.attributes, r.event_id) for r in rows
     ]
+
+
+async def first_page(
+    session: AsyncSession,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    row: ExecutionRow,
+    task: list[int] | None = None,
+    transient: Sequence[HistoryEvent] = (),
+) -> tuple[list[dict[str, Any]], str]:
+    """The first page of the run's history for a task handed to a worker, and the token
+    of the next page ("" when it is all). With ``task`` ([scheduled event id, attempt])
+    the last page ends with that workflow task's ``transient`` events."""
+    events = await read_events(session, row, 1, MAX_PAGE_SIZE + 1)
+    if len(events) > MAX_PAGE_SIZE:
+        token = page_token(ctx, ns, row, MAX_PAGE_SIZE + 1, task)
+        return [render_event(e) for e in events[:MAX_PAGE_SIZE]], token
+    return [render_event(e) for e in [*events, *transient]], ""
 
 
 def execution_info(row: ExecutionRow) -> dict[str, Any]:

@@ -104,13 +104,10 @@ async def _response(
 ) -> dict[str, Any]:
     task = state.workflow_task
     assert task is not None and task.started_time is not None
-    events = await history.read_events(session, row, 1, history.MAX_PAGE_SIZE + 1)
-    more = len(events) > history.MAX_PAGE_SIZE
-    rendered = [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]]
-    if not more:
-        rendered += [history.render_event(e) for e in engine.transient_events(state)]
     marker = [task.scheduled_event_id, task.attempt]
-    next_token = history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1, marker) if more else ""
+    rendered, next_token = await history.first_page(
+        session, ctx, ns, row, marker, engine.transient_events(state)
+    )
     return {
         "task_token": _token(ctx, ns, state),
         "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
@@ -135,12 +132,11 @@ async def query_task(
 ) -> ClaimedTask | None:
     """A query delivered on its own (no workflow task pending): the run's full history
     and the query, under a query token; answered through RespondQueryTaskCompleted."""
-    row = await uow.session.get(ExecutionRow, (query.namespace_id, query.workflow_id, query.run_id))
+    row = await executions.find(uow.session, query.namespace_id, query.workflow_id, query.run_id)
     if row is None:
         return None
     state = executions.state_of(row)
-    events = await history.read_events(uow.session, row, 1, history.MAX_PAGE_SIZE + 1)
-    more = len(events) > history.MAX_PAGE_SIZE
+    rendered, next_token = await history.first_page(uow.session, ctx, ns, row)
     return ClaimedTask(
         {
             "task_token": ctx.signer.encode(QUERY_TOKEN_KIND, {"ns": ns.id, "id": query.id}),
@@ -149,10 +145,8 @@ async def query_task(
             "previous_started_event_id": state.previous_started_event_id,
             "started_event_id": 0,
             "attempt": 0,
-            "history": [history.render_event(e) for e in events[: history.MAX_PAGE_SIZE]],
-            "next_page_token": history.page_token(ctx, ns, row, history.MAX_PAGE_SIZE + 1)
-            if more
-            else "",
+            "history": rendered,
+            "next_page_token": next_token,
             "query": render(query.query),
             "workflow_execution_task_queue": {"name": row.task_queue, "kind": "NORMAL"},
             "messages": [],
