@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.db.database import Database
 from app.db.tables import NamespaceRow
@@ -41,11 +41,11 @@ from bench.visibility import (
     RowGenerator,
     fresh_database,
     seed,
+    write_batch,
 )
 from bench.visibility import (
     NAMESPACE as VISIBILITY_NAMESPACE,
 )
-from bench.visibility import _table as table_of
 
 EXECUTIONS = (1_000, 10_000, 100_000, 1_000_000)
 HISTORY_EVENTS = (10, 100, 1_000, 10_000)
@@ -144,10 +144,7 @@ async def _seed_more(url: str, generator: RowGenerator, first: int, last: int) -
         expected = Expected()
         for start in range(first, last, BATCH):
             batch = generator.batch(start, min(BATCH, last - start), expected)
-            async with db.writer.begin() as connection:
-                await connection.execute(insert(table_of("executions")), batch.executions)
-                await connection.execute(insert(table_of("current_executions")), batch.current)
-                await connection.execute(insert(table_of("search_attribute_values")), batch.values)
+            await write_batch(db, batch)
     finally:
         await db.close()
 

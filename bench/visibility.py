@@ -39,16 +39,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
-from sqlmodel import SQLModel
 
 from app.clock import SystemClock
 from app.context import AppContext
 from app.db.database import Database, async_url, describe_url
 from app.db.migrate import migrate
+from app.db.tables import CurrentExecutionRow, ExecutionRow, SearchAttributeValueRow, table_of
 from app.engine.state import MutableState, WorkflowStatus
 from app.payloads import encode_payload
 from app.services import namespaces as namespace_service
@@ -282,8 +282,13 @@ class Seeded:
         )
 
 
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
+async def write_batch(db: Database, batch: Batch) -> None:
+    """One seeded batch in one transaction: the runs, their current-run rows and their
+    typed search-attribute values."""
+    async with db.writer.begin() as connection:
+        await connection.execute(insert(table_of(ExecutionRow)), batch.executions)
+        await connection.execute(insert(table_of(CurrentExecutionRow)), batch.current)
+        await connection.execute(insert(table_of(SearchAttributeValueRow)), batch.values)
 
 
 async def seed(url: str, n: int, now: datetime, analyze: bool | None) -> Seeded:
@@ -306,10 +311,7 @@ async def seed(url: str, n: int, now: datetime, analyze: bool | None) -> Seeded:
         seed_started = time.perf_counter()
         for first in range(0, n, BATCH):
             batch = generator.batch(first, min(BATCH, n - first), expected)
-            async with db.writer.begin() as connection:
-                await connection.execute(insert(_table("executions")), batch.executions)
-                await connection.execute(insert(_table("current_executions")), batch.current)
-                await connection.execute(insert(_table("search_attribute_values")), batch.values)
+            await write_batch(db, batch)
             values += len(batch.values)
         seeded = time.perf_counter()
         analyze = db.dialect == "postgresql" if analyze is None else analyze
