@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,6 +125,40 @@ class ExecutionRow(SQLModel, table=True):
     db_version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
 
 
+@dataclass(slots=True)
+class RunRecord:
+    """An executions row as the services read and write it: a plain record (loading an
+    ExecutionRow through the ORM cost more than the statement that read it). Its fields
+    are the table's columns, in order: ``RunRecord(*row)`` of a ``select(*RUN_COLUMNS)``."""
+
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    status: str
+    start_time: datetime
+    execution_time: datetime
+    close_time: datetime | None
+    history_length: int
+    execution_duration_seconds: float | None
+    history_size_bytes: int
+    first_execution_run_id: str
+    parent_namespace_id: str
+    parent_workflow_id: str
+    parent_run_id: str
+    root_workflow_id: str
+    root_run_id: str
+    start_request_id: str
+    memo: dict[str, Any]
+    search_attributes: dict[str, Any]
+    state: dict[str, Any]
+    db_version: int
+
+
+RUN_COLUMNS = tuple(table_of(ExecutionRow).c)
+
+
 class CurrentExecutionRow(SQLModel, table=True):
     """(namespace, workflow id) -> its current run; the primary key makes one start win."""
 
@@ -181,10 +216,14 @@ class TaskRow(SQLModel, table=True):
 
 class TimerTaskRow(SQLModel, table=True):
     """Something to do at a time: timeouts, backoffs, user timers. Each firing checks that
-    what it refers to still exists, so firing twice is harmless."""
+    what it refers to still exists, so firing twice is harmless. A run's timers are
+    deleted when it closes (none of them has anything left to do)."""
 
     __tablename__ = "timer_tasks"
-    __table_args__ = (Index("ix_timer_tasks_fire", "shard_id", "fire_time", "id"),)
+    __table_args__ = (
+        Index("ix_timer_tasks_fire", "shard_id", "fire_time", "id"),
+        Index("ix_timer_tasks_run", "namespace_id", "workflow_id", "run_id"),
+    )
     id: int | None = Field(
         default=None,
         sa_column=Column(

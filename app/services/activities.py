@@ -10,7 +10,7 @@ from typing import Any
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import NamespaceRow, RunRecord
 from app.engine import activities as engine
 from app.engine.events import format_seconds, format_time
 from app.engine.state import ActivityInfo, MutableState, Transition
@@ -72,7 +72,7 @@ def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState, info: Activit
 def _response(
     ctx: AppContext,
     ns: NamespaceRow,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     info: ActivityInfo,
     window: float,
@@ -114,7 +114,7 @@ async def claim(
     """Take the next activity attempt of the queue and mark it started (in state only)."""
 
     async def start(
-        task: matching.QueuedTask, row: ExecutionRow, now: datetime
+        task: matching.QueuedTask, row: RunRecord, now: datetime
     ) -> dict[str, Any] | None:
         state = executions.state_of(row)
         try:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import NamespaceRow, RunRecord
 from app.engine import children as engine
 from app.engine import cron, workflow
 from app.engine.events import HistoryEvent
@@ -31,7 +31,7 @@ async def _namespace(uow: UnitOfWork, name: str, default_id: str) -> NamespaceRo
 async def _start_one(
     uow: UnitOfWork,
     notifier: Notifier,
-    parent: ExecutionRow,
+    parent: RunRecord,
     parent_state: MutableState,
     start: ChildStart,
     now: datetime,
@@ -114,7 +114,7 @@ async def _start_one(
 async def start_all(
     uow: UnitOfWork,
     notifier: Notifier,
-    parent: ExecutionRow,
+    parent: RunRecord,
     parent_state: MutableState,
     starts: list[ChildStart],
     now: datetime,
@@ -129,7 +129,7 @@ async def start_all(
 async def notify_parent(
     uow: UnitOfWork,
     notifier: Notifier,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     closing: HistoryEvent,
     now: datetime,
@@ -160,8 +160,8 @@ async def notify_parent(
 
 
 async def close_policy_targets(
-    uow: UnitOfWork, row: ExecutionRow, state: MutableState
-) -> list[tuple[str, ExecutionRow]]:
+    uow: UnitOfWork, row: RunRecord, state: MutableState
+) -> list[tuple[str, RunRecord]]:
     """The open children of a run that just closed, with what its policy says to do."""
     targets = []
     for child in state.children.values():
@@ -182,7 +182,7 @@ async def close_policy_targets(
 
 
 def close_policy_transition(
-    policy: str, parent: ExecutionRow, child: MutableState, now: datetime
+    policy: str, parent: RunRecord, child: MutableState, now: datetime
 ) -> Transition:
     if policy == "TERMINATE":
         return workflow.terminate(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import NamespaceRow, RunRecord
 from app.engine import external
 from app.engine import workflow as engine
 from app.engine.state import ExternalRequest, MutableState, Transition
@@ -29,7 +29,7 @@ async def _namespace_id(uow: UnitOfWork, name: str, default: str) -> str | None:
 
 
 def _apply(
-    request: ExternalRequest, target: MutableState, sender: ExecutionRow, now: datetime
+    request: ExternalRequest, target: MutableState, sender: RunRecord, now: datetime
 ) -> Transition:
     source = {"workflow_id": sender.workflow_id, "run_id": sender.run_id}
     if request.kind == external.SIGNAL:
@@ -58,7 +58,7 @@ def _apply(
 async def deliver(
     uow: UnitOfWork,
     notifier: Notifier,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     requests: list[ExternalRequest],
     now: datetime,

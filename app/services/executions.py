@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import col, select
 
 from app.db.database import RetryableConflict, UnitOfWork
+from app.db.statements import Statement
 from app.db.tables import (
+    RUN_COLUMNS,
     CurrentExecutionRow,
     ExecutionRow,
     HistoryEventRow,
+    RunRecord,
     TaskRow,
     TimerTaskRow,
     table_of,
@@ -53,14 +54,26 @@ _CURRENT = table_of(CurrentExecutionRow)
 
 # Built once: a statement built per call costs more to construct and key for the
 # compiled-statement cache than to run.
-_INSERT_RUN = insert(_EXECUTIONS)
-_INSERT_CURRENT = insert(_CURRENT)
-_MOVE_CURRENT = update(_CURRENT).where(
-    _CURRENT.c.namespace_id == bindparam("key_namespace_id"),
-    _CURRENT.c.workflow_id == bindparam("key_workflow_id"),
-    _CURRENT.c.run_id == bindparam("replaces"),
+_INSERT_RUN = Statement(insert(_EXECUTIONS))
+_INSERT_CURRENT = Statement(insert(_CURRENT))
+_INSERT = {table: Statement(insert(table)) for table in (_HISTORY, _TASKS, _TIMERS)}
+# A closing run's timers have nothing left to do: deleted with the close instead of each
+# firing later, in a transaction of its own, only to find its activity or task gone.
+_DELETE_TIMERS = Statement(
+    delete(_TIMERS).where(
+        _TIMERS.c.namespace_id == bindparam("namespace_id"),
+        _TIMERS.c.workflow_id == bindparam("workflow_id"),
+        _TIMERS.c.run_id == bindparam("run_id"),
+    )
 )
-_SAVE_RUN = (
+_MOVE_CURRENT = Statement(
+    update(_CURRENT).where(
+        _CURRENT.c.namespace_id == bindparam("key_namespace_id"),
+        _CURRENT.c.workflow_id == bindparam("key_workflow_id"),
+        _CURRENT.c.run_id == bindparam("replaces"),
+    )
+)
+_SAVE_RUN = Statement(
     update(_EXECUTIONS)
     .where(
         _EXECUTIONS.c.namespace_id == bindparam("key_namespace_id"),
@@ -87,31 +100,33 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-_SELECT_CURRENT_RUN_ID = select(col(CurrentExecutionRow.run_id)).where(
-    col(CurrentExecutionRow.namespace_id) == bindparam("namespace_id"),
-    col(CurrentExecutionRow.workflow_id) == bindparam("workflow_id"),
+_current_run_id = select(_CURRENT.c.run_id).where(
+    _CURRENT.c.namespace_id == bindparam("namespace_id"),
+    _CURRENT.c.workflow_id == bindparam("workflow_id"),
 )
-_SELECT_CURRENT_RUN_ID_FOR_UPDATE = _SELECT_CURRENT_RUN_ID.with_for_update()
-_SELECT_RUN = select(ExecutionRow).where(
-    col(ExecutionRow.namespace_id) == bindparam("namespace_id"),
-    col(ExecutionRow.workflow_id) == bindparam("workflow_id"),
-    col(ExecutionRow.run_id) == bindparam("run_id"),
+_SELECT_CURRENT_RUN_ID = Statement(_current_run_id)
+_SELECT_CURRENT_RUN_ID_FOR_UPDATE = Statement(_current_run_id.with_for_update())
+_run = select(*RUN_COLUMNS).where(
+    _EXECUTIONS.c.namespace_id == bindparam("namespace_id"),
+    _EXECUTIONS.c.workflow_id == bindparam("workflow_id"),
+    _EXECUTIONS.c.run_id == bindparam("run_id"),
 )
-_SELECT_RUN_FOR_UPDATE = _SELECT_RUN.with_for_update()
+_SELECT_RUN = Statement(_run)
+_SELECT_RUN_FOR_UPDATE = Statement(_run.with_for_update())
 # The current run in one statement, for readers (writers lock the current-run row first).
-_SELECT_CURRENT_RUN = (
-    select(ExecutionRow)
+_SELECT_CURRENT_RUN = Statement(
+    select(*RUN_COLUMNS)
     .join(
-        CurrentExecutionRow,
+        _CURRENT,
         and_(
-            col(CurrentExecutionRow.namespace_id) == col(ExecutionRow.namespace_id),
-            col(CurrentExecutionRow.workflow_id) == col(ExecutionRow.workflow_id),
-            col(CurrentExecutionRow.run_id) == col(ExecutionRow.run_id),
+            _CURRENT.c.namespace_id == _EXECUTIONS.c.namespace_id,
+            _CURRENT.c.workflow_id == _EXECUTIONS.c.workflow_id,
+            _CURRENT.c.run_id == _EXECUTIONS.c.run_id,
         ),
     )
     .where(
-        col(CurrentExecutionRow.namespace_id) == bindparam("namespace_id"),
-        col(CurrentExecutionRow.workflow_id) == bindparam("workflow_id"),
+        _CURRENT.c.namespace_id == bindparam("namespace_id"),
+        _CURRENT.c.workflow_id == bindparam("workflow_id"),
     )
 )
 
@@ -120,8 +135,10 @@ async def current_run_id(
     session: AsyncSession, namespace_id: str, workflow_id: str, *, for_update: bool = False
 ) -> str | None:
     query = _SELECT_CURRENT_RUN_ID_FOR_UPDATE if for_update else _SELECT_CURRENT_RUN_ID
-    where = {"namespace_id": namespace_id, "workflow_id": workflow_id}
-    return (await session.execute(query, where)).scalar_one_or_none()
+    found: str | None = await query.scalar(
+        session, {"namespace_id": namespace_id, "workflow_id": workflow_id}
+    )
+    return found
 
 
 async def load(
@@ -131,15 +148,15 @@ async def load(
     run_id: str,
     *,
     for_update: bool = False,
-) -> ExecutionRow:
+) -> RunRecord:
     """A run by id, or the current run when ``run_id`` is empty."""
     check_run_id(run_id)
     where = {"namespace_id": namespace_id, "workflow_id": workflow_id}
     if not run_id and not for_update:
-        current = (await session.execute(_SELECT_CURRENT_RUN, where)).scalar_one_or_none()
+        current = await _SELECT_CURRENT_RUN.first(session, where)
         if current is None:
             raise workflow_not_found(workflow_id, None)
-        return current
+        return RunRecord(*current)
     if not run_id:
         current_id = await current_run_id(session, namespace_id, workflow_id)
         if current_id is None:
@@ -158,34 +175,31 @@ async def find(
     run_id: str,
     *,
     for_update: bool = False,
-) -> ExecutionRow | None:
-    """A run by its full key, or None. (Session.get would build its statement anew on
-    every call.)"""
+) -> RunRecord | None:
+    """A run by its full key, or None."""
     query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
     key = {"namespace_id": namespace_id, "workflow_id": workflow_id, "run_id": run_id}
-    row: ExecutionRow | None = (await session.execute(query, key)).scalar_one_or_none()
-    return row
+    row = await query.first(session, key)
+    return None if row is None else RunRecord(*row)
 
 
 async def running_at_least(session: AsyncSession, namespace_id: str, count: int) -> bool:
     """Whether the namespace has ``count`` running executions (reads at most that many
     index entries, however many runs there are)."""
     query = (
-        select(col(ExecutionRow.run_id))
-        .where(
-            col(ExecutionRow.namespace_id) == namespace_id, col(ExecutionRow.status) == "RUNNING"
-        )
+        select(_EXECUTIONS.c.run_id)
+        .where(_EXECUTIONS.c.namespace_id == namespace_id, _EXECUTIONS.c.status == "RUNNING")
         .offset(count - 1)
         .limit(1)
     )
     return (await session.execute(query)).first() is not None
 
 
-def state_of(row: ExecutionRow) -> MutableState:
+def state_of(row: RunRecord) -> MutableState:
     return MutableState.from_json(row.state)
 
 
-def _columns(state: MutableState) -> dict[str, object]:
+def _columns(state: MutableState) -> dict[str, Any]:
     return {
         "status": state.status.value,
         "close_time": state.close_time,
@@ -242,9 +256,11 @@ async def _write_effects(
         }
         for timer in transition.timers
     ]
+    closing = bool(transition.events) and not state.is_running
+    if closing:
+        await _DELETE_TIMERS.run(session, run)
     for table, rows in ((_HISTORY, events), (_TASKS, tasks), (_TIMERS, timers)):
-        if rows:
-            await session.execute(insert(table), rows)
+        await _INSERT[table].run_many(session, rows)
     if transition.timers:
         wake_after_commit(uow, notifier, TIMERS_KEY)
     for (queue, task_type), count in Counter(
@@ -253,7 +269,7 @@ async def _write_effects(
         wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type), count)
     if transition.events:
         wake_after_commit(uow, notifier, history_key(namespace_id, state.workflow_id, state.run_id))
-    if transition.events and not state.is_running:
+    if closing:
         wake_after_commit(uow, notifier, close_key(namespace_id, state.workflow_id, state.run_id))
 
 
@@ -286,9 +302,8 @@ async def create_run(
     run = {"namespace_id": namespace_id, "workflow_id": params.workflow_id, "run_id": params.run_id}
     search_attributes = params.search_attributes or {}
     session = uow.session
-    # Core inserts: building the ORM object cost more than the statement.
-    await session.execute(
-        _INSERT_RUN,
+    await _INSERT_RUN.run(
+        session,
         {
             **run,
             "workflow_type": params.workflow_type,
@@ -308,10 +323,10 @@ async def create_run(
     await _write_effects(uow, notifier, namespace_id, state, transition, now)
     if replaces is None:
         # A concurrent start of the same id collides on the primary key and is retried.
-        await session.execute(_INSERT_CURRENT, run)
+        await _INSERT_CURRENT.run(session, run)
     else:
-        moved = await session.execute(
-            _MOVE_CURRENT,
+        moved = await _MOVE_CURRENT.run(
+            session,
             {
                 "key_namespace_id": namespace_id,
                 "key_workflow_id": params.workflow_id,
@@ -319,9 +334,8 @@ async def create_run(
                 "run_id": params.run_id,
             },
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        if moved != 1:
             raise ConcurrentUpdate(params.workflow_id)
-    await session.flush()
     if search_attributes:
         await index_search_attributes(
             session, namespace_id, params.workflow_id, params.run_id, search_attributes
@@ -331,7 +345,7 @@ async def create_run(
 async def save(
     uow: UnitOfWork,
     notifier: Notifier,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     transition: Transition,
     now: datetime,
@@ -339,8 +353,8 @@ async def save(
     """Write a transition of an existing run, if nobody else wrote it since we read it."""
     memo, search_attributes = _merged_visibility(row, transition)
     columns = _columns(state)
-    result = await uow.session.execute(
-        _SAVE_RUN,
+    changed = await _SAVE_RUN.run(
+        uow.session,
         {
             "key_namespace_id": row.namespace_id,
             "key_workflow_id": row.workflow_id,
@@ -354,16 +368,14 @@ async def save(
             "db_version": row.db_version + 1,
         },
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         raise ConcurrentUpdate(row.workflow_id)
     # Keep the loaded row in step, so a second save in this transaction starts from here.
-    set_committed_value(row, "db_version", row.db_version + 1)
-    set_committed_value(row, "memo", memo)
-    set_committed_value(row, "search_attributes", search_attributes)
-    for name, value in columns.items():
-        set_committed_value(row, name, value)
+    row.db_version += 1
+    row.memo, row.search_attributes = memo, search_attributes
+    row.status, row.close_time = columns["status"], columns["close_time"]
+    row.history_length, row.state = columns["history_length"], columns["state"]
     await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
-    await uow.session.flush()
     if transition.search_attributes_upsert:
         await index_search_attributes(
             uow.session, row.namespace_id, row.workflow_id, row.run_id, search_attributes
@@ -375,7 +387,7 @@ def _event_bytes(transition: Transition) -> int:
     return sum(len(json.dumps(e.attributes, separators=(",", ":"))) for e in transition.events)
 
 
-def _duration(row: ExecutionRow, state: MutableState) -> float | None:
+def _duration(row: RunRecord, state: MutableState) -> float | None:
     """ExecutionDuration, as Temporal defines it: close time minus execution time."""
     if state.close_time is None:
         return None
@@ -383,7 +395,7 @@ def _duration(row: ExecutionRow, state: MutableState) -> float | None:
 
 
 def _merged_visibility(
-    row: ExecutionRow, transition: Transition
+    row: RunRecord, transition: Transition
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Memo and search attributes after the transition's upserts; a null payload removes
     a memo key, as Temporal's WorkflowPropertiesModified does."""

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
-from app.db.tables import ExecutionRow, HistoryEventRow, NamespaceRow, table_of
+from app.db.tables import HistoryEventRow, NamespaceRow, RunRecord, table_of
 from app.engine.events import (
     CLOSE_EVENT_TYPES,
     EventType,
@@ -35,7 +35,7 @@ TOKEN_KIND = "history"
 class HistoryPage:
     events: list[dict[str, Any]]
     next_page_token: str
-    run: ExecutionRow  # the run as it was when the page was read
+    run: RunRecord  # the run as it was when the page was read
 
 
 def render_event(event: HistoryEvent) -> dict[str, Any]:
@@ -69,7 +69,7 @@ _READ_CLOSE_EVENTS = _READ_EVENTS.where(
 
 async def read_events(
     session: AsyncSession,
-    row: ExecutionRow,
+    row: RunRecord,
     first_event_id: int,
     limit: int,
     close_only: bool = False,
@@ -93,7 +93,7 @@ async def first_page(
     session: AsyncSession,
     ctx: AppContext,
     ns: NamespaceRow,
-    row: ExecutionRow,
+    row: RunRecord,
     task: list[int] | None = None,
     transient: Sequence[HistoryEvent] = (),
 ) -> tuple[list[dict[str, Any]], str]:
@@ -107,7 +107,7 @@ async def first_page(
     return [render_event(e) for e in [*events, *transient]], ""
 
 
-def execution_info(row: ExecutionRow) -> dict[str, Any]:
+def execution_info(row: RunRecord) -> dict[str, Any]:
     """The run as visibility shows it (WorkflowExecutionInfo)."""
     execution = {"workflow_id": row.workflow_id, "run_id": row.run_id}
     info: dict[str, Any] = {
@@ -135,7 +135,7 @@ def execution_info(row: ExecutionRow) -> dict[str, Any]:
     return info
 
 
-def describe(row: ExecutionRow) -> dict[str, Any]:
+def describe(row: RunRecord) -> dict[str, Any]:
     state = executions.state_of(row)
     info = execution_info(row)
 
@@ -237,7 +237,7 @@ async def get_page(
 def page_token(
     ctx: AppContext,
     ns: NamespaceRow,
-    row: ExecutionRow,
+    row: RunRecord,
     next_event_id: int,
     task: list[int] | None = None,
 ) -> str:
@@ -254,7 +254,7 @@ def page_token(
     return ctx.signer.encode(TOKEN_KIND, position)
 
 
-def _transient_tail(row: ExecutionRow, task: list[int] | None) -> list[dict[str, Any]]:
+def _transient_tail(row: RunRecord, task: list[int] | None) -> list[dict[str, Any]]:
     state = executions.state_of(row)
     pending = state.workflow_task
     if not task or pending is None or [pending.scheduled_event_id, pending.attempt] != task:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
-from app.db.tables import ExecutionRow, NamespaceRow, PollerRow, TaskRow, table_of
+from app.db.tables import NamespaceRow, PollerRow, RunRecord, TaskRow, table_of
 from app.services import executions, workers
 from app.services.notifier import queue_key
 from app.services.poller_ledger import PollerKey
@@ -148,7 +148,7 @@ async def claim_next(
     namespace_id: str,
     task_queue: str,
     task_type: str,
-    start: Callable[[QueuedTask, ExecutionRow, datetime], Awaitable[T | None]],
+    start: Callable[[QueuedTask, RunRecord, datetime], Awaitable[T | None]],
 ) -> T | None:
     """Take the queue's tasks in order, each with its run loaded for update, until
     ``start`` starts one; it returns None for a task its run no longer wants (closed,

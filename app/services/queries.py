@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.context import AppContext
-from app.db.tables import ExecutionRow, NamespaceRow, QueryRow
+from app.db.tables import NamespaceRow, QueryRow, RunRecord
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
 from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
@@ -19,7 +19,7 @@ from app.services import executions, query_store
 TOKEN_KIND = "query_task"
 
 
-def _rejected(row: ExecutionRow, condition: QueryRejectCondition | None) -> bool:
+def _rejected(row: RunRecord, condition: QueryRejectCondition | None) -> bool:
     status = WorkflowStatus(row.status)
     if status is WorkflowStatus.RUNNING:
         return False

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, HistoryEventRow
+from app.db.tables import HistoryEventRow, RunRecord
 from app.engine import workflow as engine
 from app.engine.events import CLOSE_EVENT_TYPES
 from app.engine.state import MutableState, NextRun, Transition
@@ -28,7 +28,7 @@ PARENT_FIELDS = (
 async def save(
     uow: UnitOfWork,
     notifier: Notifier,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     transition: Transition,
     now: datetime,
@@ -71,7 +71,7 @@ async def save(
 async def start_next_run(
     uow: UnitOfWork,
     notifier: Notifier,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     plan: NextRun,
     now: datetime,

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 
 from app.context import AppContext
-from app.db.tables import ExecutionRow, NamespaceRow
+from app.db.tables import RUN_COLUMNS, ExecutionRow, NamespaceRow, RunRecord
 from app.engine.search_attributes import effective_types
 from app.errors import bad_request
 from app.services.history import execution_info
@@ -59,7 +59,7 @@ async def list_executions(
         # Nearly every run passes this bound; saying so keeps SQLite's planner from
         # walking the start-time index for it instead of the query's own filters.
         snapshot = func.likely(snapshot)
-    statement = select(ExecutionRow).where(col(ExecutionRow.namespace_id) == ns.id, snapshot)
+    statement = select(*RUN_COLUMNS).where(col(ExecutionRow.namespace_id) == ns.id, snapshot)
     if compiled.where is not None:
         statement = statement.where(compiled.where)
     order: list[Any]
@@ -70,7 +70,7 @@ async def list_executions(
         order.append(col(ExecutionRow.run_id).desc())
     statement = statement.order_by(*order).offset(offset).limit(size + 1)
     async with ctx.db.read(scan=True) as session:
-        rows = list((await session.execute(statement)).scalars())
+        rows = [RunRecord(*row) for row in await session.execute(statement)]
     token = ""
     if len(rows) > size:
         rows = rows[:size]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow, QueryRow
+from app.db.tables import NamespaceRow, QueryRow, RunRecord
 from app.engine import command_values
 from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
@@ -98,7 +98,7 @@ async def _response(
     session: AsyncSession,
     ctx: AppContext,
     ns: NamespaceRow,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     window: float,
 ) -> dict[str, Any]:
@@ -197,7 +197,7 @@ async def _start(
     uow: UnitOfWork,
     ctx: AppContext,
     ns: NamespaceRow,
-    row: ExecutionRow,
+    row: RunRecord,
     state: MutableState,
     identity: str,
     request_id: str,
@@ -230,9 +230,7 @@ async def claim(
     """Take the next workflow task of the queue and start it. Tasks whose run has moved
     on (closed, or the task was replaced) are dropped on the way."""
 
-    async def start(
-        task: matching.QueuedTask, row: ExecutionRow, now: datetime
-    ) -> ClaimedTask | None:
+    async def start(task: matching.QueuedTask, row: RunRecord, now: datetime) -> ClaimedTask | None:
         state = executions.state_of(row)
         pending = state.workflow_task
         if (
@@ -248,9 +246,7 @@ async def claim(
     return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
-async def _load_for_token(
-    uow: UnitOfWork, ns: NamespaceRow, claims: dict[str, Any]
-) -> ExecutionRow:
+async def _load_for_token(uow: UnitOfWork, ns: NamespaceRow, claims: dict[str, Any]) -> RunRecord:
     row = await executions.find(uow.session, ns.id, claims["wf"], claims["run"], for_update=True)
     if row is None:
         raise task_not_found()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import ExecutionRow, NamespaceRow, RequestIdRow
+from app.db.tables import NamespaceRow, RequestIdRow, RunRecord
 from app.engine import workflow as engine
 from app.engine.search_attributes import effective_types
 from app.engine.state import WorkflowStatus
@@ -61,7 +61,7 @@ def check_body_matches(
         )
 
 
-def _already_started(row: ExecutionRow, message: str) -> ApiError:
+def _already_started(row: RunRecord, message: str) -> ApiError:
     return ApiError(
         ErrorCode.WORKFLOW_EXECUTION_ALREADY_STARTED,
         message,
@@ -155,7 +155,7 @@ async def start(
 async def _resolve_conflict(
     uow: UnitOfWork,
     ctx: AppContext,
-    existing: ExecutionRow,
+    existing: RunRecord,
     reuse: WorkflowIdReusePolicy,
     conflict: WorkflowIdConflictPolicy,
     new_run_id: str,
@@ -191,7 +191,7 @@ async def _resolve_conflict(
         )
 
 
-async def _dedupe_request(uow: UnitOfWork, row: ExecutionRow, request_id: str, kind: str) -> bool:
+async def _dedupe_request(uow: UnitOfWork, row: RunRecord, request_id: str, kind: str) -> bool:
     """Record a request id for a run; False if it was applied before."""
     if not request_id:
         return True
@@ -239,7 +239,7 @@ async def signal(
     await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
-def _check_chain(row: ExecutionRow, first_execution_run_id: str) -> None:
+def _check_chain(row: RunRecord, first_execution_run_id: str) -> None:
     if first_execution_run_id and first_execution_run_id != row.first_execution_run_id:
         raise workflow_not_found(row.workflow_id, row.run_id)
 

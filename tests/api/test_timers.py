@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.clock import ManualClock
+from app.db.tables import TimerTaskRow, table_of
 from app.services.timers import TimerProcessor
+from tests.api.worker_client import Worker, schedule_activity
 from tests.conftest import start_body, wait_until
 
 WORKFLOWS = "/api/v1/namespaces/default/workflows"
@@ -113,6 +116,32 @@ async def test_timer_of_a_closed_run_changes_nothing(
     assert await _timers(app).run_once() == 60.0
     assert await _event_types(client, "closed-early") == before
     assert await _timers(app).run_once() == 60.0
+
+
+async def _timer_kinds(app: FastAPI, workflow_id: str) -> list[str]:
+    timers = table_of(TimerTaskRow)
+    query = select(timers.c.kind).where(timers.c.workflow_id == workflow_id)
+    async with app.state.ctx.db.read() as session:
+        return sorted((await session.execute(query)).scalars())
+
+
+async def test_a_closing_run_takes_its_timers_with_it(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    worker = Worker(client, clock, app)
+    for workflow_id in ("closing", "still-running"):
+        await worker.start(workflow_id, workflow_run_timeout="3600s")
+        task = await worker.workflow_task()
+        scheduled = await worker.complete_workflow_task(task["task_token"], schedule_activity())
+        assert scheduled.status_code == 200, scheduled.text
+        await worker.activity_task()  # started: its start-to-close timeout is a timer
+    expected = await _timer_kinds(app, "closing")
+    assert {"ACTIVITY_START_TO_CLOSE", "WORKFLOW_RUN_TIMEOUT"} <= set(expected)
+
+    terminated = await client.post(f"{WORKFLOWS}/closing/terminate", json={"reason": "r"})
+    assert terminated.status_code == 200, terminated.text
+    assert await _timer_kinds(app, "closing") == []
+    assert await _timer_kinds(app, "still-running") == expected
 
 
 async def test_long_poll_for_the_close_event_sees_a_timeout(
