@@ -145,7 +145,12 @@ class Database:
         if inline and not in_memory:
             path = str(make_url(self.url).database)
             engine = create_async_engine(
-                self.url, async_creator=partial(inline_sqlite.connect, path, 30), **pooling
+                self.url,
+                async_creator=partial(inline_sqlite.connect, path, 30),
+                # A session's close already ends its transaction; the pool's own
+                # rollback on return would be a second round trip through SQLAlchemy.
+                pool_reset_on_return=None,
+                **pooling,
             )
         else:
             engine = create_async_engine(self.url, connect_args={"timeout": 30}, **pooling)
@@ -164,11 +169,17 @@ class Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
             # A deferred transaction that reads then writes can deadlock into
             # "database is locked"; writers take the write lock up front.
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            driver = connection.connection.driver_connection
+            if isinstance(driver, inline_sqlite.InlineConnection):
+                driver.sqlite.execute(begin)  # SQLAlchemy's execution costs more than BEGIN
+            else:
+                connection.exec_driver_sql(begin)
 
         return engine
 

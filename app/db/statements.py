@@ -131,14 +131,17 @@ async def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
     when statements must go through SQLAlchemy."""
     found = session.info.get(_DRIVER)
     if found is None:
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        if isinstance(driver, InlineConnection):
-            found = _SqliteConnection(driver.sqlite, connection.dialect)
-        else:
-            found = _THREADED
-        session.info[_DRIVER] = found
+        found = session.info[_DRIVER] = await session.run_sync(_driver_of)
     return found if isinstance(found, _SqliteConnection) else None
+
+
+def _driver_of(session: Session) -> object:
+    """(One hop into SQLAlchemy's greenlet rather than one per call.)"""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if isinstance(driver, InlineConnection):
+        return _SqliteConnection(driver.sqlite, connection.dialect)
+    return _THREADED
 
 
 def _execute(connection: _SqliteConnection, compiled: _Compiled, params: Params) -> sqlite3.Cursor:

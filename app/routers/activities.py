@@ -32,7 +32,6 @@ from app.rate_limits.rules import Limit
 from app.routers import polling
 from app.routers.docs import errors
 from app.services import activities as service
-from app.services import namespaces
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
 Change = Callable[[MutableState, int, int, datetime], Transition]
@@ -80,7 +79,7 @@ async def _apply(
         raise bad_request("namespace", "namespace in the body does not match the path")
 
     async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         await service.apply(uow, ctx, ns, token, change)
 
     await ctx.db.run(work)

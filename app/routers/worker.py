@@ -23,7 +23,7 @@ from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers import polling
 from app.routers.docs import errors
-from app.services import namespaces, query_store
+from app.services import query_store
 from app.services import workflow_tasks as service
 from app.services.workflow_tasks import CompletionOutcome
 
@@ -98,7 +98,7 @@ async def respond_workflow_task_completed(
         raise bad_request("namespace", "namespace in the body does not match the path")
 
     async def work(uow: UnitOfWork) -> CompletionOutcome:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         outcome = await service.respond_completed(uow, ctx, ns, body)
         await service.settle_queries(
             uow, ctx, outcome.claims, body.query_results, outcome.task_pending
@@ -129,7 +129,7 @@ async def respond_workflow_task_failed(
         raise bad_request("namespace", "namespace in the body does not match the path")
 
     async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         await service.respond_failed(uow, ctx, ns, body)
 
     await ctx.db.run(work)

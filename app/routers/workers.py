@@ -11,7 +11,6 @@ from app.errors import bad_request
 from app.models.workers import RegisteredWorker, RegisterWorkerRequest
 from app.permissions import Permission, requires
 from app.routers.docs import errors
-from app.services import namespaces
 from app.services import workers as service
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workers", tags=["Worker"])
@@ -34,6 +33,6 @@ async def register_worker(
         raise bad_request("namespace", "namespace in the body does not match the path")
     ttl = ctx.settings.worker_registration_ttl_seconds
     async with ctx.db.write() as uow:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         row = await service.register(uow.session, ns.id, body, ctx.clock.now(), ttl)
         return service.describe(row, ttl)

@@ -48,7 +48,7 @@ async def start_workflow(
     service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
 
     async def work(uow: UnitOfWork) -> tuple[str, bool]:
-        ns = await namespaces.get_active(uow.session, namespace)
+        ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
         return await service.start(uow, ctx, ns, body)
 
     run_id, started = await ctx.db.run(work)
@@ -134,7 +134,7 @@ async def _signal(
     )
 
     async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         await service.signal(uow, ctx, ns, workflow_id, run_id, body)
 
     await ctx.db.run(work)
@@ -193,7 +193,7 @@ async def _cancel(
     )
 
     async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         await service.request_cancel(uow, ctx, ns, workflow_id, run_id, body)
 
     await ctx.db.run(work)
@@ -256,7 +256,7 @@ async def _terminate(
     )
 
     async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
+        ns = await ctx.namespaces.current(uow.session, namespace)
         await service.terminate(uow, ctx, ns, workflow_id, run_id, body)
 
     await ctx.db.run(work)

@@ -132,9 +132,9 @@ async def get_by_name(session: AsyncSession, name: str) -> NamespaceRow:
     return row
 
 
-async def get_active(session: AsyncSession, name: str) -> NamespaceRow:
-    """A namespace new work may be started in: not deprecated."""
-    row = await get_by_name(session, name)
+def check_active(row: NamespaceRow) -> NamespaceRow:
+    """The namespace, if new work may be started in it: not deprecated."""
+    name = row.name
     if row.state != NamespaceState.REGISTERED:
         raise ApiError(
             ErrorCode.FAILED_PRECONDITION,

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from app.clock import ManualClock
+from app.db.tables import NamespaceRow, table_of
 from app.services.namespace_cache import REFRESH
 from app.services.poller_ledger import RECORD_EVERY, PollerLedger
 from tests.api.worker_client import NS
@@ -43,6 +45,25 @@ async def test_a_namespace_deleted_here_is_gone_at_once(client: httpx.AsyncClien
     assert (await client.get(f"{API}/short-lived/workflows")).status_code == 200
     assert (await client.delete(f"{API}/short-lived")).status_code == 200
     assert_error(await client.get(f"{API}/short-lived/workflows"), 404, "NAMESPACE_NOT_FOUND")
+
+
+async def test_a_write_decides_on_the_stored_namespace_not_the_kept_copy(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    started = await client.post(f"{NS}/workflows", json=start_body("before"))
+    assert started.status_code == 200, started.text
+    assert (await client.get(f"{NS}/workflows", params={"query": ""})).status_code == 200
+    # Deprecated by another process: written to the database, not through this one.
+    namespaces = table_of(NamespaceRow)
+    async with app.state.ctx.db.write() as uow:
+        await uow.session.execute(
+            update(namespaces).where(namespaces.c.name == "default").values(state="DEPRECATED")
+        )
+
+    refused = await client.post(f"{NS}/workflows", json=start_body("after"))
+    assert "DEPRECATED" in assert_error(refused, 400, "FAILED_PRECONDITION")["message"]
+    # Reads keep the kept copy until the refresh interval ends.
+    assert (await client.get(f"{NS}/workflows", params={"query": ""})).status_code == 200
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="several processes need PostgreSQL")
