@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
+from app.db.statements import Statement
 from app.db.tables import HistoryEventRow, NamespaceRow, RunRecord, table_of
 from app.engine.events import (
     CLOSE_EVENT_TYPES,
@@ -51,7 +52,7 @@ def page_size(requested: int) -> int:
 
 _EVENTS = table_of(HistoryEventRow)
 # Built once: history is read on every poll, describe and history page.
-_READ_EVENTS = (
+_read_events = (
     select(_EVENTS.c.event_id, _EVENTS.c.event_type, _EVENTS.c.event_time, _EVENTS.c.attributes)
     .where(
         _EVENTS.c.namespace_id == bindparam("namespace_id"),
@@ -62,8 +63,9 @@ _READ_EVENTS = (
     .order_by(_EVENTS.c.event_id)
     .limit(bindparam("limit"))
 )
-_READ_CLOSE_EVENTS = _READ_EVENTS.where(
-    _EVENTS.c.event_type.in_([t.value for t in CLOSE_EVENT_TYPES])
+_READ_EVENTS = Statement(_read_events)
+_READ_CLOSE_EVENTS = Statement(
+    _read_events.where(_EVENTS.c.event_type.in_([literal(t.value) for t in CLOSE_EVENT_TYPES]))
 )
 
 
@@ -74,8 +76,9 @@ async def read_events(
     limit: int,
     close_only: bool = False,
 ) -> list[HistoryEvent]:
-    rows = await session.execute(
-        _READ_CLOSE_EVENTS if close_only else _READ_EVENTS,
+    statement = _READ_CLOSE_EVENTS if close_only else _READ_EVENTS
+    rows = await statement.all(
+        session,
         {
             "namespace_id": row.namespace_id,
             "workflow_id": row.workflow_id,
@@ -85,7 +88,8 @@ async def read_events(
         },
     )
     return [
-        HistoryEvent(EventType(r.event_type), r.event_time, r.attributes, r.event_id) for r in rows
+        HistoryEvent(EventType(event_type), event_time, attributes, event_id)
+        for event_id, event_type, event_time, attributes in rows
     ]
 
 

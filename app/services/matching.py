@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
+from app.db.statements import Statement
 from app.db.tables import NamespaceRow, PollerRow, RunRecord, TaskRow, table_of
 from app.services import executions, workers
 from app.services.notifier import queue_key
@@ -93,7 +94,7 @@ class QueuedTask:
 _TASKS = table_of(TaskRow)
 # Built once (the claim runs on every poll): construction and cache-key work per call
 # cost more than the statements.
-_NEXT_TASK = (
+_next_task = (
     select(_TASKS.c.id, _TASKS.c.workflow_id, _TASKS.c.run_id, _TASKS.c.scheduled_event_id)
     .where(
         _TASKS.c.namespace_id == bindparam("namespace_id"),
@@ -105,10 +106,11 @@ _NEXT_TASK = (
     .order_by(_TASKS.c.id)
     .limit(1)
 )
+_NEXT_TASK = Statement(_next_task)
 # PostgreSQL: concurrent pollers pass each other instead of queueing on one row.
-_NEXT_TASK_SKIP_LOCKED = _NEXT_TASK.with_for_update(skip_locked=True)
-_TAKE_TASK = delete(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
-_BACKLOG = (
+_NEXT_TASK_SKIP_LOCKED = Statement(_next_task.with_for_update(skip_locked=True))
+_TAKE_TASK = Statement(delete(_TASKS).where(_TASKS.c.id == bindparam("task_id")))
+_BACKLOG = Statement(
     select(func.count())
     .select_from(_TASKS)
     .where(
@@ -133,12 +135,10 @@ async def next_task(
     query = _NEXT_TASK_SKIP_LOCKED if dialect == "postgresql" else _NEXT_TASK
     where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
     for partition in partitions:
-        found = (
-            await session.execute(query, {**where, "partition": partition, "now": now})
-        ).first()
+        found = await query.first(session, {**where, "partition": partition, "now": now})
         if found is not None:
-            await session.execute(_TAKE_TASK, {"task_id": found.id})
-            return QueuedTask(found.id, found.workflow_id, found.run_id, found.scheduled_event_id)
+            await _TAKE_TASK.run(session, {"task_id": found[0]})
+            return QueuedTask(*found)
     return None
 
 
@@ -172,7 +172,7 @@ async def claim_next(
 
 async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:
     where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
-    return int((await session.execute(_BACKLOG, where)).scalar_one())
+    return int(await _BACKLOG.scalar(session, where))
 
 
 async def long_poll(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db.database import UnitOfWork
+from app.db.statements import Statement
 from app.db.tables import QueryRow, table_of
 from app.errors import ApiError, ErrorCode
 from app.services.notifier import Notifier, queue_key, wake_after_commit
@@ -56,6 +57,19 @@ _ATTACHED = (
     select(QueryRow).where(_WAITING_ATTACHED).order_by(col(QueryRow.created_time), col(QueryRow.id))
 )
 _COUNT_ATTACHED = select(func.count()).select_from(_QUERIES).where(_WAITING_ATTACHED)
+# Waiting queries are almost always absent: a point read says so before the ORM loads
+# (or the update detaches) any.
+_ANY_ATTACHED = Statement(select(_QUERIES.c.id).where(_WAITING_ATTACHED).limit(1))
+_ANY_DIRECT = Statement(
+    select(_QUERIES.c.id)
+    .where(
+        _QUERIES.c.namespace_id == bindparam("namespace_id"),
+        _QUERIES.c.task_queue == bindparam("task_queue"),
+        _QUERIES.c.attached.is_(False),
+        _QUERIES.c.state == "waiting",
+    )
+    .limit(1)
+)
 _DETACH = (
     update(_QUERIES)
     .where(_WAITING_ATTACHED)
@@ -99,6 +113,8 @@ async def take_direct(
     (a rollback puts it back)."""
     oldest = _OLDEST_DIRECT_SKIP_LOCKED if skip_locked else _OLDEST_DIRECT
     where = {"namespace_id": namespace_id, "task_queue": task_queue}
+    if await _ANY_DIRECT.first(session, where) is None:
+        return None
     query = (await session.execute(oldest, where)).scalar_one_or_none()
     if query is not None:
         query.state = "delivered"
@@ -108,6 +124,8 @@ async def take_direct(
 
 async def take_attached(session: AsyncSession, run_key: RunKey) -> list[QueryRow]:
     """The run's waiting queries, handed to the workflow task being started."""
+    if await _ANY_ATTACHED.first(session, _run_params(run_key)) is None:
+        return []
     queries = list((await session.execute(_ATTACHED, _run_params(run_key))).scalars())
     for query in queries:
         query.state = "delivered"
@@ -118,6 +136,8 @@ async def take_attached(session: AsyncSession, run_key: RunKey) -> list[QueryRow
 
 async def send_attached_on_their_own(uow: UnitOfWork, notifier: Notifier, run_key: RunKey) -> None:
     """No workflow task will come for the run: its waiting queries become query tasks."""
+    if await _ANY_ATTACHED.first(uow.session, _run_params(run_key)) is None:
+        return
     detached = await uow.session.execute(_DETACH, _run_params(run_key))
     for task_queue, count in Counter(detached.scalars()).items():
         wake_after_commit(uow, notifier, queue_key(run_key[0], task_queue, WORKFLOW_TASKS), count)
