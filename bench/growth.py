@@ -22,13 +22,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 
 from app.db.database import Database
 from app.db.tables import NamespaceRow
 from bench import Benchmark
-from bench.load import Sample, drive
+from bench.load import Http, Sample, drive
 from bench.server import ServerProcess
 from bench.suite import GATEWAY_SETTINGS, dispatch_latency
 from bench.targets import NAMESPACE
@@ -115,7 +114,7 @@ async def _executions(url: str, workdir: Path, sizes: list[int], samples: int) -
         log = workdir / f"executions-{size}.log"
         with ServerProcess(url, log, GATEWAY_SETTINGS) as server:
             base = f"{server.base_url}{NAMESPACE}"
-            async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+            async with Http(base_url=base, timeout=120) as http:
                 prefix = f"growth-{size}"
                 starts = await _timed(
                     lambda n, p=prefix: _start(http, f"{p}-{n}", "growth"), samples
@@ -156,7 +155,7 @@ async def _timed(call: Callable[[int], Awaitable[bool]], samples: int) -> Sample
     return sample
 
 
-async def _start(http: httpx.AsyncClient, workflow_id: str, queue: str) -> bool:
+async def _start(http: Http, workflow_id: str, queue: str) -> bool:
     response = await http.post(
         "/workflows",
         json={
@@ -165,17 +164,17 @@ async def _start(http: httpx.AsyncClient, workflow_id: str, queue: str) -> bool:
             "task_queue": {"name": queue},
         },
     )
-    return response.status_code == 200
+    return response.status == 200
 
 
-async def _list(http: httpx.AsyncClient, query: str) -> bool:
-    response = await http.get("/workflows", params={"query": query, "page_size": 100})
-    return response.status_code == 200
+async def _list(http: Http, query: str) -> bool:
+    response = await http.get("/workflows", params={"query": query, "page_size": "100"})
+    return response.status == 200
 
 
 async def _history(base_url: str, samples: int) -> list[list[str]]:
     rows = []
-    async with httpx.AsyncClient(base_url=f"{base_url}{NAMESPACE}", timeout=120) as http:
+    async with Http(base_url=f"{base_url}{NAMESPACE}", timeout=120) as http:
         for events in HISTORY_EVENTS:
             workflow_id = f"history-{events}-{uuid.uuid4().hex[:6]}"
             assert await _start(http, workflow_id, "history")
@@ -192,22 +191,22 @@ async def _history(base_url: str, samples: int) -> list[list[str]]:
     return rows
 
 
-async def _signal(http: httpx.AsyncClient, workflow_id: str, n: int) -> bool:
+async def _signal(http: Http, workflow_id: str, n: int) -> bool:
     response = await http.post(
         f"/workflows/{workflow_id}/signal", json={"signal_name": "grow", "input": n}
     )
-    return response.status_code == 200
+    return response.status == 200
 
 
-async def _read(http: httpx.AsyncClient, workflow_id: str, every_page: bool) -> bool:
+async def _read(http: Http, workflow_id: str, every_page: bool) -> bool:
     token, events = "", 0
     while True:
         response = await http.get(
             f"/workflows/{workflow_id}/history", params={"next_page_token": token}
         )
-        if response.status_code != 200:
+        if response.status != 200:
             return False
-        body = response.json()
+        body = response.body
         events += len(body["history"])
         token = body.get("next_page_token", "")
         if not (every_page and token):
@@ -216,9 +215,7 @@ async def _read(http: httpx.AsyncClient, workflow_id: str, every_page: bool) -> 
 
 async def _queues(base_url: str, samples: int) -> list[list[str]]:
     rows, filled = [], 0
-    limits = httpx.Limits(max_connections=64)
-    base = f"{base_url}{NAMESPACE}"
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+    async with Http(connections=64, base_url=f"{base_url}{NAMESPACE}", timeout=120) as http:
         for queues in TASK_QUEUES:
             tag = uuid.uuid4().hex[:6]
             await drive(

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench import temporal_sdk
-from bench.load import Figure, Sample, drive, memory_mib, table, tree_memory_mib
+from bench.load import Figure, Http, Sample, drive, memory_mib, table, tree_memory_mib
 from bench.server import ServerProcess
 from bench.targets import NAMESPACE, Gateway, Target, Temporal, real_temporal
 from bench.visibility import fresh_database
@@ -110,7 +108,7 @@ async def _common(target: Target, sizes: Sizes, figures: dict[str, Figure], side
     """Starts at 1/16/64 clients, then describe, history and a selective list at 16."""
     failures = 0
     prefix = f"wf-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=128)) as http:
+    async with Http(connections=128) as http:
         started: list[str] = []
         for clients in CONCURRENCY:
             ids = [f"{prefix}-{clients}-{n}" for n in range(sizes.starts)]
@@ -123,7 +121,7 @@ async def _common(target: Target, sizes: Sizes, figures: dict[str, Figure], side
             for p in (50, 99):
                 value = sample.percentile(p) * 1000
                 _record(figures, side, f"start p{p} at {clients} clients", "ms", False, value)
-        reads: list[tuple[str, Callable[[httpx.AsyncClient, str], Awaitable[bool]]]] = [
+        reads: list[tuple[str, Callable[[Http, str], Awaitable[bool]]]] = [
             ("describe", target.describe),
             ("history read", target.history),
         ]
@@ -176,7 +174,7 @@ def _end_to_end_figures(figures: dict[str, Figure], side: str, sample: Sample) -
 async def _gateway_only(gateway: Gateway, sizes: Sizes, figures: dict[str, Figure]) -> int:
     """End to end through the bench's own HTTP worker, and dispatch latency. Temporal's
     worker API is not on HTTP; its end to end runs through the SDK instead."""
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=256)) as http:
+    async with Http(connections=256) as http:
         worker = HttpWorker(http, gateway.base_url, f"e2e-{uuid.uuid4().hex[:6]}")
         pollers = worker.run(pollers=8)
         try:
@@ -196,7 +194,7 @@ class HttpWorker:
     """The bench's minimal worker over HTTP: a workflow that runs one activity, then
     completes with its result."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, queue: str) -> None:
+    def __init__(self, http: Http, base_url: str, queue: str) -> None:
         self.http = http
         self.base = f"{base_url}{NAMESPACE}"
         self.queue = queue
@@ -215,8 +213,10 @@ class HttpWorker:
             f"{self.base}/task-queues/{self.queue}/{kind}-tasks/poll",
             json={"identity": "bench-worker", "wait_timeout": "1s"},
         )
-        body: dict[str, Any] = response.json()
-        return body if response.status_code == 200 and body.get("task_token") else None
+        if response.status == 200 and response.json_field("task_token"):
+            body: dict[str, Any] = response.body
+            return body
+        return None
 
     async def _workflow_loop(self) -> None:
         while not self.stopping:
@@ -263,15 +263,15 @@ class HttpWorker:
                 "task_queue": {"name": self.queue},
             },
         )
-        if started.status_code != 200:
+        if started.status != 200:
             return False
         result = await self.http.get(
             f"{self.base}/workflows/{workflow_id}/result", params={"wait_timeout": "50s"}
         )
-        return result.status_code == 200 and result.json().get("status") == "COMPLETED"
+        return result.status == 200 and result.json_field("status") == "COMPLETED"
 
 
-async def dispatch_latency(http: httpx.AsyncClient, base_url: str, samples: int) -> Sample:
+async def dispatch_latency(http: Http, base_url: str, samples: int) -> Sample:
     """Start → a poll already waiting on the queue returns the task: the write, its commit
     and the wake-up of the waiting poll, one at a time."""
     base = f"{base_url}{NAMESPACE}"
@@ -296,5 +296,5 @@ async def dispatch_latency(http: httpx.AsyncClient, base_url: str, samples: int)
         )
         got = await poll
         latencies.append(time.perf_counter() - began)
-        failures += not (got.status_code == 200 and got.json().get("task_token"))
+        failures += not (got.status == 200 and got.json_field("task_token"))
     return Sample(samples, sum(latencies), latencies, failures)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bench.load import Http
 from bench.server import STOP_TIMEOUT_SECONDS, free_port
 
 NAMESPACE = "/api/v1/namespaces/default"
@@ -30,27 +31,27 @@ class Target(ABC):
     pid = 0
 
     @abstractmethod
-    async def start(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def start(self, http: Http, workflow_id: str) -> bool:
         """Start a workflow of WORKFLOW_TYPE on QUEUE; True on success."""
 
-    async def describe(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def describe(self, http: Http, workflow_id: str) -> bool:
         response = await http.get(f"{self.base_url}{NAMESPACE}/workflows/{workflow_id}")
-        return response.status_code == 200
+        return response.status == 200
 
-    async def history(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def history(self, http: Http, workflow_id: str) -> bool:
         response = await http.get(f"{self.base_url}{NAMESPACE}/workflows/{workflow_id}/history")
-        return response.status_code == 200
+        return response.status == 200
 
-    async def list_selective(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def list_selective(self, http: Http, workflow_id: str) -> bool:
         response = await http.get(
             f"{self.base_url}{NAMESPACE}/workflows",
             params={"query": f"WorkflowId = '{workflow_id}'"},
         )
-        return response.status_code == 200 and len(_executions(response.json())) == 1
+        return response.status == 200 and len(_executions(response.body)) == 1
 
 
-def _executions(body: dict[str, Any]) -> list[Any]:
-    found: list[Any] = body.get("executions", [])
+def _executions(body: Any) -> list[Any]:
+    found: list[Any] = body.get("executions", []) if isinstance(body, dict) else []
     return found
 
 
@@ -61,7 +62,7 @@ class Gateway(Target):
         self.base_url = base_url
         self.pid = pid
 
-    async def start(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def start(self, http: Http, workflow_id: str) -> bool:
         response = await http.post(
             f"{self.base_url}{NAMESPACE}/workflows",
             json={
@@ -70,7 +71,7 @@ class Gateway(Target):
                 "task_queue": {"name": QUEUE},
             },
         )
-        return response.status_code == 200
+        return response.status == 200
 
 
 class Temporal(Target):
@@ -81,12 +82,12 @@ class Temporal(Target):
         self.pid = pid
         self.grpc_address = grpc_address
 
-    async def start(self, http: httpx.AsyncClient, workflow_id: str) -> bool:
+    async def start(self, http: Http, workflow_id: str) -> bool:
         response = await http.post(
             f"{self.base_url}{NAMESPACE}/workflows/{workflow_id}",
             json={"workflowType": {"name": WORKFLOW_TYPE}, "taskQueue": {"name": QUEUE}},
         )
-        return response.status_code == 200
+        return response.status == 200
 
 
 def temporal_cli() -> str | None:
