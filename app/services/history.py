@@ -259,8 +259,10 @@ def page_token(
 
 
 def _transient_tail(row: RunRecord, task: list[int] | None) -> list[dict[str, Any]]:
+    if not task:
+        return []
     state = executions.state_of(row)
     pending = state.workflow_task
-    if not task or pending is None or [pending.scheduled_event_id, pending.attempt] != task:
+    if pending is None or [pending.scheduled_event_id, pending.attempt] != task:
         return []
     return [render_event(e) for e in transient_events(state)]
