@@ -285,7 +285,7 @@ class Seeded:
 async def write_batch(db: Database, batch: Batch) -> None:
     """One seeded batch in one transaction: the runs, their current-run rows and their
     typed search-attribute values."""
-    async with db.writer.begin() as connection:
+    async with db.writer_transaction() as connection:
         await connection.execute(insert(table_of(ExecutionRow)), batch.executions)
         await connection.execute(insert(table_of(CurrentExecutionRow)), batch.current)
         await connection.execute(insert(table_of(SearchAttributeValueRow)), batch.values)
@@ -323,7 +323,7 @@ async def seed(url: str, n: int, now: datetime, analyze: bool | None) -> Seeded:
                 await autocommit.exec_driver_sql(command)
         elif analyze:
             command = "ANALYZE"
-            async with db.writer.begin() as connection:
+            async with db.writer_transaction() as connection:
                 await connection.exec_driver_sql(command)
         analyzed = time.perf_counter()
         async with db.read() as session:

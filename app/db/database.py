@@ -8,8 +8,8 @@ import fcntl
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,9 +18,9 @@ from typing import IO, Any, TypeVar
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.db import inline_sqlite
+from app.db import inline_sqlite, statements
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,14 @@ class Database:
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
         self._server_lock: IO[str] | None = None
+        self._inline_writer = False  # writes on the held sqlite3 connection (_sqlite_write)
+        self._held_writer: AsyncConnection | None = None
         self.shard_count = 1  # the database's own, read at start-up
         self.partition_count = 1  # likewise
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
+            self._inline_writer = make_url(self.url).database not in (None, "", ":memory:")
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
             # releases the GIL, so they do not hold up the event loop.
@@ -176,10 +179,10 @@ class Database:
             # A deferred transaction that reads then writes can deadlock into
             # "database is locked"; writers take the write lock up front.
             driver = connection.connection.driver_connection
-            if isinstance(driver, inline_sqlite.InlineConnection):
-                driver.sqlite.execute(begin)  # SQLAlchemy's execution costs more than BEGIN
-            else:
+            if not isinstance(driver, inline_sqlite.InlineConnection):
                 connection.exec_driver_sql(begin)
+            elif not driver.sqlite.in_transaction:  # the writer began it (_sqlite_write)
+                driver.sqlite.execute(begin)  # SQLAlchemy's execution costs more than BEGIN
 
         return engine
 
@@ -187,7 +190,10 @@ class Database:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """One write transaction. SQLite writes are serialized in-process so that
         "database is locked" never reaches a client."""
-        if self.is_sqlite:
+        if self._inline_writer:
+            async with self._write_lock, self._sqlite_write() as uow:
+                yield uow
+        elif self.is_sqlite:
             async with self._write_lock, self._transaction(self.writer) as uow:
                 yield uow
         else:
@@ -229,32 +235,76 @@ class Database:
     @asynccontextmanager
     async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
         session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
-        uow = UnitOfWork(
-            session, shard_count=self.shard_count, partition_count=self.partition_count
-        )
+        uow = self._unit_of_work(session)
         try:
-            async with session.begin():
-                yield uow
-                if uow.broadcasts and not self.is_sqlite:
-                    # NOTIFY is transactional: listeners hear it only if this commits.
-                    await session.execute(
-                        text(
-                            "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) m"
-                        ),
-                        {"channel": WAKEUP_CHANNEL, "messages": _wake_messages(uow.broadcasts)},
-                    )
-        except IntegrityError:
-            raise
-        except DBAPIError as exc:
-            if _lost_race(exc):
-                raise RetryableConflict(str(exc.orig)) from exc
-            if isinstance(exc, OperationalError):
-                raise _unavailable(exc) from exc
-            raise
+            with _translated_errors():
+                async with session.begin():
+                    yield uow
+                    if uow.broadcasts and not self.is_sqlite:
+                        # NOTIFY is transactional: listeners hear it only if this commits.
+                        await session.execute(
+                            text(
+                                "SELECT pg_notify(:channel, m) "
+                                "FROM unnest(CAST(:messages AS text[])) m"
+                            ),
+                            {"channel": WAKEUP_CHANNEL, "messages": _wake_messages(uow.broadcasts)},
+                        )
         finally:
             await session.close()
         for callback in uow.after_commit:
             callback()
+
+    @asynccontextmanager
+    async def _sqlite_write(self) -> AsyncIterator[UnitOfWork]:
+        """A write transaction on the writer's own sqlite3 connection, held for the
+        process: BEGIN IMMEDIATE and COMMIT run on it directly, and the unit of work's
+        session (bound to that connection) only takes part when the work used it, for
+        ORM reads and writes. SQLAlchemy's session transaction (a pool checkout, a
+        commit through its pipeline, a close) cost more than a start's statements."""
+        connection = await self._writer_connection()
+        raw = statements.sqlite_of(connection)
+        session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+        statements.use_connection(session, connection)
+        uow = self._unit_of_work(session)
+        with _translated_errors():
+            statements.run_raw(raw, "BEGIN IMMEDIATE")
+            try:
+                yield uow
+                if session.in_transaction():  # flushes what the ORM holds, then commits
+                    await session.commit()
+                if raw.in_transaction:
+                    statements.run_raw(raw, "COMMIT")
+            except BaseException:
+                if session.in_transaction():
+                    await session.rollback()
+                if raw.in_transaction:
+                    raw.rollback()
+                raise
+        for callback in uow.after_commit:
+            callback()
+
+    def _unit_of_work(self, session: AsyncSession) -> UnitOfWork:
+        return UnitOfWork(
+            session, shard_count=self.shard_count, partition_count=self.partition_count
+        )
+
+    @asynccontextmanager
+    async def writer_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core transaction on the writer's connection, for schema changes and bulk
+        loads (on SQLite, the connection the writes hold, taken in turn with them)."""
+        if not self._inline_writer:
+            async with self.writer.begin() as connection:
+                yield connection
+            return
+        async with self._write_lock:
+            connection = await self._writer_connection()
+            async with connection.begin():
+                yield connection
+
+    async def _writer_connection(self) -> AsyncConnection:
+        if self._held_writer is None:
+            self._held_writer = await self.writer.connect()
+        return self._held_writer
 
     async def ping(self) -> bool:
         try:
@@ -266,6 +316,9 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self._held_writer is not None:
+            await self._held_writer.close()
+            self._held_writer = None
         if self._server_lock is not None:
             self._server_lock.close()
             self._server_lock = None
@@ -276,6 +329,23 @@ class Database:
 
 # PostgreSQL's deadlock and serialization failures: the transaction is retried whole.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """What a failed transaction raises: a lost race as RetryableConflict, an unreachable
+    or busy database as UNAVAILABLE, anything else (a unique-key collision, retried by
+    ``run``, among them) as it is."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        if _lost_race(exc):
+            raise RetryableConflict(str(exc.orig)) from exc
+        if isinstance(exc, OperationalError):
+            raise _unavailable(exc) from exc
+        raise
 
 
 def _lost_race(exc: DBAPIError) -> bool:

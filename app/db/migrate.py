@@ -31,5 +31,5 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(db: Database) -> None:
-    async with db.writer.begin() as connection:
+    async with db.writer_transaction() as connection:
         await connection.run_sync(_upgrade)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -133,6 +133,26 @@ async def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
     if found is None:
         found = session.info[_DRIVER] = await session.run_sync(_driver_of)
     return found if isinstance(found, _SqliteConnection) else None
+
+
+def sqlite_of(connection: AsyncConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under an inline SQLite connection."""
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    assert isinstance(driver, InlineConnection)
+    return driver.sqlite
+
+
+def use_connection(session: AsyncSession, connection: AsyncConnection) -> None:
+    """Statements of ``session`` (bound to this inline SQLite connection) run on it."""
+    session.info[_DRIVER] = _SqliteConnection(sqlite_of(connection), connection.dialect)
+
+
+def run_raw(connection: sqlite3.Connection, sql: str) -> None:
+    """A statement without parameters (BEGIN, COMMIT), its errors wrapped as SQLAlchemy's."""
+    try:
+        connection.execute(sql)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
 
 
 def _driver_of(session: Session) -> object:

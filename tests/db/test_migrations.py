@@ -64,7 +64,7 @@ def _tables(connection: Connection) -> set[str]:
 
 
 async def _table_names(db: Database) -> set[str]:
-    async with db.writer.connect() as connection:
+    async with db.writer_transaction() as connection:
         return await connection.run_sync(_tables)
 
 
@@ -75,7 +75,7 @@ async def test_fresh_database_starts_empty(db: Database) -> None:
 async def test_migrations_match_the_models(db: Database) -> None:
     await migrate(db)
 
-    async with db.writer.connect() as connection:
+    async with db.writer_transaction() as connection:
         differences = await connection.run_sync(_differences)
         revision = await connection.run_sync(_revision)
 
@@ -94,7 +94,7 @@ async def test_migrating_twice_is_harmless(db: Database) -> None:
     async with db.read() as session:
         kept = await session.get(ClusterMetadata, "kept")
     assert kept is not None and kept.value == "across migrations"
-    async with db.writer.connect() as connection:
+    async with db.writer_transaction() as connection:
         assert await connection.run_sync(_differences) == []
         assert await connection.run_sync(_revision) == _head()
         versions = (

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db.database import Database
 from app.db.migrate import migrate
 from app.db.statements import Statement
-from app.db.tables import HistoryEventRow, table_of
+from app.db.tables import ClusterMetadata, HistoryEventRow, table_of
 from tests.conftest import BACKEND
 
 EVENTS = table_of(HistoryEventRow)
@@ -81,6 +81,33 @@ async def test_a_rolled_back_write_leaves_nothing(db: Database) -> None:
             raise RuntimeError("abandoned")
     async with db.read() as session:
         assert await READ.all(session, {"workflow_id": "wf"}) == []
+
+
+async def _stored(db: Database) -> tuple[int, ClusterMetadata | None]:
+    async with db.read() as session:
+        events = len(await READ.all(session, {"workflow_id": "wf"}))
+        return events, await session.get(ClusterMetadata, "k")
+
+
+async def test_statements_and_orm_changes_commit_together(db: Database) -> None:
+    async with db.write() as uow:
+        await INSERT.run(uow.session, _event(1))
+        uow.session.add(ClusterMetadata(key="k", value="v"))
+    events, row = await _stored(db)
+    assert events == 1 and row is not None and row.value == "v"
+
+
+async def test_a_failed_write_rolls_back_statements_and_orm_changes(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.write() as uow:
+            await INSERT.run(uow.session, _event(1))
+            uow.session.add(ClusterMetadata(key="k", value="v"))
+            await uow.session.flush()
+            raise RuntimeError("abandoned")
+    assert await _stored(db) == (0, None)
+    async with db.write() as uow:  # the writer is usable again
+        await INSERT.run(uow.session, _event(2))
+    assert (await _stored(db))[0] == 1
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the inline SQLite reader pool")
