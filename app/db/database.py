@@ -85,14 +85,17 @@ class Database:
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
         self._server_lock: IO[str] | None = None
-        self._inline_writer = False  # writes on the held sqlite3 connection (_sqlite_write)
+        # A SQLite file: writes and reads run on held sqlite3 connections (_sqlite_write,
+        # _sqlite_read).
+        self._inline = False
         self._held_writer: AsyncConnection | None = None
+        self._idle_readers: list[AsyncConnection] = []
         self.shard_count = 1  # the database's own, read at start-up
         self.partition_count = 1  # likewise
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
-            self._inline_writer = make_url(self.url).database not in (None, "", ":memory:")
+            self._inline = make_url(self.url).database not in (None, "", ":memory:")
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
             # releases the GIL, so they do not hold up the event loop.
@@ -190,7 +193,7 @@ class Database:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """One write transaction. SQLite writes are serialized in-process so that
         "database is locked" never reaches a client."""
-        if self._inline_writer:
+        if self._inline:
             async with self._write_lock, self._sqlite_write() as uow:
                 yield uow
         elif self.is_sqlite:
@@ -219,6 +222,10 @@ class Database:
     @asynccontextmanager
     async def read(self, *, scan: bool = False) -> AsyncIterator[AsyncSession]:
         """A read-only session; ``scan`` for queries that may read many rows."""
+        if self._inline and not scan:
+            async with self._sqlite_read() as session:
+                yield session
+            return
         engine = self.scanner if scan else self.reader
         session = AsyncSession(engine, expire_on_commit=False)
         try:
@@ -231,6 +238,29 @@ class Database:
             # (and then closed) pool overflow connections: 808 opened for 1,600 reads
             # by 16 readers, measured.
             await session.close()
+
+    @asynccontextmanager
+    async def _sqlite_read(self) -> AsyncIterator[AsyncSession]:
+        """A read on one of the readers' held connections (as _sqlite_write, for reads:
+        BEGIN and ROLLBACK straight on the sqlite3 connection, the session only closed
+        when the read used the ORM)."""
+        connection = self._idle_readers.pop() if self._idle_readers else None
+        if connection is None:
+            connection = await self.reader.connect()
+        raw = statements.sqlite_of(connection)
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+        statements.use_connection(session, connection)
+        try:
+            statements.run_raw(raw, "BEGIN")
+            yield session
+        except OperationalError as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            if session.in_transaction():
+                await session.close()
+            if raw.in_transaction:
+                raw.rollback()
+            self._idle_readers.append(connection)
 
     @asynccontextmanager
     async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
@@ -292,7 +322,7 @@ class Database:
     async def writer_transaction(self) -> AsyncIterator[AsyncConnection]:
         """A Core transaction on the writer's connection, for schema changes and bulk
         loads (on SQLite, the connection the writes hold, taken in turn with them)."""
-        if not self._inline_writer:
+        if not self._inline:
             async with self.writer.begin() as connection:
                 yield connection
             return
@@ -319,6 +349,8 @@ class Database:
         if self._held_writer is not None:
             await self._held_writer.close()
             self._held_writer = None
+        while self._idle_readers:
+            await self._idle_readers.pop().close()
         if self._server_lock is not None:
             self._server_lock.close()
             self._server_lock = None

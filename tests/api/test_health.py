@@ -26,8 +26,9 @@ async def test_healthz_unavailable_when_database_unreachable(
     ctx: AppContext = app.state.ctx
     assert (await client.get("/healthz")).status_code == 200
     if ctx.db.is_sqlite:
-        # The reader's engine is replaced by one on a file SQLite cannot open.
-        await ctx.db.reader.dispose()
+        # The database's connections are closed and the reader's engine is replaced by
+        # one on a file SQLite cannot open.
+        await ctx.db.close()
         missing = tmp_path / "no-such-directory" / "gateway.db"
         ctx.db.reader = create_async_engine(f"sqlite+aiosqlite:///{missing}")
     else:
