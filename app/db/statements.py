@@ -47,21 +47,24 @@ class _Compiled:
     # Per positional parameter: its name, the value it has when the caller gives none
     # (a literal in the statement) and its type's bind processor.
     binds: tuple[tuple[str, Any, _Processor], ...]
-    results: tuple[_Processor, ...]
+    # The result columns whose type processes what the driver returns, by position
+    # (most columns are strings and integers, returned as they are).
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def arguments(self, params: Params) -> tuple[Any, ...]:
-        return tuple(
-            (process(params[name]) if process else params[name])
-            if name in params
-            else (process(fixed) if process else fixed)
-            for name, fixed, process in self.binds
-        )
+    def arguments(self, params: Params) -> list[Any]:
+        values = []
+        for name, fixed, process in self.binds:
+            value = params.get(name, fixed)
+            values.append(value if process is None else process(value))
+        return values
 
-    def row(self, values: Sequence[Any]) -> Row:
-        return tuple(
-            process(value) if process else value
-            for value, process in zip(values, self.results, strict=True)
-        )
+    def row(self, values: Row) -> Row:
+        if not self.results:
+            return values
+        processed = list(values)
+        for position, process in self.results:
+            processed[position] = process(processed[position])
+        return tuple(processed)
 
 
 class Statement:
@@ -192,7 +195,8 @@ def _compile(
         fixed = None if name in keys else bind.effective_value
         binds.append((name, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
     columns = clause.selected_columns if isinstance(clause, Select) else ()
-    results = tuple(
+    processors = [
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-    )
+    ]
+    results = tuple((n, process) for n, process in enumerate(processors) if process is not None)
     return _Compiled(compiler.string, tuple(binds), results)
