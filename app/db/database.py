@@ -184,7 +184,7 @@ class Database:
             driver = connection.connection.driver_connection
             if not isinstance(driver, inline_sqlite.InlineConnection):
                 connection.exec_driver_sql(begin)
-            elif not driver.sqlite.in_transaction:  # the writer began it (_sqlite_write)
+            elif not driver.sqlite.in_transaction:  # else _sqlite_read/_sqlite_write began it
                 driver.sqlite.execute(begin)  # SQLAlchemy's execution costs more than BEGIN
 
         return engine
@@ -247,9 +247,8 @@ class Database:
         connection = self._idle_readers.pop() if self._idle_readers else None
         if connection is None:
             connection = await self.reader.connect()
-        raw = statements.sqlite_of(connection)
         session = AsyncSession(bind=connection, expire_on_commit=False)
-        statements.use_connection(session, connection)
+        raw = statements.use_connection(session, connection)
         try:
             statements.run_raw(raw, "BEGIN")
             yield session
@@ -292,9 +291,8 @@ class Database:
         ORM reads and writes. SQLAlchemy's session transaction (a pool checkout, a
         commit through its pipeline, a close) cost more than a start's statements."""
         connection = await self._writer_connection()
-        raw = statements.sqlite_of(connection)
         session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
-        statements.use_connection(session, connection)
+        raw = statements.use_connection(session, connection)
         uow = self._unit_of_work(session)
         with _translated_errors():
             statements.run_raw(raw, "BEGIN IMMEDIATE")

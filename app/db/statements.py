@@ -1,14 +1,16 @@
 """Hot-path statements: built once, compiled once per dialect and parameter set, and run
 on the session's own connection in the session's transaction.
 
-On SQLite they run straight on the sqlite3 connection under the session. SQLAlchemy's
+On a SQLite file they run straight on the held sqlite3 connection the session is bound
+to (Database's reads and writes, which ``use_connection`` marks). SQLAlchemy's
 execution pipeline (a greenlet hop, the statement's cache key, an execution context, a
 result object) cost 100-140 µs a statement on the bench's machine, against 3-6 µs for
 sqlite3 itself, and the gateway runs several statements a request. Values still pass
 through each column type's own bind and result processors, so what is stored and read
 is what SQLAlchemy would store and read, and driver errors are wrapped as SQLAlchemy
-wraps them (callers keep catching ``IntegrityError``). On PostgreSQL, and on a SQLite
-connection that runs on aiosqlite's thread, they run through SQLAlchemy Core."""
+wraps them (callers keep catching ``IntegrityError``). On PostgreSQL, and in sessions
+not so marked (scans on aiosqlite's thread, an in-memory database), they run through
+SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -17,11 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -31,14 +31,7 @@ from app.db.inline_sqlite import InlineConnection
 Params = Mapping[str, Any]
 Row = tuple[Any, ...]
 _Processor = Callable[[Any], Any] | None
-_DRIVER = "statements.sqlite_connection"  # session.info key; dropped when the transaction ends
-_THREADED = object()  # the session's SQLite connection runs on aiosqlite's thread
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_DRIVER, None)
+_DRIVER = "statements.sqlite_connection"  # session.info key, set by use_connection
 
 
 @dataclass(frozen=True)
@@ -76,7 +69,7 @@ class Statement:
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
 
     async def all(self, session: AsyncSession, params: Params) -> list[Row]:
-        connection = await _sqlite_connection(session)
+        connection = _sqlite_connection(session)
         if connection is None:
             result = await (await session.connection()).execute(self.clause, dict(params))
             return [tuple(row) for row in result]
@@ -94,7 +87,7 @@ class Statement:
 
     async def run(self, session: AsyncSession, params: Params) -> int:
         """Run a write; how many rows it changed."""
-        connection = await _sqlite_connection(session)
+        connection = _sqlite_connection(session)
         if connection is None:
             result = await (await session.connection()).execute(self.clause, dict(params))
             changed: int = result.rowcount
@@ -105,7 +98,7 @@ class Statement:
         """Run a write once per parameter set (all with the same keys)."""
         if not rows:
             return
-        connection = await _sqlite_connection(session)
+        connection = _sqlite_connection(session)
         if connection is None:
             await (await session.connection()).execute(self.clause, [dict(r) for r in rows])
             return
@@ -129,25 +122,20 @@ class _SqliteConnection:
     dialect: Dialect
 
 
-async def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
-    """The sqlite3 connection under the session (beginning its transaction), or None
-    when statements must go through SQLAlchemy."""
-    found = session.info.get(_DRIVER)
-    if found is None:
-        found = session.info[_DRIVER] = await session.run_sync(_driver_of)
-    return found if isinstance(found, _SqliteConnection) else None
+def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
+    """The sqlite3 connection the session is bound to, or None when statements must go
+    through SQLAlchemy."""
+    found: _SqliteConnection | None = session.info.get(_DRIVER)
+    return found
 
 
-def sqlite_of(connection: AsyncConnection) -> sqlite3.Connection:
-    """The sqlite3 connection under an inline SQLite connection."""
+def use_connection(session: AsyncSession, connection: AsyncConnection) -> sqlite3.Connection:
+    """Statements of ``session`` (bound to this inline SQLite connection) run on it; the
+    sqlite3 connection."""
     driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     assert isinstance(driver, InlineConnection)
+    session.info[_DRIVER] = _SqliteConnection(driver.sqlite, connection.dialect)
     return driver.sqlite
-
-
-def use_connection(session: AsyncSession, connection: AsyncConnection) -> None:
-    """Statements of ``session`` (bound to this inline SQLite connection) run on it."""
-    session.info[_DRIVER] = _SqliteConnection(sqlite_of(connection), connection.dialect)
 
 
 def run_raw(connection: sqlite3.Connection, sql: str) -> None:
@@ -156,15 +144,6 @@ def run_raw(connection: sqlite3.Connection, sql: str) -> None:
         connection.execute(sql)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
-
-
-def _driver_of(session: Session) -> object:
-    """(One hop into SQLAlchemy's greenlet rather than one per call.)"""
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    if isinstance(driver, InlineConnection):
-        return _SqliteConnection(driver.sqlite, connection.dialect)
-    return _THREADED
 
 
 def _execute(connection: _SqliteConnection, compiled: _Compiled, params: Params) -> sqlite3.Cursor:

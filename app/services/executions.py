@@ -373,8 +373,8 @@ async def save(
     # Keep the loaded row in step, so a second save in this transaction starts from here.
     row.db_version += 1
     row.memo, row.search_attributes = memo, search_attributes
-    row.status, row.close_time = columns["status"], columns["close_time"]
-    row.history_length, row.state = columns["history_length"], columns["state"]
+    for name, value in columns.items():
+        setattr(row, name, value)
     await _write_effects(uow, notifier, row.namespace_id, state, transition, now)
     if transition.search_attributes_upsert:
         await index_search_attributes(
