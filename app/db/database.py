@@ -8,8 +8,8 @@ import fcntl
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,6 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.db import inline_sqlite, statements
+from app.db.errors import RetryableConflict, translated_errors, unavailable
+from app.db.sqlite_writer import SqliteWriter
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,6 @@ def async_url(url: str) -> str:
 
 def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
-
-
-class RetryableConflict(Exception):
-    """A write lost a race with another writer; the whole transaction may be retried."""
 
 
 @dataclass
@@ -88,7 +86,7 @@ class Database:
         # A SQLite file: writes and reads run on held sqlite3 connections (_sqlite_write,
         # _sqlite_read).
         self._inline = False
-        self._held_writer: AsyncConnection | None = None
+        self._sqlite_writer: SqliteWriter | None = None
         self._idle_readers: list[AsyncConnection] = []
         self.shard_count = 1  # the database's own, read at start-up
         self.partition_count = 1  # likewise
@@ -96,6 +94,8 @@ class Database:
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
             self._inline = make_url(self.url).database not in (None, "", ":memory:")
+            if self._inline:
+                self._sqlite_writer = SqliteWriter(self.writer, self._unit_of_work)
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
             # releases the GIL, so they do not hold up the event loop.
@@ -193,8 +193,8 @@ class Database:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """One write transaction. SQLite writes are serialized in-process so that
         "database is locked" never reaches a client."""
-        if self._inline:
-            async with self._write_lock, self._sqlite_write() as uow:
+        if self._sqlite_writer is not None:
+            async with self._sqlite_writer.write() as uow:
                 yield uow
         elif self.is_sqlite:
             async with self._write_lock, self._transaction(self.writer) as uow:
@@ -231,7 +231,7 @@ class Database:
         try:
             yield session
         except OperationalError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         finally:
             # Not AsyncSession's own exit: it closes in a new task, a turn of the event
             # loop during which the connection is still out, so concurrent reads opened
@@ -253,7 +253,7 @@ class Database:
             statements.run_raw(raw, "BEGIN")
             yield session
         except OperationalError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         finally:
             if session.in_transaction():
                 await session.close()
@@ -266,7 +266,7 @@ class Database:
         session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
         uow = self._unit_of_work(session)
         try:
-            with _translated_errors():
+            with translated_errors():
                 async with session.begin():
                     yield uow
                     if uow.broadcasts and not self.is_sqlite:
@@ -283,34 +283,6 @@ class Database:
         for callback in uow.after_commit:
             callback()
 
-    @asynccontextmanager
-    async def _sqlite_write(self) -> AsyncIterator[UnitOfWork]:
-        """A write transaction on the writer's own sqlite3 connection, held for the
-        process: BEGIN IMMEDIATE and COMMIT run on it directly, and the unit of work's
-        session (bound to that connection) only takes part when the work used it, for
-        ORM reads and writes. SQLAlchemy's session transaction (a pool checkout, a
-        commit through its pipeline, a close) cost more than a start's statements."""
-        connection = await self._writer_connection()
-        session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
-        raw = statements.use_connection(session, connection)
-        uow = self._unit_of_work(session)
-        with _translated_errors():
-            statements.run_raw(raw, "BEGIN IMMEDIATE")
-            try:
-                yield uow
-                if session.in_transaction():  # flushes what the ORM holds, then commits
-                    await session.commit()
-                if raw.in_transaction:
-                    statements.run_raw(raw, "COMMIT")
-            except BaseException:
-                if session.in_transaction():
-                    await session.rollback()
-                if raw.in_transaction:
-                    raw.rollback()
-                raise
-        for callback in uow.after_commit:
-            callback()
-
     def _unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(
             session, shard_count=self.shard_count, partition_count=self.partition_count
@@ -320,19 +292,12 @@ class Database:
     async def writer_transaction(self) -> AsyncIterator[AsyncConnection]:
         """A Core transaction on the writer's connection, for schema changes and bulk
         loads (on SQLite, the connection the writes hold, taken in turn with them)."""
-        if not self._inline:
-            async with self.writer.begin() as connection:
+        if self._sqlite_writer is not None:
+            async with self._sqlite_writer.core_transaction() as connection:
                 yield connection
             return
-        async with self._write_lock:
-            connection = await self._writer_connection()
-            async with connection.begin():
-                yield connection
-
-    async def _writer_connection(self) -> AsyncConnection:
-        if self._held_writer is None:
-            self._held_writer = await self.writer.connect()
-        return self._held_writer
+        async with self.writer.begin() as connection:
+            yield connection
 
     async def ping(self) -> bool:
         try:
@@ -344,9 +309,8 @@ class Database:
             return False
 
     async def close(self) -> None:
-        if self._held_writer is not None:
-            await self._held_writer.close()
-            self._held_writer = None
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
         while self._idle_readers:
             await self._idle_readers.pop().close()
         if self._server_lock is not None:
@@ -355,39 +319,3 @@ class Database:
         await self.writer.dispose()
         for engine in {self.reader, self.scanner} - {self.writer}:
             await engine.dispose()
-
-
-# PostgreSQL's deadlock and serialization failures: the transaction is retried whole.
-RETRYABLE_SQLSTATES = {"40P01", "40001"}
-
-
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    """What a failed transaction raises: a lost race as RetryableConflict, an unreachable
-    or busy database as UNAVAILABLE, anything else (a unique-key collision, retried by
-    ``run``, among them) as it is."""
-    try:
-        yield
-    except IntegrityError:
-        raise
-    except DBAPIError as exc:
-        if _lost_race(exc):
-            raise RetryableConflict(str(exc.orig)) from exc
-        if isinstance(exc, OperationalError):
-            raise _unavailable(exc) from exc
-        raise
-
-
-def _lost_race(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
-    return code in RETRYABLE_SQLSTATES
-
-
-def _unavailable(exc: Exception) -> ApiError:
-    log.warning("database unavailable: %s", exc)
-    return ApiError(
-        ErrorCode.UNAVAILABLE,
-        "The database is busy or unreachable; retry shortly.",
-        [{"type": "RetryInfo", "retry_after": 1}],
-        headers={"Retry-After": "1"},
-    )

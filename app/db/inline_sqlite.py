@@ -5,8 +5,9 @@ a wait for the GIL per statement, which cost more than the statement itself (inl
 bench's starts at 16 clients went from 123/s to 239/s and describes from 186/s to
 416/s). The gateway's writer and point reads run short statements, so they run inline:
 the connection's work queue runs what is put on it at once. The price is that the loop
-waits out each statement and each commit's fsync; scans of many rows keep aiosqlite's
-thread (Database.read(scan=True)). SQLite serves one gateway process, whose writes are
+waits out each statement; the writer's commits (their fsync) run on a thread of their own
+(app.db.sqlite_writer) and scans of many rows keep aiosqlite's thread
+(Database.read(scan=True)). SQLite serves one gateway process, whose writes are
 serialized in-process, so a write never waits on another writer's lock here."""
 
 from __future__ import annotations

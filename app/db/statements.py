@@ -132,9 +132,15 @@ def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
 def use_connection(session: AsyncSession, connection: AsyncConnection) -> sqlite3.Connection:
     """Statements of ``session`` (bound to this inline SQLite connection) run on it; the
     sqlite3 connection."""
+    raw = raw_connection(connection)
+    session.info[_DRIVER] = _SqliteConnection(raw, connection.dialect)
+    return raw
+
+
+def raw_connection(connection: AsyncConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under an inline SQLite connection."""
     driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     assert isinstance(driver, InlineConnection)
-    session.info[_DRIVER] = _SqliteConnection(driver.sqlite, connection.dialect)
     return driver.sqlite
 
 

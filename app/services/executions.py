@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.database import RetryableConflict, UnitOfWork
+from app.db.database import UnitOfWork
+from app.db.errors import RetryableConflict
 from app.db.statements import Statement
 from app.db.tables import (
     RUN_COLUMNS,

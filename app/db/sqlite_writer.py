@@ -1,0 +1,181 @@
+"""The SQLite writer with group commit.
+
+One connection, held for the process, takes every write in turn. Writes that queue while
+one runs or while a commit is being made durable share one transaction: each unit of work
+runs inside a savepoint of it (a failing one rolls back only its own), and all are
+acknowledged together once the transaction commits. The commit, whose fsync is most of a
+small write's cost, runs on a thread of its own, so the event loop goes on serving (and
+queueing the next group) meanwhile. No unit of work returns before its commit is durable,
+and a failed commit fails every unit of work it held."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, AsyncTransaction
+
+from app.db import statements
+from app.db.errors import translated_errors, unavailable
+
+if TYPE_CHECKING:
+    from app.db.database import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Group:
+    """Units of work sharing one transaction; ``durable`` resolves when it has committed
+    (to None) or failed (to the error)."""
+
+    transaction: AsyncTransaction
+    durable: asyncio.Future[BaseException | None]
+    committer: asyncio.Task[None] | None = None
+
+
+class SqliteWriter:
+    def __init__(
+        self, engine: AsyncEngine, unit_of_work: Callable[[AsyncSession], UnitOfWork]
+    ) -> None:
+        self._engine = engine
+        self._unit_of_work = unit_of_work
+        self._lock = asyncio.Lock()
+        self._queued = 0  # units of work waiting for the lock
+        self._connection: AsyncConnection | None = None
+        self._group: _Group | None = None
+        self._committer_thread: ThreadPoolExecutor | None = None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        handed_over = False
+        try:
+            with translated_errors():
+                group = await self._open_group()
+            connection = self._connection
+            assert connection is not None
+            session = AsyncSession(
+                bind=connection,
+                expire_on_commit=False,
+                autoflush=False,
+                join_transaction_mode="create_savepoint",  # ORM work nests in the group
+            )
+            raw = statements.use_connection(session, connection)
+            uow = self._unit_of_work(session)
+            try:
+                with translated_errors():
+                    statements.run_raw(raw, "SAVEPOINT unit_of_work")
+                    try:
+                        yield uow
+                        if session.in_transaction():  # flushes what the ORM holds
+                            await session.commit()
+                        statements.run_raw(raw, "RELEASE unit_of_work")
+                    except BaseException:
+                        if session.in_transaction():
+                            await session.rollback()
+                        if raw.in_transaction:
+                            statements.run_raw(raw, "ROLLBACK TO unit_of_work")
+                            statements.run_raw(raw, "RELEASE unit_of_work")
+                        else:  # SQLite ended the whole transaction (an I/O error, say)
+                            await self._fail(group, RuntimeError("the transaction was lost"))
+                        raise
+            finally:
+                if self._group is group:
+                    if self._queued == 0:
+                        group.committer = asyncio.create_task(self._commit_then_unlock(group))
+                        handed_over = True
+                    elif group.committer is None:
+                        group.committer = asyncio.create_task(self._commit_in_turn(group))
+        finally:
+            if not handed_over:
+                self._lock.release()
+        failure = await asyncio.shield(group.durable)
+        if failure is not None:
+            raise unavailable(failure)
+        for callback in uow.after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core transaction of its own on the writer's connection (schema changes, bulk
+        loads), after the open group has committed."""
+        async with self._lock:
+            if self._group is not None:
+                await self._commit(self._group)
+            connection = await self._held_connection()
+            async with connection.begin():
+                yield connection
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._group is not None:
+                await self._commit(self._group)
+            if self._connection is not None:
+                await self._connection.close()
+                self._connection = None
+            if self._committer_thread is not None:
+                self._committer_thread.shutdown(wait=True)
+                self._committer_thread = None
+
+    async def _open_group(self) -> _Group:
+        if self._group is None:
+            connection = await self._held_connection()
+            # The engine's begin event issues BEGIN IMMEDIATE on the sqlite3 connection.
+            transaction = await connection.begin()
+            future = asyncio.get_running_loop().create_future()
+            self._group = _Group(transaction, future)
+        return self._group
+
+    async def _held_connection(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        return self._connection
+
+    async def _commit_then_unlock(self, group: _Group) -> None:
+        try:
+            await self._commit(group)
+        finally:
+            self._lock.release()
+
+    async def _commit_in_turn(self, group: _Group) -> None:
+        """Commit after the units of work queued now: the lock is taken in turn."""
+        async with self._lock:
+            if self._group is group:
+                await self._commit(group)
+
+    async def _commit(self, group: _Group) -> None:
+        self._group = None
+        assert self._connection is not None
+        raw = statements.raw_connection(self._connection)
+        if self._committer_thread is None:
+            self._committer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._committer_thread, raw.commit)
+            await group.transaction.commit()  # SQLAlchemy's bookkeeping; nothing is left
+        except Exception as exc:
+            log.error("a group commit failed: %s", exc)
+            await self._fail(group, exc)
+        else:
+            group.durable.set_result(None)
+
+    async def _fail(self, group: _Group, error: BaseException) -> None:
+        if self._group is group:
+            self._group = None
+        if group.transaction.is_active:
+            try:
+                await group.transaction.rollback()
+            except Exception as exc:  # the connection is gone: a fresh one next time
+                log.error("rolling back a failed group failed: %s", exc)
+                self._connection = None
+        if not group.durable.done():
+            group.durable.set_result(error)
