@@ -28,8 +28,8 @@ from app.db.database import Database
 from app.db.tables import NamespaceRow
 from bench import Benchmark
 from bench.load import Http, Sample, drive
-from bench.server import ServerProcess
-from bench.suite import GATEWAY_SETTINGS, dispatch_latency
+from bench.server import GATEWAY_SETTINGS, ServerProcess
+from bench.suite import dispatch_latency
 from bench.targets import NAMESPACE
 from bench.visibility import (
     BATCH,

@@ -20,6 +20,9 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BOOT_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
+# The benchmarks' gateway: no per-client rate limits and no cap on running executions
+# (Temporal's dev server has neither).
+GATEWAY_SETTINGS = {"rate_limits_enabled": "false", "max_running_executions": "0"}
 
 
 def free_port() -> int:

@@ -23,13 +23,9 @@ from typing import Any
 
 from bench import temporal_sdk
 from bench.load import Figure, Http, Sample, drive, memory_mib, table, tree_memory_mib
-from bench.server import ServerProcess
+from bench.server import GATEWAY_SETTINGS, ServerProcess
 from bench.targets import NAMESPACE, Gateway, Target, Temporal, real_temporal
 from bench.visibility import fresh_database
-
-# The gateway serves the bench without its per-client rate limits and without a cap on
-# running executions; Temporal's dev server has neither.
-GATEWAY_SETTINGS = {"rate_limits_enabled": "false", "max_running_executions": "0"}
 
 
 @dataclass(frozen=True)

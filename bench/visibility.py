@@ -57,7 +57,7 @@ from app.services.notifier import Notifier
 from app.services.tokens import TokenSigner, load_or_create_secret
 from app.settings import Settings
 from bench import Benchmark
-from bench.server import ServerProcess
+from bench.server import GATEWAY_SETTINGS, ServerProcess
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = "default"
@@ -167,7 +167,7 @@ def _benchmark(args: argparse.Namespace, url: str, workdir: Path) -> int:
     print(seeded.describe(), flush=True)
     figures = build_figures(now)
     load_before = os.getloadavg()[0]
-    with ServerProcess(url, workdir / "server.log") as server:
+    with ServerProcess(url, workdir / "server.log", GATEWAY_SETTINGS) as server:
         print(f"server: {server.base_url} (pid {server.pid})", flush=True)
         with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
             results = measure(client, figures, args.runs, args.repeat, args.budget)
@@ -695,7 +695,8 @@ async def explain(url: str, now: datetime) -> list[tuple[str, str]]:
             finally:
                 probe.close()
 
-        event.listen(ctx.db.reader.sync_engine, "before_cursor_execute", before_cursor_execute)
+        for engine in {ctx.db.reader, ctx.db.scanner}:  # lists and counts run as scans
+            event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
 
         async def walk(query: str) -> None:
             token = ""

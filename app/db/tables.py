@@ -94,7 +94,7 @@ class ExecutionRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_executions_ns_start", "namespace_id", "start_time"),
         Index("ix_executions_ns_status", "namespace_id", "status"),
-        Index("ix_executions_ns_type", "namespace_id", "workflow_type"),
+        Index("ix_executions_ns_type_start", "namespace_id", "workflow_type", "start_time"),
         Index("ix_executions_ns_close", "namespace_id", "close_time"),
         Index("ix_executions_ns_execution_time", "namespace_id", "execution_time"),
     )
