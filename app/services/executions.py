@@ -38,12 +38,12 @@ from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
 from app.rate_limits import work
 from app.services.notifier import (
-    TIMERS_KEY,
     Notifier,
     close_key,
     history_key,
     queue_key,
     wake_after_commit,
+    wake_timers_after_commit,
 )
 from app.services.search_attributes import index as index_search_attributes
 
@@ -263,7 +263,7 @@ async def _write_effects(
     for table, rows in ((_HISTORY, events), (_TASKS, tasks), (_TIMERS, timers)):
         await _INSERT[table].run_many(session, rows)
     if transition.timers:
-        wake_after_commit(uow, notifier, TIMERS_KEY)
+        wake_timers_after_commit(uow, notifier, min(t.fire_time for t in transition.timers))
     for (queue, task_type), count in Counter(
         (t.task_queue, kind) for kind, t in dispatches
     ).items():

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Hashable
+from datetime import datetime
 from functools import partial
 
 from app.db.database import UnitOfWork
@@ -16,6 +17,9 @@ class Notifier:
     def __init__(self) -> None:
         # Insertion-ordered, so a count-limited wake-up goes to the longest waiters.
         self._waiters: dict[Hashable, dict[asyncio.Event, None]] = defaultdict(dict)
+        # When this process's timer processor next looks for due timers, if it is waiting
+        # (None while it runs): a timer due later needs no wake-up.
+        self.timers_checked_at: datetime | None = None
 
     def subscribe(self, key: Hashable) -> asyncio.Event:
         event = asyncio.Event()
@@ -40,6 +44,10 @@ class Notifier:
                 event.set()
                 woken += 1
 
+    def timer_written(self, fire_time: datetime) -> None:
+        if self.timers_checked_at is None or fire_time < self.timers_checked_at:
+            self.notify(TIMERS_KEY)
+
     def notify_all(self) -> None:
         for waiters in self._waiters.values():
             for event in waiters:
@@ -57,6 +65,13 @@ def wake_after_commit(
         earlier = uow.broadcasts[payload]
         count = None if earlier is None or count is None else earlier + count
     uow.broadcasts[payload] = count
+
+
+def wake_timers_after_commit(uow: UnitOfWork, notifier: Notifier, fire_time: datetime) -> None:
+    """Wake the timer processors once ``uow`` commits, this process's only if the timer
+    is due before it would look anyway; other processes' always."""
+    uow.after_commit.append(partial(notifier.timer_written, fire_time))
+    uow.broadcasts[json.dumps(TIMERS_KEY)] = None
 
 
 def parse_broadcast(payload: str) -> tuple[tuple[str, ...], int | None]:

@@ -3,6 +3,7 @@ transition and deletes the timer row, so a timer takes effect exactly once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import delete
@@ -31,6 +32,12 @@ class TimerProcessor(Loop):
         self.wake = ctx.notifier.subscribe(TIMERS_KEY)
 
     async def run_once(self) -> float:
+        self.ctx.notifier.timers_checked_at = None  # every timer written meanwhile wakes it
+        delay = await self._fire_due()
+        self.ctx.notifier.timers_checked_at = self.ctx.clock.now() + timedelta(seconds=delay)
+        return delay
+
+    async def _fire_due(self) -> float:
         now = self.ctx.clock.now()
         mine = col(TimerTaskRow.shard_id).in_(self.ctx.ownership.shard_ids)
         due_query = (

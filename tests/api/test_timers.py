@@ -163,3 +163,28 @@ async def test_long_poll_for_the_close_event_sees_a_timeout(
     response = await poll
     events = response.json()["history"]
     assert [e["event_type"] for e in events] == ["WORKFLOW_EXECUTION_TIMED_OUT"]
+
+
+async def test_a_timer_wakes_the_processor_only_when_due_before_its_next_look(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    timers = _timers(app)
+    body = start_body("first", workflow_start_delay="30s")
+    assert (await client.post(WORKFLOWS, json=body)).status_code == 200
+    assert timers.wake.is_set()  # nothing was known of it
+    timers.wake.clear()
+    assert await timers.run_once() == 30.0  # it next looks in 30 s
+
+    later = start_body("later", workflow_start_delay="45s")
+    assert (await client.post(WORKFLOWS, json=later)).status_code == 200
+    assert not timers.wake.is_set()  # it looks before that timer is due anyway
+    sooner = start_body("sooner", workflow_start_delay="10s")
+    assert (await client.post(WORKFLOWS, json=sooner)).status_code == 200
+    assert timers.wake.is_set()
+
+    clock.advance(10)
+    await timers.run_once()
+    assert await _event_types(client, "sooner") == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
