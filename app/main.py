@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import __version__, error_handlers
@@ -54,6 +54,23 @@ Errors always use one envelope: `{"error": {"code", "message", "details"}}`.
 Send `Temporal-API-Version: v1` (or nothing) to pick the API version.
 """
 
+# The routers in the order the API reference presents them (the OpenAPI document's).
+DOCUMENTED: tuple[APIRouter, ...] = (
+    health.router,
+    api_keys.router,
+    cluster_routes.router,
+    shards_routes.router,
+    namespaces.router,
+    visibility.router,
+    workflows.router,
+    activities.router,
+    queries.router,
+    history.router,
+    worker.router,
+    task_queues.router,
+    workers.router,
+)
+
 
 async def _start(ctx: AppContext) -> None:
     ctx.db.claim_sole_server()
@@ -79,15 +96,22 @@ async def _start(ctx: AppContext) -> None:
             )
 
 
-def _document_errors_truthfully(app: FastAPI) -> None:
+def _document_truthfully(app: FastAPI, documented: Sequence[APIRouter]) -> None:
     """FastAPI documents a 422 on every route, but validation errors are rendered as 400
     INVALID_ARGUMENT in the spec's envelope; drop the 422 so the document tells the truth,
-    and declare the Bearer scheme."""
+    and declare the Bearer scheme. Paths are listed router by router in ``documented``'s
+    order, not in the order requests are matched."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            order: dict[str, int] = {}
+            for router in documented:
+                for route in router.routes:
+                    order.setdefault(getattr(route, "path", ""), len(order))
+            paths = schema.get("paths", {})
+            schema["paths"] = dict(sorted(paths.items(), key=lambda item: order.get(item[0], -1)))
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
@@ -168,7 +192,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
-    _document_errors_truthfully(app)
+    _document_truthfully(app, DOCUMENTED)
     ctx.loops += [TimerProcessor(ctx), MembershipHeartbeat(ctx), ShardBalancer(ctx)]
     if ctx.db.is_sqlite:
         ctx.loops.append(PlannerStatistics(ctx))
@@ -177,23 +201,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware, limiter=ctx.rate_limiter)
-    for router in (
+    # The routers' routes join the app's own list, ahead of the documentation's: a
+    # request is matched against each route in turn (about a microsecond each), so the
+    # busiest come first. include_router would keep each router as a unit that FastAPI
+    # matches in two passes (an unmatched path 210 -> 129 us without, measured).
+    # Prefixes and tags live on the routes.
+    by_traffic = (  # the same routers as DOCUMENTED
+        worker.router,
+        visibility.router,  # before workflows: /workflows/count is not a workflow id
+        workflows.router,
+        history.router,
+        activities.router,
+        queries.router,
+        task_queues.router,
+        workers.router,
+        namespaces.router,
         health.router,
         api_keys.router,
         cluster_routes.router,
         shards_routes.router,
-        namespaces.router,
-        visibility.router,  # before workflows: /workflows/count is not a workflow id
-        workflows.router,
-        activities.router,
-        queries.router,
-        history.router,
-        worker.router,
-        task_queues.router,
-        workers.router,
-    ):
-        # The routers' routes join the app's own list: include_router keeps each router
-        # as a unit that FastAPI matches in two passes, which cost 60-100 us a request
-        # (an unmatched path 210 -> 129 us, measured). Prefixes and tags live on the routes.
-        app.router.routes.extend(router.routes)
+    )
+    assert {id(r) for r in by_traffic} == {id(r) for r in DOCUMENTED}
+    app.router.routes[0:0] = [route for router in by_traffic for route in router.routes]
     return app
