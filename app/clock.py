@@ -23,8 +23,11 @@ class SystemClock:
         return datetime.now(UTC)
 
     async def wait(self, event: asyncio.Event, within: float) -> bool:
+        # asyncio.timeout, not wait_for: no task of its own, so a woken long poll resumes
+        # turns of the event loop sooner.
         try:
-            await asyncio.wait_for(event.wait(), within)
+            async with asyncio.timeout(within):
+                await event.wait()
         except TimeoutError:
             return event.is_set()
         return True
