@@ -5,8 +5,8 @@ one runs or while a commit is being made durable share one transaction: each uni
 runs inside a savepoint of it (a failing one rolls back only its own), and all are
 acknowledged together once the transaction commits. The commit, whose fsync is most of a
 small write's cost, runs on a thread of its own, so the event loop goes on serving (and
-queueing the next group) meanwhile. No unit of work returns before its commit is durable,
-and a failed commit fails every unit of work it held."""
+queueing the next group) meanwhile. No unit of work returns (nor fails) before its
+group's commit is durable, and a failed commit fails every unit of work it held."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ class SqliteWriter:
         finally:
             self._queued -= 1
         handed_over = False
+        failed: Exception | None = None
         try:
             with translated_errors():
                 group = await self._open_group()
@@ -89,6 +90,10 @@ class SqliteWriter:
                         else:  # SQLite ended the whole transaction (an I/O error, say)
                             await self._fail(group, RuntimeError("the transaction was lost"))
                         raise
+            except Exception as exc:
+                # Answered once the group is durable: what this work read may have been
+                # written by others in the group, and stands only if they commit.
+                failed = exc
             finally:
                 if self._group is group:
                     if self._queued == 0:
@@ -102,6 +107,8 @@ class SqliteWriter:
         failure = await asyncio.shield(group.durable)
         if failure is not None:
             raise unavailable(failure)
+        if failed is not None:
+            raise failed
         for callback in uow.after_commit:
             callback()
 

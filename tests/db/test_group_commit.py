@@ -131,10 +131,16 @@ async def test_a_failed_commit_fails_every_write_it_held(db: Database) -> None:
         async with db.write() as uow:  # the deferred key fails only at COMMIT
             await _insert(uow, "child", 1, parent_id=99)
 
+    async def refused() -> None:
+        async with db.write() as uow:  # what it read stands only if the group commits
+            await _insert(uow, "parent", 2)
+            raise ValueError("refused")
+
     second = asyncio.create_task(orphan())
-    await group.then(1)
+    third = asyncio.create_task(refused())
+    await group.then(2)
     group.release.set()
-    outcomes = await asyncio.gather(first, second, return_exceptions=True)
+    outcomes = await asyncio.gather(first, second, third, return_exceptions=True)
 
     for outcome in outcomes:
         assert isinstance(outcome, ApiError) and outcome.code == ErrorCode.UNAVAILABLE
