@@ -83,7 +83,7 @@ class Database:
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
         self._server_lock: IO[str] | None = None
-        # A SQLite file: writes and reads run on held sqlite3 connections (_sqlite_write,
+        # A SQLite file: writes and reads run on held sqlite3 connections (SqliteWriter,
         # _sqlite_read).
         self._inline = False
         self._sqlite_writer: SqliteWriter | None = None
@@ -184,7 +184,7 @@ class Database:
             driver = connection.connection.driver_connection
             if not isinstance(driver, inline_sqlite.InlineConnection):
                 connection.exec_driver_sql(begin)
-            elif not driver.sqlite.in_transaction:  # else _sqlite_read/_sqlite_write began it
+            elif not driver.sqlite.in_transaction:  # else _sqlite_read began it
                 driver.sqlite.execute(begin)  # SQLAlchemy's execution costs more than BEGIN
 
         return engine
@@ -241,9 +241,8 @@ class Database:
 
     @asynccontextmanager
     async def _sqlite_read(self) -> AsyncIterator[AsyncSession]:
-        """A read on one of the readers' held connections (as _sqlite_write, for reads:
-        BEGIN and ROLLBACK straight on the sqlite3 connection, the session only closed
-        when the read used the ORM)."""
+        """A read on one of the readers' held connections: BEGIN and ROLLBACK straight on
+        the sqlite3 connection, the session only closed when the read used the ORM."""
         connection = self._idle_readers.pop() if self._idle_readers else None
         if connection is None:
             connection = await self.reader.connect()
