@@ -150,10 +150,13 @@ def _document_truthfully(app: FastAPI, documented: Sequence[APIRouter]) -> None:
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock = clock or SystemClock()
     ctx = AppContext(
         settings=settings,
-        db=Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
-        clock=clock or SystemClock(),
+        db=Database(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, clock=clock
+        ),
+        clock=clock,
         notifier=Notifier(),
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from app.clock import Clock, SystemClock
 from app.db import inline_sqlite, statements
 from app.db.errors import RetryableConflict, translated_errors, unavailable
 from app.db.sqlite_writer import SqliteWriter
@@ -78,7 +79,9 @@ def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
 
 
 class Database:
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: str = "FULL", clock: Clock | None = None
+    ) -> None:
         self.url = async_url(url)
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
@@ -95,7 +98,9 @@ class Database:
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
             self._inline = make_url(self.url).database not in (None, "", ":memory:")
             if self._inline:
-                self._sqlite_writer = SqliteWriter(self.writer, self._unit_of_work)
+                self._sqlite_writer = SqliteWriter(
+                    self.writer, self._unit_of_work, clock or SystemClock()
+                )
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
             # releases the GIL, so they do not hold up the event loop.

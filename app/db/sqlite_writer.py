@@ -5,7 +5,8 @@ one runs or while a commit is being made durable share one transaction: each uni
 runs inside a savepoint of it (a failing one rolls back only its own), and all are
 acknowledged together once the transaction commits. The commit, whose fsync is most of a
 small write's cost, runs on a thread of its own, so the event loop goes on serving (and
-queueing the next group) meanwhile. No unit of work returns (nor fails) before its
+queueing the next group) meanwhile; a write that finds the writer idle commits at once on
+the loop's thread. No unit of work returns (nor fails) before its
 group's commit is durable, and a failed commit fails every unit of work it held."""
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, AsyncTransaction
 
+from app.clock import Clock
 from app.db import statements
 from app.db.errors import translated_errors, unavailable
 
@@ -27,6 +30,10 @@ if TYPE_CHECKING:
     from app.db.database import UnitOfWork
 
 log = logging.getLogger(__name__)
+# A write that finds the writer idle this long commits on the event loop's thread: no
+# other write could join it soon, and the hand-off to the commit thread (~0.1 ms) is
+# saved. Writes that follow closely hand their commit over, so groups still form.
+IDLE = timedelta(milliseconds=10)
 
 
 @dataclass(eq=False)
@@ -36,17 +43,23 @@ class _Group:
 
     transaction: AsyncTransaction
     durable: asyncio.Future[BaseException | None]
+    opened: datetime
     committer: asyncio.Task[None] | None = None
 
 
 class SqliteWriter:
     def __init__(
-        self, engine: AsyncEngine, unit_of_work: Callable[[AsyncSession], UnitOfWork]
+        self,
+        engine: AsyncEngine,
+        unit_of_work: Callable[[AsyncSession], UnitOfWork],
+        clock: Clock,
     ) -> None:
         self._engine = engine
         self._unit_of_work = unit_of_work
+        self._clock = clock
         self._lock = asyncio.Lock()
         self._queued = 0  # units of work waiting for the lock
+        self._last_commit: datetime | None = None  # when the last commit ended
         self._connection: AsyncConnection | None = None
         self._group: _Group | None = None
         self._committer_thread: ThreadPoolExecutor | None = None
@@ -96,7 +109,9 @@ class SqliteWriter:
                 failed = exc
             finally:
                 if self._group is group:
-                    if self._queued == 0:
+                    if self._queued == 0 and self._idle_before(group):
+                        await self._commit(group, inline=True)
+                    elif self._queued == 0:
                         group.committer = asyncio.create_task(self._commit_then_unlock(group))
                         handed_over = True
                     elif group.committer is None:
@@ -140,7 +155,7 @@ class SqliteWriter:
             # The engine's begin event issues BEGIN IMMEDIATE on the sqlite3 connection.
             transaction = await connection.begin()
             future = asyncio.get_running_loop().create_future()
-            self._group = _Group(transaction, future)
+            self._group = _Group(transaction, future, self._clock.now())
         return self._group
 
     async def _held_connection(self) -> AsyncConnection:
@@ -160,20 +175,29 @@ class SqliteWriter:
             if self._group is group:
                 await self._commit(group)
 
-    async def _commit(self, group: _Group) -> None:
+    def _idle_before(self, group: _Group) -> bool:
+        return self._last_commit is None or group.opened - self._last_commit > IDLE
+
+    async def _commit(self, group: _Group, *, inline: bool = False) -> None:
         self._group = None
         assert self._connection is not None
         raw = statements.raw_connection(self._connection)
         if self._committer_thread is None:
             self._committer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
         try:
-            await asyncio.get_running_loop().run_in_executor(self._committer_thread, raw.commit)
+            if inline:
+                raw.commit()
+            else:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._committer_thread, raw.commit)
             await group.transaction.commit()  # SQLAlchemy's bookkeeping; nothing is left
         except Exception as exc:
             log.error("a group commit failed: %s", exc)
             await self._fail(group, exc)
         else:
             group.durable.set_result(None)
+        finally:
+            self._last_commit = self._clock.now()
 
     async def _fail(self, group: _Group, error: BaseException) -> None:
         if self._group is group:

@@ -5,11 +5,13 @@ only its own work; a failed commit fails every write it held."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 
+from app.clock import ManualClock
 from app.db import statements
 from app.db.database import Database, UnitOfWork
 from app.db.migrate import migrate
@@ -20,8 +22,8 @@ pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite writer")
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(database_url: str, clock: ManualClock) -> AsyncIterator[Database]:
+    database = Database(database_url, clock=clock)
     await migrate(database)
     async with database.writer_transaction() as connection:
         await connection.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
@@ -50,11 +52,16 @@ async def _ids(db: Database, table: str) -> list[int]:
 
 
 async def _commits(db: Database) -> list[str]:
-    """The COMMITs the writer's connection runs from now on."""
+    """The COMMITs the writer's connection runs from now on: the thread of each."""
     async with db.writer_transaction() as connection:
         raw = statements.raw_connection(connection)
     seen: list[str] = []
-    raw.set_trace_callback(lambda sql: seen.append(sql) if sql.startswith("COMMIT") else None)
+
+    def trace(sql: str) -> None:
+        if sql.startswith("COMMIT"):
+            seen.append(threading.current_thread().name)
+
+    raw.set_trace_callback(trace)
     return seen
 
 
@@ -172,3 +179,22 @@ async def test_a_write_cancelled_while_its_commit_is_pending_still_commits(
     assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1] is None
 
     assert await _ids(db, "parent") == [1, 2]
+
+
+async def test_a_write_that_finds_the_writer_idle_commits_on_the_loops_thread(
+    db: Database, clock: ManualClock
+) -> None:
+    commits = await _commits(db)
+
+    async def write(row_id: int) -> None:
+        async with db.write() as uow:
+            await _insert(uow, "parent", row_id)
+
+    await write(1)  # nothing committed before
+    await write(2)  # right after the last commit: handed to the commit thread
+    clock.advance(0.011)
+    await write(3)
+    loop_thread = threading.current_thread().name
+    assert commits[0] == loop_thread and commits[2] == loop_thread
+    assert commits[1].startswith("sqlite-commit")
+    assert await _ids(db, "parent") == [1, 2, 3]
