@@ -88,7 +88,6 @@ class Database:
         self._server_lock: IO[str] | None = None
         # A SQLite file: writes and reads run on held sqlite3 connections (SqliteWriter,
         # _sqlite_read).
-        self._inline = False
         self._sqlite_writer: SqliteWriter | None = None
         self._idle_readers: list[AsyncConnection] = []
         self.shard_count = 1  # the database's own, read at start-up
@@ -96,8 +95,7 @@ class Database:
         if self.dialect == "sqlite":
             self._prepare_sqlite_path()
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
-            self._inline = make_url(self.url).database not in (None, "", ":memory:")
-            if self._inline:
+            if make_url(self.url).database not in (None, "", ":memory:"):
                 self._sqlite_writer = SqliteWriter(
                     self.writer, self._unit_of_work, clock or SystemClock()
                 )
@@ -227,7 +225,7 @@ class Database:
     @asynccontextmanager
     async def read(self, *, scan: bool = False) -> AsyncIterator[AsyncSession]:
         """A read-only session; ``scan`` for queries that may read many rows."""
-        if self._inline and not scan:
+        if self._sqlite_writer is not None and not scan:
             async with self._sqlite_read() as session:
                 yield session
             return

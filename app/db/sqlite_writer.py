@@ -6,8 +6,8 @@ runs inside a savepoint of it (a failing one rolls back only its own), and all a
 acknowledged together once the transaction commits. The commit, whose fsync is most of a
 small write's cost, runs on a thread of its own, so the event loop goes on serving (and
 queueing the next group) meanwhile; a write that finds the writer idle commits at once on
-the loop's thread. No unit of work returns (nor fails) before its
-group's commit is durable, and a failed commit fails every unit of work it held."""
+the loop's thread. No unit of work returns (nor fails) before its group's commit is
+durable, and a failed commit fails every unit of work it held."""
 
 from __future__ import annotations
 
@@ -182,14 +182,11 @@ class SqliteWriter:
         self._group = None
         assert self._connection is not None
         raw = statements.raw_connection(self._connection)
-        if self._committer_thread is None:
-            self._committer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
         try:
             if inline:
                 raw.commit()
             else:
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._committer_thread, raw.commit)
+                await asyncio.get_running_loop().run_in_executor(self._thread(), raw.commit)
             await group.transaction.commit()  # SQLAlchemy's bookkeeping; nothing is left
         except Exception as exc:
             log.error("a group commit failed: %s", exc)
@@ -198,6 +195,11 @@ class SqliteWriter:
             group.durable.set_result(None)
         finally:
             self._last_commit = self._clock.now()
+
+    def _thread(self) -> ThreadPoolExecutor:
+        if self._committer_thread is None:
+            self._committer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
+        return self._committer_thread
 
     async def _fail(self, group: _Group, error: BaseException) -> None:
         if self._group is group:
