@@ -235,21 +235,29 @@ class HttpWorker:
                         "activity_type": {"name": "Charge"},
                         "task_queue": {"name": self.queue},
                         "start_to_close_timeout": "30s",
+                        # As Temporal's SDKs ask by default for an activity on the
+                        # worker's own queue.
+                        "request_eager_execution": True,
                     },
                 }
-            await self.http.post(
+            answer = await self.http.post(
                 f"{self.base}/workflow-tasks/complete",
                 json={"task_token": task["task_token"], "commands": [command]},
             )
+            for activity in answer.json_field("activity_tasks") or []:
+                await self._run_activity(activity)
 
     async def _activity_loop(self) -> None:
         while not self.stopping:
             task = await self._poll("activity")
             if task is not None:
-                await self.http.post(
-                    f"{self.base}/activities/complete",
-                    json={"task_token": task["task_token"], "result": "charged"},
-                )
+                await self._run_activity(task)
+
+    async def _run_activity(self, task: dict[str, Any]) -> None:
+        await self.http.post(
+            f"{self.base}/activities/complete",
+            json={"task_token": task["task_token"], "result": "charged"},
+        )
 
     async def one_workflow(self, n: int) -> bool:
         workflow_id = f"{self.queue}-{n}"

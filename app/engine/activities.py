@@ -4,6 +4,7 @@ timeouts, cancellable. Pure."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,9 +41,11 @@ def by_activity_id(state: MutableState, activity_id: str) -> ActivityInfo | None
     return next((a for a in state.activities.values() if a.activity_id == activity_id), None)
 
 
-def _dispatch(info: ActivityInfo, out: Transition, now: datetime) -> None:
-    out.activity_tasks.append(ActivityTaskDispatch(info.task_queue, info.scheduled_event_id))
-    if info.schedule_to_start_timeout:
+def _dispatch(info: ActivityInfo, out: Transition, now: datetime, eager: bool = False) -> None:
+    out.activity_tasks.append(
+        ActivityTaskDispatch(info.task_queue, info.scheduled_event_id, eager=eager)
+    )
+    if info.schedule_to_start_timeout and not eager:
         out.timers.append(
             _timer(
                 TimerKind.ACTIVITY_SCHEDULE_TO_START,
@@ -64,13 +67,16 @@ def schedule(
     info: ActivityInfo,
     scheduled_attributes: dict[str, Any],
     now: datetime,
+    *,
+    eager: bool = False,
 ) -> None:
     """Record ActivityTaskScheduled (from the SCHEDULE_ACTIVITY_TASK command) and
-    dispatch the first attempt."""
+    dispatch the first attempt: to its task queue, or, if ``eager``, to be started by
+    ``start_eagerly`` once the workflow task's commands are all applied."""
     event = append_event(state, out, EventType.ACTIVITY_TASK_SCHEDULED, scheduled_attributes, now)
     info.scheduled_event_id = event.event_id
     state.activities[str(event.event_id)] = info
-    _dispatch(info, out, now)
+    _dispatch(info, out, now, eager)
     if info.schedule_to_close_timeout:
         out.timers.append(
             _timer(
@@ -145,6 +151,31 @@ def start(
             )
         )
     return info, out
+
+
+def start_eagerly(
+    state: MutableState, out: Transition, identity: str, now: datetime
+) -> list[ActivityInfo]:
+    """Eager execution, as Temporal's does it: the first attempts this workflow task's
+    commands asked to run eagerly start now, for the worker that completed the task, and
+    never reach a task queue. None if the same task closed the run; one it also canceled
+    is gone already."""
+    eager = [task for task in out.activity_tasks if task.eager]
+    out.activity_tasks = [task for task in out.activity_tasks if not task.eager]
+    started: list[ActivityInfo] = []
+    for task in eager:
+        if not state.is_running or str(task.scheduled_event_id) not in state.activities:
+            continue
+        # No task row to name the start: an id derived from the run and the attempt.
+        request_id = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{state.run_id}/{task.scheduled_event_id}")
+        )
+        info, timers = start(
+            state, task.scheduled_event_id, identity=identity, request_id=request_id, now=now
+        )
+        out.timers += timers.timers
+        started.append(info)
+    return started
 
 
 def heartbeat(

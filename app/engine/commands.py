@@ -245,6 +245,9 @@ def _schedule_activity(
         raise BadCommand(
             cause, "a valid start_to_close_timeout or schedule_to_close_timeout must be set"
         )
+    eager = attrs.get("request_eager_execution", False)
+    if not isinstance(eager, bool):
+        raise BadCommand(cause, "request_eager_execution must be true or false")
     if activities.by_activity_id(state, activity_id) is not None:
         raise BadCommand(
             "SCHEDULE_ACTIVITY_DUPLICATE_ID", f"activity {activity_id!r} is already pending"
@@ -289,6 +292,9 @@ def _schedule_activity(
             }
         ),
         now,
+        # Only on the run's own queue: the worker completing the task polls that one (and
+        # a worker key limited to some queues must not be handed another's tasks).
+        eager=eager and queue_name == state.task_queue,
     )
 
 

@@ -240,10 +240,12 @@ class WorkflowTaskDispatch:
 
 @dataclass
 class ActivityTaskDispatch:
-    """An activity task (attempt) to put on its task queue."""
+    """An activity task (attempt) to put on its task queue, or, when its command asked for
+    eager execution, to start at once for the worker completing the workflow task."""
 
     task_queue: str
     scheduled_event_id: int
+    eager: bool = False
 
 
 @dataclass

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import command_values, commands, search_attributes
+from app.engine import activities, command_values, commands, search_attributes
 from app.engine.events import EventType, HistoryEvent
 from app.engine.state import (
+    ActivityInfo,
     MutableState,
     TimerKind,
     TimerToSet,
@@ -43,6 +44,7 @@ class CompletionResult:
     failure_message: str = ""
     new_task_scheduled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    eager_activities: list[ActivityInfo] = field(default_factory=list)
 
 
 def current(
@@ -312,6 +314,7 @@ def complete(
             raise command_values.BadCommand("BAD_SEARCH_ATTRIBUTES", problem)
     except command_values.BadCommand as bad:
         return _failed(state, task, bad.cause, bad.message, completion.identity, now)
+    eager = activities.start_eagerly(candidate, out, completion.identity, now)
     flushed = _flush_buffered(candidate, out)
     if candidate.is_running and (
         flushed or completion.force_create_new_workflow_task or candidate.needs_workflow_task
@@ -319,7 +322,9 @@ def complete(
         schedule_workflow_task(candidate, out, now)
     candidate.needs_workflow_task = False
     _adopt(state, candidate)
-    return CompletionResult(out, new_task_scheduled=bool(out.workflow_tasks))
+    return CompletionResult(
+        out, new_task_scheduled=bool(out.workflow_tasks), eager_activities=eager
+    )
 
 
 def _failed(

@@ -136,7 +136,12 @@ class RespondWorkflowTaskCompletedRequest(StrictModel):
 
 class RespondWorkflowTaskCompletedResponse(BaseModel):
     workflow_task: PollWorkflowTaskQueueResponse | None = None
-    activity_tasks: list[dict[str, Any]] = Field(default_factory=list)
+    activity_tasks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Activities started eagerly for this worker (their commands asked for "
+        "request_eager_execution on the workflow's task queue), each as PollActivityTaskQueue "
+        "returns one.",
+    )
 
 
 class RespondWorkflowTaskFailedRequest(StrictModel):

@@ -21,6 +21,7 @@ from app.models.worker import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
+from app.rate_limits.work import record_activity_task
 from app.routers import polling
 from app.routers.docs import errors
 from app.services import query_store
@@ -83,7 +84,7 @@ async def _claim(
     "/workflow-tasks/complete",
     response_model=RespondWorkflowTaskCompletedResponse,
     summary="RespondWorkflowTaskCompleted",
-    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS),
+    **requires(Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS, Limit.ACTIVITY_EXECUTIONS),
     responses=errors(404),
 )
 async def respond_workflow_task_completed(
@@ -93,7 +94,9 @@ async def respond_workflow_task_completed(
 ) -> dict[str, Any]:
     """Answer a workflow task with commands. A command with bad attributes fails the task
     (WorkflowTaskFailed with its cause, a new attempt is scheduled) and the call answers
-    INVALID_ARGUMENT naming the cause; a stale or unknown task is NOT_FOUND."""
+    INVALID_ARGUMENT naming the cause; a stale or unknown task is NOT_FOUND. Activities
+    scheduled on the workflow's own task queue with `request_eager_execution` start at
+    once and come back in `activity_tasks`, as a poll would return them."""
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
 
@@ -108,7 +111,9 @@ async def respond_workflow_task_completed(
     outcome = await ctx.db.run(work)
     if outcome.failed is not None:
         raise outcome.failed
-    return {"workflow_task": outcome.new_task, "activity_tasks": []}
+    for _ in outcome.activity_tasks:
+        record_activity_task()
+    return {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
 
 
 @router.post(

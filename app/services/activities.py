@@ -69,14 +69,10 @@ def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState, info: Activit
     )
 
 
-def _response(
-    ctx: AppContext,
-    ns: NamespaceRow,
-    row: RunRecord,
-    state: MutableState,
-    info: ActivityInfo,
-    window: float,
+def task_response(
+    ctx: AppContext, ns: NamespaceRow, row: RunRecord, state: MutableState, info: ActivityInfo
 ) -> dict[str, Any]:
+    """A started attempt as its worker receives it (from a poll, or eagerly)."""
     assert info.started_time is not None
     response: dict[str, Any] = render(
         {
@@ -97,7 +93,6 @@ def _response(
             "start_to_close_timeout": format_seconds(info.start_to_close_timeout),
             "heartbeat_timeout": format_seconds(info.heartbeat_timeout),
             "retry_policy": info.retry_policy,
-            "poll_window": format_seconds(window),
         }
     )
     return response
@@ -124,7 +119,7 @@ async def claim(
         except engine.StaleActivityTask:
             return None
         await executions.save(uow, ctx.notifier, row, state, transition, now)
-        return _response(ctx, ns, row, state, info, window)
+        return {**task_response(ctx, ns, row, state, info), "poll_window": format_seconds(window)}
 
     return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 

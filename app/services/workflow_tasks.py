@@ -26,7 +26,15 @@ from app.models.worker import (
     WorkflowTaskFailedCause,
 )
 from app.payloads import render
-from app.services import executions, history, matching, queries, query_store, run_effects
+from app.services import (
+    activities,
+    executions,
+    history,
+    matching,
+    queries,
+    query_store,
+    run_effects,
+)
 
 TOKEN_KIND = "workflow_task"
 QUERY_TOKEN_KIND = "query_task"
@@ -44,6 +52,7 @@ class CompletionOutcome:
     failed: ApiError | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     task_pending: bool = False
+    activity_tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def task_not_found() -> ApiError:
@@ -308,6 +317,9 @@ async def respond_completed(
         and state.workflow_task.started
     ):
         outcome.new_task = await _response(uow.session, ctx, ns, row, state, 0.0)
+    outcome.activity_tasks = [
+        activities.task_response(ctx, ns, row, state, info) for info in result.eager_activities
+    ]
     return outcome
 
 

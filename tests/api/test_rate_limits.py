@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
-from tests.api.worker_client import NS, QUEUE, Worker
+from tests.api.worker_client import NS, QUEUE, Worker, schedule_activity
 from tests.conftest import ROOMY_LIMITS, assert_error, start_body
 
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Scope")
@@ -211,6 +211,25 @@ async def test_heartbeats_per_client_and_activity_executions_per_namespace(
         assert detail["category"] == "heartbeats"
         completed = await worker.activity("complete", activity["task_token"], result="ok")
         assert completed.status_code == 200, completed.text
+
+
+async def test_eager_activities_draw_on_the_activity_executions_budget(
+    gateway: Gateway,
+) -> None:
+    async with gateway(rate_limit_activity_executions="1/minute") as (client, worker):
+        await worker.start("eager")
+        task = await worker.workflow_task()
+        eager = schedule_activity(request_eager_execution=True)
+        done = await worker.complete_workflow_task(task["task_token"], eager)
+        assert done.status_code == 200, done.text
+        assert len(done.json()["activity_tasks"]) == 1
+        poll = {"wait_timeout": "0s"}
+        refusal(
+            await client.post(f"{NS}/task-queues/{QUEUE}/activity-tasks/poll", json=poll),
+            "namespace:default",
+            1,
+            "1m",
+        )
 
 
 async def test_the_eleventh_waiting_poll_of_one_client_is_refused(

@@ -680,10 +680,73 @@ def test_schedule_activity_queue_and_type(
     assert state.activities["5"].task_queue == expected_queue
 
 
+CANCEL_A1 = cmd("REQUEST_CANCEL_ACTIVITY_TASK", scheduled_event_id=5)
+COMPLETE = cmd("COMPLETE_WORKFLOW_EXECUTION", result=None)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "later", "starts", "queued"),
+    [
+        pytest.param({"request_eager_execution": True}, [], True, [], id="eager"),
+        pytest.param(
+            {"request_eager_execution": True, "schedule_to_start_timeout": "5s"},
+            [],
+            True,
+            [],
+            id="eager-without-schedule-to-start-bound",
+        ),
+        pytest.param(
+            {"request_eager_execution": True, "task_queue": "payments"},
+            [],
+            False,
+            [ActivityTaskDispatch("payments", 5)],
+            id="another-queue-is-queued",
+        ),
+        pytest.param(
+            {"request_eager_execution": False},
+            [],
+            False,
+            [ActivityTaskDispatch(QUEUE, 5)],
+            id="not-asked",
+        ),
+        pytest.param(
+            {"request_eager_execution": True}, [CANCEL_A1], False, [], id="canceled-by-same-task"
+        ),
+        pytest.param(
+            {"request_eager_execution": True}, [COMPLETE], False, [], id="run-closed-by-same-task"
+        ),
+    ],
+)
+def test_eager_activity_execution(
+    attrs: dict[str, Any], later: list[dict[str, Any]], starts: bool, queued: list[Any]
+) -> None:
+    state = started()
+    result = complete(state, activity(**attrs), *later)
+    assert result.failed_cause is None, result.failure_message
+    out = result.transition
+    assert out.activity_tasks == queued
+    if starts:
+        [info] = result.eager_activities
+        assert info is state.activities["5"]
+        assert (info.started_time, info.started_identity, info.attempt) == (LATER, "worker-1", 1)
+        assert info.request_id
+        assert out.timers == [
+            TimerToSet(
+                TimerKind.ACTIVITY_START_TO_CLOSE,
+                LATER + timedelta(seconds=10),
+                {"scheduled_event_id": 5, "attempt": 1},
+            )
+        ]
+    else:
+        assert result.eager_activities == []
+        assert TimerKind.ACTIVITY_START_TO_CLOSE not in [t.kind for t in out.timers]
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
         pytest.param({"activity_id": ""}, id="empty-id"),
+        pytest.param({"request_eager_execution": "yes"}, id="eager-not-a-boolean"),
         pytest.param({"activity_id": "x" * 1001}, id="id-too-long"),
         pytest.param({"activity_type": None}, id="missing-type"),
         pytest.param({"activity_type": {"name": ""}}, id="empty-type"),
