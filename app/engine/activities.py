@@ -156,7 +156,7 @@ def start(
 def start_eagerly(
     state: MutableState, out: Transition, identity: str, now: datetime
 ) -> list[ActivityInfo]:
-    """Eager execution, as Temporal's does it: the first attempts this workflow task's
+    """Eager execution, as Temporal does it: the first attempts this workflow task's
     commands asked to run eagerly start now, for the worker that completed the task, and
     never reach a task queue. None if the same task closed the run; one it also canceled
     is gone already."""

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from app.clock import ManualClock
 from tests.api.worker_client import (
+    ACTIVITY_SCHEDULED_HEAD,
     Worker,
     attributes,
     complete_workflow,
@@ -15,13 +16,8 @@ from tests.api.worker_client import (
 )
 from tests.conftest import assert_error
 
-HEAD = [
-    "WORKFLOW_EXECUTION_STARTED",
-    "WORKFLOW_TASK_SCHEDULED",
-    "WORKFLOW_TASK_STARTED",
-    "WORKFLOW_TASK_COMPLETED",
-    "ACTIVITY_TASK_SCHEDULED",
-]
+HEAD = ACTIVITY_SCHEDULED_HEAD
+
 FAILURE = {"message": "card declined", "application_failure_info": {"type": "Declined"}}
 
 

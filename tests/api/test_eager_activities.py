@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.clock import ManualClock
 from tests.api.worker_client import (
+    ACTIVITY_SCHEDULED_HEAD,
     QUEUE,
     Worker,
     attributes,
@@ -19,13 +20,7 @@ from tests.api.worker_client import (
 )
 from tests.conftest import assert_error
 
-HEAD = [
-    "WORKFLOW_EXECUTION_STARTED",
-    "WORKFLOW_TASK_SCHEDULED",
-    "WORKFLOW_TASK_STARTED",
-    "WORKFLOW_TASK_COMPLETED",
-    "ACTIVITY_TASK_SCHEDULED",
-]
+HEAD = ACTIVITY_SCHEDULED_HEAD
 
 
 def eager(activity_id: str = "a1", **attributes: Any) -> dict[str, Any]:

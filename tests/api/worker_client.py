@@ -15,6 +15,14 @@ from tests.conftest import start_body, wait_until
 
 NS = "/api/v1/namespaces/default"
 QUEUE = "order-processing-queue"
+# A run's history once its first workflow task scheduled an activity.
+ACTIVITY_SCHEDULED_HEAD = [
+    "WORKFLOW_EXECUTION_STARTED",
+    "WORKFLOW_TASK_SCHEDULED",
+    "WORKFLOW_TASK_STARTED",
+    "WORKFLOW_TASK_COMPLETED",
+    "ACTIVITY_TASK_SCHEDULED",
+]
 
 
 class Worker:
