@@ -695,7 +695,7 @@ async def explain(url: str, now: datetime) -> list[tuple[str, str]]:
             finally:
                 probe.close()
 
-        for engine in {ctx.db.reader, ctx.db.scanner}:  # lists and counts run as scans
+        for engine in {ctx.db.reader, ctx.db.scanner}:  # by one workflow id on the readers
             event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
 
         async def walk(query: str) -> None:

@@ -69,7 +69,7 @@ async def list_executions(
         order = [*compiled.order_by] or [col(ExecutionRow.start_time).desc()]
         order.append(col(ExecutionRow.run_id).desc())
     statement = statement.order_by(*order).offset(offset).limit(size + 1)
-    async with ctx.db.read(scan=True) as session:
+    async with ctx.db.read(scan=not compiled.one_workflow) as session:
         rows = [RunRecord(*row) for row in await session.execute(statement)]
     token = ""
     if len(rows) > size:
@@ -85,7 +85,7 @@ async def count_executions(ctx: AppContext, ns: NamespaceRow, query: str) -> dic
     condition = [col(ExecutionRow.namespace_id) == ns.id]
     if compiled.where is not None:
         condition.append(compiled.where)
-    async with ctx.db.read(scan=True) as session:
+    async with ctx.db.read(scan=not compiled.one_workflow) as session:
         if compiled.group_by:
             statement = (
                 select(col(ExecutionRow.status), func.count())

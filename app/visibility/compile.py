@@ -88,6 +88,9 @@ class CompiledQuery:
     where: ColumnElement[bool] | None
     order_by: list[ColumnElement[Any]]
     group_by: str | None  # "ExecutionStatus" (group by ExecutionRow.status) or None
+    # The filter requires one workflow id (WorkflowId = '…' among its top-level AND
+    # terms): the primary key bounds the read to that id's runs, so it is no scan.
+    one_workflow: bool = False
 
 
 # --- Types and attributes ----------------------------------------------------------------
@@ -253,7 +256,15 @@ def compile_query(
                 query.group_by.position,
             )
         group_by = attribute.name
-    return CompiledQuery(where, order_by, group_by)
+    return CompiledQuery(where, order_by, group_by, _requires_one_workflow(query.where))
+
+
+def _requires_one_workflow(where: Expr | None) -> bool:
+    terms = where.operands if isinstance(where, And) else (where,)
+    return any(
+        isinstance(term, Comparison) and term.op == "=" and term.attribute.name == "WorkflowId"
+        for term in terms
+    )
 
 
 def _invalid(detail: str, position: int) -> QueryError:

@@ -36,13 +36,17 @@ async def plan_of_list(app: FastAPI, client: httpx.AsyncClient, query: str) -> s
         if "FROM executions" in statement:
             captured.append((statement, parameters))
 
-    engine = app.state.ctx.db.scanner.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
+    # A list by one workflow id runs on the readers, any other on the scanner.
+    db = app.state.ctx.db
+    engines = {db.reader.sync_engine, db.scanner.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", capture)
     try:
         listed = await client.get(f"{NS}/workflows", params={"query": query})
         assert listed.status_code == 200, listed.text
     finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = captured[-1]
     with sqlite3.connect(database_path(app)) as connection:
         rows = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()

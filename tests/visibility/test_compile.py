@@ -627,6 +627,29 @@ def test_empty_and_clause_only_queries() -> None:
     assert only_order.where is None and len(only_order.order_by) == 1
 
 
+@pytest.mark.parametrize(
+    ("query", "one_workflow"),
+    [
+        ("WorkflowId = 'order-1'", True),
+        ("WorkflowType = 'T' AND WorkflowId = 'order-1' AND ExecutionStatus = 'Running'", True),
+        ("(WorkflowId = 'order-1')", True),
+        ("WorkflowId = 'order-1' ORDER BY StartTime", True),
+        ("", False),
+        ("WorkflowId != 'order-1'", False),
+        ("WorkflowId > 'order-1'", False),
+        ("WorkflowId IN ('a', 'b')", False),
+        ("WorkflowId STARTS_WITH 'order'", False),
+        ("WorkflowId = 'a' OR WorkflowId = 'b'", False),
+        ("WorkflowId = 'a' OR WorkflowType = 'T'", False),
+        ("NOT WorkflowId = 'a'", False),
+        ("RunId = 'r'", False),
+        ("CustomKeyword = 'order-1'", False),
+    ],
+)
+def test_a_filter_on_one_workflow_id_is_no_scan(query: str, one_workflow: bool) -> None:
+    assert compile_query(query, CUSTOM).one_workflow is one_workflow
+
+
 def test_status_names() -> None:
     assert execution_status_name("CONTINUED_AS_NEW") == "ContinuedAsNew"
     assert execution_status_name("SOMETHING") == "SOMETHING"
