@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
+from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -103,12 +104,10 @@ class RouteIndex:
             return
         if self._indexed != self.router.routes:
             self._build()
-        path: str = scope["path"]
-        root_path: str = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
         scope.setdefault("router", self.router)
-        await self._router_for(self._candidates(path)).app(scope, receive, send)
+        # The path as the routes themselves match it (without the root path).
+        candidates = self._candidates(get_route_path(scope))
+        await self._router_for(candidates).app(scope, receive, send)
 
 
 def install(router: APIRouter) -> None:

@@ -66,6 +66,17 @@ async def test_the_index_answers_as_the_full_matching_does(method: str, path: st
     assert answers[1] == answers[0]
 
 
+@pytest.mark.parametrize("path", ["/api/items/count", "/api/items/42", "/apiitems/42", "/api"])
+async def test_under_a_root_path_too(path: str) -> None:
+    answers = []
+    for indexed in (False, True):
+        transport = httpx.ASGITransport(app=_app(indexed), root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get(path, follow_redirects=False)
+        answers.append((response.status_code, response.text))
+    assert answers[1] == answers[0]
+
+
 async def test_routes_changed_later_are_indexed_again() -> None:
     app = _app(indexed=True)
     transport = httpx.ASGITransport(app=app)
