@@ -9,7 +9,7 @@ import json
 import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -57,6 +57,12 @@ class UnitOfWork:
     broadcasts: dict[str, int | None] = field(default_factory=dict)
     shard_count: int = 1
     partition_count: int = 1
+    # Run in the transaction once the work is done (the work's own changes all made).
+    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run when the unit of work has ended, committed (after ``after_commit``) or not.
+    at_end: list[Callable[[], None]] = field(default_factory=list)
+    # Tasks written per task-queue key (app.services.hand_off).
+    new_tasks: dict[tuple[str, ...], int] = field(default_factory=dict)
 
     def shard_of(self, namespace_id: str, workflow_id: str) -> int:
         return shard_of(namespace_id, workflow_id, self.shard_count)
@@ -64,6 +70,58 @@ class UnitOfWork:
     def partition_of(self, workflow_id: str, scheduled_event_id: int) -> int:
         """Tasks of one queue spread over its partitions (stable for a given task)."""
         return zlib.crc32(f"{workflow_id}/{scheduled_event_id}".encode()) % self.partition_count
+
+    def broadcast(self, payload: str, count: int | None) -> None:
+        """Wake ``count`` of the waiters on a key (JSON) in other processes, or all (None);
+        counts for one key add up."""
+        if payload in self.broadcasts:
+            earlier = self.broadcasts[payload]
+            count = None if earlier is None or count is None else earlier + count
+        self.broadcasts[payload] = count
+
+    @asynccontextmanager
+    async def nested(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work inside this one's transaction that, if it fails, takes back its
+        own changes alone: a session of its own (the ORM forgets them too) in a savepoint
+        (on SQLite, one of the sqlite3 connection's own too, for the statements that run
+        on it straight). It reads what this one wrote."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
+        bind = session.bind
+        connection = bind if isinstance(bind, AsyncConnection) else await session.connection()
+        nested = AsyncSession(
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        raw = (
+            statements.use_connection(nested, connection)
+            if statements.runs_straight(session)
+            else None
+        )
+        if raw is not None:
+            statements.run_raw(raw, "SAVEPOINT nested_work")
+        try:
+            yield UnitOfWork(
+                nested, shard_count=self.shard_count, partition_count=self.partition_count
+            )
+            if nested.in_transaction():
+                await nested.commit()
+        except BaseException:
+            if nested.in_transaction():
+                await nested.rollback()
+            if raw is not None:
+                statements.run_raw(raw, "ROLLBACK TO nested_work")
+            raise
+        finally:
+            if raw is not None:
+                statements.run_raw(raw, "RELEASE nested_work")
+
+    async def work_done(self) -> None:
+        for hook in self.before_commit:  # a hook may add hooks
+            await hook()
 
 
 def _wake_messages(broadcasts: dict[str, int | None]) -> list[str]:
@@ -196,15 +254,27 @@ class Database:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """One write transaction. SQLite writes are serialized in-process so that
         "database is locked" never reaches a client."""
+        transaction: AbstractAsyncContextManager[UnitOfWork]
         if self._sqlite_writer is not None:
-            async with self._sqlite_writer.write() as uow:
-                yield uow
+            transaction = self._sqlite_writer.write()
         elif self.is_sqlite:
-            async with self._write_lock, self._transaction(self.writer) as uow:
-                yield uow
+            transaction = self._locked_transaction()
         else:
-            async with self._transaction(self.writer) as uow:
+            transaction = self._transaction(self.writer)
+        ended: list[Callable[[], None]] = []
+        try:
+            async with transaction as uow:
+                ended = uow.at_end
                 yield uow
+                await uow.work_done()
+        finally:
+            for callback in ended:
+                callback()
+
+    @asynccontextmanager
+    async def _locked_transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._write_lock, self._transaction(self.writer) as uow:
+            yield uow
 
     async def run(self, work: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 8) -> T:
         """Run ``work`` in a write transaction, retrying it from a fresh read when it lost a

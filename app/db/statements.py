@@ -129,6 +129,11 @@ def _sqlite_connection(session: AsyncSession) -> _SqliteConnection | None:
     return found
 
 
+def runs_straight(session: AsyncSession) -> bool:
+    """Whether the session's statements run on its sqlite3 connection straight."""
+    return _DRIVER in session.info
+
+
 def use_connection(session: AsyncSession, connection: AsyncConnection) -> sqlite3.Connection:
     """Statements of ``session`` (bound to this inline SQLite connection) run on it; the
     sqlite3 connection."""

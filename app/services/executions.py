@@ -37,6 +37,7 @@ from app.engine.workflow import StartParams
 from app.errors import ApiError, ErrorCode, bad_request, workflow_not_found
 from app.payloads import decode_payload
 from app.rate_limits import work
+from app.services import hand_off
 from app.services.notifier import (
     Notifier,
     close_key,
@@ -267,7 +268,7 @@ async def _write_effects(
     for (queue, task_type), count in Counter(
         (t.task_queue, kind) for kind, t in dispatches
     ).items():
-        wake_after_commit(uow, notifier, queue_key(namespace_id, queue, task_type), count)
+        hand_off.tasks_written(uow, notifier, queue_key(namespace_id, queue, task_type), count)
     if transition.events:
         wake_after_commit(uow, notifier, history_key(namespace_id, state.workflow_id, state.run_id))
     if closing:

@@ -1,6 +1,7 @@
 """Task queues: long polls that claim a durable task, woken right after the commit
-that wrote one. Claims are exclusive (one transaction deletes the task row; SKIP LOCKED
-lets concurrent pollers on PostgreSQL pass each other)."""
+that wrote one, or handed one by that transaction itself (app.services.hand_off).
+Claims are exclusive (one transaction deletes the task row; SKIP LOCKED lets concurrent
+pollers on PostgreSQL pass each other)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +22,7 @@ from app.db.database import UnitOfWork, shard_of
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, PollerRow, RunRecord, TaskRow, table_of
 from app.services import executions, workers
+from app.services.hand_off import WaitingPoll
 from app.services.notifier import queue_key
 from app.services.poller_ledger import PollerKey
 
@@ -186,8 +188,9 @@ async def long_poll(
     gone: asyncio.Event,
     rate_per_second: float,
 ) -> T | None:
-    """Try to claim a task; if none, wait to be woken by a new one until the window ends.
-    A poller that has gone away claims nothing, so no task is handed to a dead socket."""
+    """Try to claim a task; if none, wait until the window ends to be woken by a new
+    one, or handed it. A poller that has gone away claims nothing and is handed nothing,
+    so no task goes to a dead socket."""
     key = queue_key(ns.id, task_queue, task_type)
     deadline = ctx.clock.now() + timedelta(seconds=window)
     poller = (ns.id, task_queue, task_type, identity or "unknown")
@@ -199,9 +202,10 @@ async def long_poll(
             await _record(poller, identity, rate_per_second, ctx, uow)
         return await claim(uow)
 
+    poll = WaitingPoll(claim, gone)
     first = True
     while True:
-        wake = ctx.notifier.subscribe(key)
+        wake = ctx.notifier.subscribe(key, poll)
         relay = asyncio.ensure_future(_relay(gone, wake))
         try:
             if gone.is_set():
@@ -216,7 +220,18 @@ async def long_poll(
             if claimed is not None:
                 return claimed
             remaining = (deadline - ctx.clock.now()).total_seconds()
-            if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
+            if remaining <= 0:
+                return None
+            poll.waiting = True  # open to a hand-off while waiting, not while claiming
+            try:
+                woken = await ctx.clock.wait(wake, remaining)
+            finally:
+                poll.waiting = False
+            if poll.outcome is not None:  # a writer took it: its transaction ends soon
+                handed, poll.outcome = await poll.outcome, None
+                if handed is not None:
+                    return cast(T, handed)
+            elif not woken:
                 return None
         finally:
             relay.cancel()

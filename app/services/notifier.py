@@ -9,22 +9,38 @@ from collections import defaultdict
 from collections.abc import Hashable
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from app.db.database import UnitOfWork
+
+if TYPE_CHECKING:
+    from app.services.hand_off import WaitingPoll
 
 
 class Notifier:
     def __init__(self) -> None:
-        # Insertion-ordered, so a count-limited wake-up goes to the longest waiters.
-        self._waiters: dict[Hashable, dict[asyncio.Event, None]] = defaultdict(dict)
+        # Insertion-ordered, so a count-limited wake-up goes to the longest waiters; a
+        # long poll on a task queue names itself, so a new task can be handed to it.
+        self._waiters: dict[Hashable, dict[asyncio.Event, WaitingPoll | None]] = defaultdict(dict)
         # When this process's timer processor next looks for due timers, if it is waiting
         # (None while it runs): a timer due later needs no wake-up.
         self.timers_checked_at: datetime | None = None
 
-    def subscribe(self, key: Hashable) -> asyncio.Event:
+    def subscribe(self, key: Hashable, poll: WaitingPoll | None = None) -> asyncio.Event:
         event = asyncio.Event()
-        self._waiters[key][event] = None
+        self._waiters[key][event] = poll
         return event
+
+    def take_poll(self, key: Hashable) -> tuple[asyncio.Event, WaitingPoll] | None:
+        """The longest-waiting poll on ``key`` open to a hand-off, no longer a waiter (no
+        wake-up meant for another task goes to it meanwhile)."""
+        waiters = self._waiters.get(key)
+        for event, poll in (waiters or {}).items():
+            if poll is not None and poll.waiting and not poll.gone.is_set() and not event.is_set():
+                poll.waiting = False
+                self.unsubscribe(key, event)
+                return event, poll
+        return None
 
     def unsubscribe(self, key: Hashable, event: asyncio.Event) -> None:
         waiters = self._waiters.get(key)
@@ -60,11 +76,7 @@ def wake_after_commit(
     """Wake the waiters on ``key`` once ``uow`` commits (all, or ``count`` of them): this
     process's directly, other processes' through the database (PostgreSQL NOTIFY)."""
     uow.after_commit.append(partial(notifier.notify, key, count))
-    payload = json.dumps(key)
-    if payload in uow.broadcasts:
-        earlier = uow.broadcasts[payload]
-        count = None if earlier is None or count is None else earlier + count
-    uow.broadcasts[payload] = count
+    uow.broadcast(json.dumps(key), count)
 
 
 def wake_timers_after_commit(uow: UnitOfWork, notifier: Notifier, fire_time: datetime) -> None:
