@@ -57,8 +57,9 @@ class UnitOfWork:
     broadcasts: dict[str, int | None] = field(default_factory=dict)
     shard_count: int = 1
     partition_count: int = 1
-    # Run in the transaction once the work is done (the work's own changes all made).
-    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run in the transaction once the work is done (the work's own changes all made),
+    # given this unit of work (a hook holding it would make a reference cycle).
+    before_commit: list[Callable[[UnitOfWork], Awaitable[None]]] = field(default_factory=list)
     # Run when the unit of work has ended, committed (after ``after_commit``) or not.
     at_end: list[Callable[[], None]] = field(default_factory=list)
     # Tasks written per task-queue key (app.services.hand_off).
@@ -121,7 +122,7 @@ class UnitOfWork:
 
     async def work_done(self) -> None:
         for hook in self.before_commit:  # a hook may add hooks
-            await hook()
+            await hook(self)
 
 
 def _wake_messages(broadcasts: dict[str, int | None]) -> list[str]:

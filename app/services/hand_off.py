@@ -42,7 +42,7 @@ def tasks_written(uow: UnitOfWork, notifier: Notifier, key: tuple[str, ...], cou
     """``count`` tasks written on a task queue's ``key`` in ``uow``: handed to polls
     waiting here when the work is done, the rest woken for after the commit."""
     if not uow.new_tasks:
-        uow.before_commit.append(partial(_hand_over, uow, notifier))
+        uow.before_commit.append(partial(_hand_over, notifier=notifier))
     uow.new_tasks[key] = uow.new_tasks.get(key, 0) + count
 
 

@@ -138,7 +138,7 @@ async def test_a_poll_taken_by_a_unit_of_work_that_then_fails_is_released(
     wake = ctx.notifier.subscribe(key, poll)
     poll.waiting = True
 
-    async def fail_after() -> None:
+    async def fail_after(_: UnitOfWork) -> None:
         raise _Broken
 
     with pytest.raises(_Broken):
