@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
@@ -192,3 +193,37 @@ async def test_at_most_ten_queries_wait_for_one_workflow_task(
     )
     assert response.status_code == 200, response.text
     assert [(await a).json() for a in asking] == [{"query_result": "ok"}] * 10
+
+
+async def test_a_task_completed_between_the_querys_read_and_its_write_sends_it_on_its_own(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    """The query reads the run while its workflow task is started, but that task's
+    completion commits before the query is written: the query must not wait for a task
+    that will not come. (SQLite: the writer's turns order the two writes.)"""
+    if not app.state.ctx.db.is_sqlite:
+        pytest.skip("the SQLite writer's queue orders the two writes")
+    worker = Worker(client, clock, app)
+    await worker.start("raced")
+    task = await worker.workflow_task()
+    writer = app.state.ctx.db._sqlite_writer
+    async with app.state.ctx.db.write():  # holds the writer while both queue behind it
+        completing = asyncio.create_task(worker.complete_workflow_task(task["task_token"]))
+        await wait_until(lambda: writer._queued == 1)
+        asking = _ask(client, "raced")  # reads: a workflow task is started
+        await wait_until(lambda: writer._queued == 2)
+    assert (await completing).status_code == 200
+    async with asyncio.timeout(10):  # (were it still waiting, the poll would find nothing)
+        query_task = await worker.workflow_task()
+    assert query_task["query"] == {"query_type": "get_order_status", "query_args": {}}
+    answered = await client.post(
+        f"{NS}/query-tasks/complete",
+        json={
+            "task_token": query_task["task_token"],
+            "completed_type": "ANSWERED",
+            "query_result": "waiting",
+        },
+    )
+    assert answered.status_code == 200, answered.text
+    response = await asking
+    assert response.json() == {"query_result": "waiting"}, response.text
