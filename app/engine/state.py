@@ -136,6 +136,12 @@ class MutableState:
     def is_running(self) -> bool:
         return self.status is WorkflowStatus.RUNNING
 
+    @property
+    def workflow_task_pending(self) -> bool:
+        """A workflow task is scheduled or started: queries waiting for the run's next
+        task will get one."""
+        return self.is_running and self.workflow_task is not None
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _encode(self)
         data["buffered_events"] = [

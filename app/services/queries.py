@@ -10,7 +10,7 @@ from typing import Any
 
 from app.context import AppContext
 from app.db.tables import NamespaceRow, QueryRow, RunRecord
-from app.engine.state import MutableState, WorkflowStatus
+from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
 from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
 from app.payloads import encode_payloads, render
@@ -28,10 +28,6 @@ def _rejected(row: RunRecord, condition: QueryRejectCondition | None) -> bool:
     return condition is QueryRejectCondition.NOT_COMPLETED_CLEANLY and (
         status is not WorkflowStatus.COMPLETED
     )
-
-
-def _task_pending(state: MutableState) -> bool:
-    return state.is_running and state.workflow_task is not None
 
 
 def not_ready(message: str) -> ApiError:
@@ -76,7 +72,9 @@ async def query_workflow(
             current = await executions.find(
                 uow.session, ns.id, row.workflow_id, row.run_id, for_update=True
             )
-            query.attached = current is not None and _task_pending(executions.state_of(current))
+            query.attached = (
+                current is not None and executions.state_of(current).workflow_task_pending
+            )
             await query_store.offer(uow, ctx.notifier, query)
         answer = await _answer(ctx, query.id, answered)
     finally:

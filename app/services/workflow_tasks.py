@@ -309,7 +309,7 @@ async def respond_completed(
         transition.workflow_tasks = []
         await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
     await run_effects.save(uow, ctx.notifier, row, state, transition, now)
-    outcome.task_pending = state.is_running and state.workflow_task is not None
+    outcome.task_pending = state.workflow_task_pending
     if (
         outcome.failed is None
         and req.return_new_workflow_task
