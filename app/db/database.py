@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from app.clock import Clock, SystemClock
 from app.db import inline_sqlite, statements
 from app.db.errors import RetryableConflict, translated_errors, unavailable
+from app.db.savepoints import session_in_savepoint
 from app.db.sqlite_writer import SqliteWriter
 from app.errors import ApiError, ErrorCode
 
@@ -91,34 +92,11 @@ class UnitOfWork:
             await session.flush()
         bind = session.bind
         connection = bind if isinstance(bind, AsyncConnection) else await session.connection()
-        nested = AsyncSession(
-            bind=connection,
-            expire_on_commit=False,
-            autoflush=False,
-            join_transaction_mode="create_savepoint",
-        )
-        raw = (
-            statements.use_connection(nested, connection)
-            if statements.runs_straight(session)
-            else None
-        )
-        if raw is not None:
-            statements.run_raw(raw, "SAVEPOINT nested_work")
-        try:
+        straight = statements.runs_straight(session)
+        async with session_in_savepoint(connection, "nested_work", straight=straight) as nested:
             yield UnitOfWork(
                 nested, shard_count=self.shard_count, partition_count=self.partition_count
             )
-            if nested.in_transaction():
-                await nested.commit()
-        except BaseException:
-            if nested.in_transaction():
-                await nested.rollback()
-            if raw is not None:
-                statements.run_raw(raw, "ROLLBACK TO nested_work")
-            raise
-        finally:
-            if raw is not None:
-                statements.run_raw(raw, "RELEASE nested_work")
 
     async def work_done(self) -> None:
         for hook in self.before_commit:  # a hook may add hooks

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, A
 from app.clock import Clock
 from app.db import statements
 from app.db.errors import translated_errors, unavailable
+from app.db.savepoints import session_in_savepoint
 
 if TYPE_CHECKING:
     from app.db.database import UnitOfWork
@@ -78,29 +79,17 @@ class SqliteWriter:
                 group = await self._open_group()
             connection = self._connection
             assert connection is not None
-            session = AsyncSession(
-                bind=connection,
-                expire_on_commit=False,
-                autoflush=False,
-                join_transaction_mode="create_savepoint",  # ORM work nests in the group
-            )
-            raw = statements.use_connection(session, connection)
-            uow = self._unit_of_work(session)
             try:
                 with translated_errors():
-                    statements.run_raw(raw, "SAVEPOINT unit_of_work")
                     try:
-                        yield uow
-                        if session.in_transaction():  # flushes what the ORM holds
-                            await session.commit()
-                        statements.run_raw(raw, "RELEASE unit_of_work")
+                        async with session_in_savepoint(
+                            connection, "unit_of_work", straight=True
+                        ) as session:
+                            uow = self._unit_of_work(session)
+                            yield uow
                     except BaseException:
-                        if session.in_transaction():
-                            await session.rollback()
-                        if raw.in_transaction:
-                            statements.run_raw(raw, "ROLLBACK TO unit_of_work")
-                            statements.run_raw(raw, "RELEASE unit_of_work")
-                        else:  # SQLite ended the whole transaction (an I/O error, say)
+                        if not statements.raw_connection(connection).in_transaction:
+                            # SQLite ended the whole transaction (an I/O error, say).
                             await self._fail(group, RuntimeError("the transaction was lost"))
                         raise
             except Exception as exc:

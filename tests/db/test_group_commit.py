@@ -9,7 +9,7 @@ import threading
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 
 from app.clock import ManualClock
 from app.db import statements
@@ -128,6 +128,29 @@ async def test_a_failing_write_rolls_back_only_its_own_work(db: Database) -> Non
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ValueError)
     assert await _ids(db, "parent") == [1, 3]
+
+
+async def test_a_failing_write_takes_back_what_it_wrote_on_sqlite3_straight(
+    db: Database,
+) -> None:
+    """Statements that bypass the session (app.db.statements) are taken back too."""
+    parents = Table("parent", MetaData(), Column("id", Integer, primary_key=True))
+    add_parent = statements.Statement(insert(parents))
+    group = _Group(db)
+    first = asyncio.create_task(group.first(1))
+
+    async def failing() -> None:
+        async with db.write() as uow:
+            await add_parent.run(uow.session, {"id": 2})
+            raise ValueError("refused")
+
+    failing_task = asyncio.create_task(failing())
+    await group.then(1)
+    group.release.set()
+    outcomes = await asyncio.gather(first, failing_task, return_exceptions=True)
+
+    assert outcomes[0] is None and isinstance(outcomes[1], ValueError)
+    assert await _ids(db, "parent") == [1]
 
 
 async def test_a_failed_commit_fails_every_write_it_held(db: Database) -> None:
