@@ -29,7 +29,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def _describe(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "json_invalid":
-        return "request body is not valid JSON"
+        reason = (error.get("ctx") or {}).get("error")
+        return "request body is not valid JSON" + (f": {reason}" if reason else "")
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":

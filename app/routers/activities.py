@@ -31,9 +31,12 @@ from app.rate_limits import work
 from app.rate_limits.rules import Limit
 from app.routers import polling
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import activities as service
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}", tags=["Worker"], route_class=StrictJsonRoute
+)
 Change = Callable[[MutableState, int, int, datetime], Transition]
 
 

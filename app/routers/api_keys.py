@@ -12,9 +12,10 @@ from app.models.api_keys import CreateApiKeyRequest, CreateApiKeyResponse, ListA
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import api_keys as service
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["API keys"])
+router = APIRouter(prefix="/api/v1/api-keys", tags=["API keys"], route_class=StrictJsonRoute)
 
 
 @router.post(

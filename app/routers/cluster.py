@@ -17,9 +17,10 @@ from app.models.cluster import (
 )
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import cluster
 
-router = APIRouter(prefix="/api/v1/cluster", tags=["Admin"])
+router = APIRouter(prefix="/api/v1/cluster", tags=["Admin"], route_class=StrictJsonRoute)
 
 
 async def _members(ctx: AppContext) -> list[ClusterMember]:

@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.context import AppContext, context
+from app.routers.strict_json import StrictJsonRoute
 
-router = APIRouter(tags=["Health"])
+router = APIRouter(tags=["Health"], route_class=StrictJsonRoute)
 
 
 class Health(BaseModel):

@@ -16,9 +16,14 @@ from app.models.workflows import (
 )
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import history, results
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}/workflows",
+    tags=["Workflows"],
+    route_class=StrictJsonRoute,
+)
 
 DOC = """A page of a run's history. `history_event_filter_type=CLOSE_EVENT` returns only
 the closing event. With `wait_new_event=true` the call waits (up to the server's window,

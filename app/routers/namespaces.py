@@ -14,9 +14,10 @@ from app.models.namespaces import (
 )
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import namespaces as service
 
-router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"])
+router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"], route_class=StrictJsonRoute)
 
 
 @router.post(

@@ -16,10 +16,13 @@ from app.models.queries import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import queries, query_store
 from app.services.workflow_tasks import QUERY_TOKEN_KIND
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Queries"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}", tags=["Queries"], route_class=StrictJsonRoute
+)
 
 DOC = """Ask the workflow's worker a question; nothing is written to history. With no
 workflow task pending the query goes out as a query task; otherwise it rides on the next

@@ -11,10 +11,11 @@ from app.models.cluster import DescribeShardResponse
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import shards
 from app.services.membership import ShardBalancer
 
-router = APIRouter(prefix="/api/v1/shards", tags=["Admin"])
+router = APIRouter(prefix="/api/v1/shards", tags=["Admin"], route_class=StrictJsonRoute)
 
 
 @router.get(

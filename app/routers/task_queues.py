@@ -12,9 +12,12 @@ from app.models.worker import UNLIMITED_RATE
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import task_queues
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}/task-queues", tags=["Admin"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}/task-queues", tags=["Admin"], route_class=StrictJsonRoute
+)
 
 QueueType = Literal["WORKFLOW", "ACTIVITY", "TASK_QUEUE_TYPE_WORKFLOW", "TASK_QUEUE_TYPE_ACTIVITY"]
 

@@ -21,9 +21,12 @@ from app.models.visibility import (
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import namespaces, search_attributes, visibility
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Visibility"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}", tags=["Visibility"], route_class=StrictJsonRoute
+)
 
 QUERY = Query(
     "",

@@ -24,11 +24,14 @@ from app.rate_limits.rules import Limit
 from app.rate_limits.work import record_activity_task
 from app.routers import polling
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import query_store
 from app.services import workflow_tasks as service
 from app.services.workflow_tasks import CompletionOutcome
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}", tags=["Worker"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}", tags=["Worker"], route_class=StrictJsonRoute
+)
 
 
 @router.post(

@@ -11,9 +11,12 @@ from app.errors import bad_request
 from app.models.workers import RegisteredWorker, RegisterWorkerRequest
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import workers as service
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workers", tags=["Worker"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}/workers", tags=["Worker"], route_class=StrictJsonRoute
+)
 
 
 @router.post(

@@ -23,10 +23,15 @@ from app.models.workflows import (
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
+from app.routers.strict_json import StrictJsonRoute
 from app.services import history, namespaces
 from app.services import workflows as service
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}/workflows", tags=["Workflows"])
+router = APIRouter(
+    prefix="/api/v1/namespaces/{namespace}/workflows",
+    tags=["Workflows"],
+    route_class=StrictJsonRoute,
+)
 RUN = "/{workflow_id}/runs/{run_id}"
 CURRENT = "/{workflow_id}"
 

@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app.clock import ManualClock
 from app.errors import HTTP_STATUS, ApiError, ErrorCode
 from app.main import create_app
+from app.routers.strict_json import StrictJsonRoute
 from app.settings import Settings
 from tests.conftest import assert_error, start_body
 
@@ -53,8 +55,57 @@ async def test_malformed_json_body(client: httpx.AsyncClient, raw: bytes) -> Non
         WORKFLOWS, content=raw, headers={"content-type": "application/json"}
     )
     error = assert_bad_field(response, "body")
-    assert error["details"][0]["description"] == "request body is not valid JSON"
+    assert error["details"][0]["description"].startswith("request body is not valid JSON: ")
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param("NaN", "", id="nan"),
+        pytest.param("-Infinity", "", id="infinity"),
+        pytest.param("1e400", "", id="overflowing-float"),
+        pytest.param('"\\ud800"', "", id="lone-surrogate"),
+        pytest.param('"\\udc00x"', "", id="lone-low-surrogate"),
+        # 19 digits take the standard library's reader, which must refuse the same.
+        pytest.param("[1234567890123456789, NaN]", "NaN", id="nan-beside-long-integer"),
+        pytest.param("[1234567890123456789, 1e400]", "", id="overflow-beside-long-integer"),
+        pytest.param('[1234567890123456789, "\\ud800"]', "", id="surrogate-beside-long-integer"),
+    ],
+)
+async def test_values_json_does_not_have(
+    client: httpx.AsyncClient, value: str, reason: str
+) -> None:
+    """The standard library reads NaN, Infinity, 1e400 and lone surrogates; JSON has none
+    of them (a NaN was stored as null, a lone surrogate failed the write with a 500)."""
+    raw = '{"workflow_id": "wf-odd", "workflow_type": {"name": "W"}, '
+    raw += '"task_queue": {"name": "q"}, "input": [' + value + "]}"
+    response = await client.post(
+        WORKFLOWS, content=raw.encode(), headers={"content-type": "application/json"}
+    )
+    error = assert_bad_field(response, "body")
+    assert error["details"][0]["description"].startswith("request body is not valid JSON: ")
+    assert reason in error["details"][0]["description"]
+    assert (await client.get(f"{WORKFLOWS}/wf-odd")).status_code == 404
+
+
+def test_every_route_with_a_body_reads_it_strictly(app: FastAPI) -> None:
+    with_body = [r for r in app.routes if isinstance(r, APIRoute) and r.body_field]
+    assert len(with_body) > 20
+    assert all(isinstance(route, StrictJsonRoute) for route in with_body)
+
+
+async def test_integers_beyond_64_bits_are_kept_exact(client: httpx.AsyncClient) -> None:
+    big = 123456789012345678901234567890
+    raw = '{"workflow_id": "wf-big", "workflow_type": {"name": "W"}, '
+    raw += f'"task_queue": {{"name": "q"}}, "input": [{big}, -{big}, 0.5, "\\ud83d\\ude00"]}}'
+    response = await client.post(
+        WORKFLOWS, content=raw.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    history = (await client.get(f"{WORKFLOWS}/wf-big/history")).json()["history"]
+    started = history[0]["workflow_execution_started_event_attributes"]
+    assert started["input"] == [big, -big, 0.5, "\U0001f600"]
 
 
 async def test_empty_body(client: httpx.AsyncClient) -> None:
