@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from app import json_codec
 from app.clock import Clock, SystemClock
 from app.db import inline_sqlite, statements
 from app.db.errors import RetryableConflict, translated_errors, unavailable
@@ -115,6 +116,13 @@ def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
     return zlib.crc32(f"{namespace_id}/{workflow_id}".encode()) % shard_count
 
 
+# JSON columns are written and read through orjson (app.json_codec).
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": json_codec.dumps,
+    "json_deserializer": json_codec.loads,
+}
+
+
 class Database:
     def __init__(
         self, url: str, *, sqlite_synchronous: str = "FULL", clock: Clock | None = None
@@ -141,7 +149,9 @@ class Database:
             # releases the GIL, so they do not hold up the event loop.
             self.scanner = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=False)
         else:
-            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=20)
+            self.writer = create_async_engine(
+                self.url, pool_size=10, max_overflow=20, **_JSON_CODEC
+            )
             self.reader = self.scanner = self.writer
 
     @property
@@ -197,9 +207,12 @@ class Database:
                 # rollback on return would be a second round trip through SQLAlchemy.
                 pool_reset_on_return=None,
                 **pooling,
+                **_JSON_CODEC,
             )
         else:
-            engine = create_async_engine(self.url, connect_args={"timeout": 30}, **pooling)
+            engine = create_async_engine(
+                self.url, connect_args={"timeout": 30}, **pooling, **_JSON_CODEC
+            )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:

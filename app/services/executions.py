@@ -3,7 +3,6 @@ together in the caller's transaction. Every update is a compare-and-swap on db_v
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import json_codec
 from app.db.database import UnitOfWork
 from app.db.errors import RetryableConflict
 from app.db.statements import Statement
@@ -386,7 +386,7 @@ async def save(
 
 def _event_bytes(transition: Transition) -> int:
     """The size the transition's events add to the history (HistorySizeBytes)."""
-    return sum(len(json.dumps(e.attributes, separators=(",", ":"))) for e in transition.events)
+    return sum(json_codec.size(e.attributes) for e in transition.events)
 
 
 def _duration(row: RunRecord, state: MutableState) -> float | None:
