@@ -66,6 +66,10 @@ class UnitOfWork:
     at_end: list[Callable[[], None]] = field(default_factory=list)
     # Tasks written per task-queue key (app.services.hand_off).
     new_tasks: dict[tuple[str, ...], int] = field(default_factory=dict)
+    # False inside another unit of work's transaction, which holds locks of its own:
+    # waiting there for a row another transaction holds could deadlock the two, so a
+    # run locked elsewhere fails the work at once (PostgreSQL's NOWAIT).
+    waits_for_locks: bool = True
 
     def shard_of(self, namespace_id: str, workflow_id: str) -> int:
         return shard_of(namespace_id, workflow_id, self.shard_count)
@@ -96,7 +100,10 @@ class UnitOfWork:
         straight = statements.runs_straight(session)
         async with session_in_savepoint(connection, "nested_work", straight=straight) as nested:
             yield UnitOfWork(
-                nested, shard_count=self.shard_count, partition_count=self.partition_count
+                nested,
+                shard_count=self.shard_count,
+                partition_count=self.partition_count,
+                waits_for_locks=False,
             )
 
     async def work_done(self) -> None:

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL's deadlock and serialization failures: the transaction is retried whole.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# A row locked by another transaction, met with NOWAIT.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class RetryableConflict(Exception):
@@ -37,8 +39,17 @@ def translated_errors() -> Iterator[None]:
 
 
 def _lost_race(exc: DBAPIError) -> bool:
+    return _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+def row_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing to wait for a row another transaction holds."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) == LOCK_NOT_AVAILABLE
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
     code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
-    return code in RETRYABLE_SQLSTATES
+    return None if code is None else str(code)
 
 
 def unavailable(exc: BaseException) -> ApiError:

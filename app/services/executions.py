@@ -115,6 +115,7 @@ _run = select(*RUN_COLUMNS).where(
 )
 _SELECT_RUN = Statement(_run)
 _SELECT_RUN_FOR_UPDATE = Statement(_run.with_for_update())
+_SELECT_RUN_FOR_UPDATE_NOWAIT = Statement(_run.with_for_update(nowait=True))
 # The current run in one statement, for readers (writers lock the current-run row first).
 _SELECT_CURRENT_RUN = Statement(
     select(*RUN_COLUMNS)
@@ -177,9 +178,14 @@ async def find(
     run_id: str,
     *,
     for_update: bool = False,
+    nowait: bool = False,
 ) -> RunRecord | None:
-    """A run by its full key, or None."""
-    query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
+    """A run by its full key, or None. ``nowait``: a run locked by another transaction
+    raises at once (app.db.errors.row_locked) instead of waiting for it."""
+    if for_update:
+        query = _SELECT_RUN_FOR_UPDATE_NOWAIT if nowait else _SELECT_RUN_FOR_UPDATE
+    else:
+        query = _SELECT_RUN
     key = {"namespace_id": namespace_id, "workflow_id": workflow_id, "run_id": run_id}
     row = await query.first(session, key)
     return None if row is None else RunRecord(*row)

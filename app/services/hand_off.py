@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from app.db.database import UnitOfWork
+from app.db.errors import row_locked
 from app.services.notifier import Notifier, wake_after_commit
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,11 @@ async def _claim_for(uow: UnitOfWork, wake: asyncio.Event, poll: WaitingPoll) ->
         async with uow.nested() as claim:
             claimed = await poll.claim(claim)
             await claim.work_done()
-    except Exception:
-        log.exception("handing a new task to a waiting poll failed; the poll claims it")
+    except Exception as exc:
+        if row_locked(exc):  # its run is another transaction's: the poll waits for it
+            log.debug("a new task's run is locked elsewhere; the waiting poll claims it")
+        else:
+            log.exception("handing a new task to a waiting poll failed; the poll claims it")
         claimed = None
     if claimed is None:
         _settle(outcome, wake, None)

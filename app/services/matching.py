@@ -164,7 +164,12 @@ async def claim_next(
         if task is None:
             return None
         row = await executions.find(
-            uow.session, namespace_id, task.workflow_id, task.run_id, for_update=True
+            uow.session,
+            namespace_id,
+            task.workflow_id,
+            task.run_id,
+            for_update=True,
+            nowait=not uow.waits_for_locks,
         )
         if row is not None:
             started = await start(task, row, now)

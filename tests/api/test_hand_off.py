@@ -11,14 +11,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.clock import ManualClock
 from app.context import AppContext
-from app.db.database import UnitOfWork
+from app.db.database import UnitOfWork, async_url
 from app.rate_limits import work
 from app.services import hand_off, workflow_tasks
 from app.services.hand_off import WaitingPoll
 from app.services.notifier import Notifier, queue_key
+from app.settings import Settings
 from tests.api.worker_client import NS, QUEUE, Worker, attributes
 from tests.conftest import start_body, wait_until
 
@@ -147,6 +150,34 @@ async def test_a_poll_taken_by_a_unit_of_work_that_then_fails_is_released(
             uow.before_commit.append(fail_after)  # runs after the hand-off
     assert poll.outcome is not None and poll.outcome.result() is None
     assert wake.is_set()
+
+
+async def test_a_claim_for_a_waiting_poll_does_not_wait_for_a_run_another_holds(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, clock: ManualClock
+) -> None:
+    """The claim runs inside the writer's transaction, which holds locks of its own: two
+    writers whose claims each waited for a run the other had locked would deadlock. A run
+    locked elsewhere fails the claim at once; the poll claims for itself later."""
+    if _ctx(app).db.is_sqlite:
+        pytest.skip("SQLite has one writer: no other transaction holds a run")
+    engine = create_async_engine(async_url(settings.database_url))
+    first = await client.post(f"{NS}/workflows", json=start_body("locked-run"))
+    assert first.status_code == 200  # its workflow task waits in the queue
+    async with engine.connect() as other, other.begin():
+        await other.execute(
+            text("SELECT 1 FROM executions WHERE workflow_id = 'locked-run' FOR UPDATE")
+        )
+        poll = await _waiting_poll(app)
+        second = await asyncio.wait_for(
+            client.post(f"{NS}/workflows", json=start_body("second-run")), timeout=10
+        )
+        assert second.status_code == 200, second.text
+        assert poll.outcome is not None and poll.outcome.result() is None
+    await engine.dispose()
+    worker = Worker(client, clock, app)
+    for run in ("locked-run", "second-run"):  # both tasks are still there for a poll
+        task = await worker.workflow_task()
+        assert task["workflow_execution"]["workflow_id"] == run
 
 
 def _poll(**fields: Any) -> WaitingPoll:
