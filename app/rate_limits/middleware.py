@@ -1,6 +1,7 @@
 """The X-RateLimit-* headers on every API response: the figures the route guard found
 nearest their limit, or, for a request that reached no route, the cluster's and the
-calling address's own budgets drawn here."""
+calling address's own budgets drawn here. When the request has ended, what its guard
+holds (a long-poll slot) is released and what it did is charged."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.rate_limits.limiter import RateLimiter, Usage
 from app.rate_limits.rules import Limit
 
 STATE_KEY = "rate_limit"
+SETTLE_KEY = "settle_rate_limits"
 API_PREFIX = "/api/"
 
 
@@ -35,7 +37,13 @@ class RateLimitHeadersMiddleware:
                     headers.update(extra)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # What the route guard holds or charges for the request (app.permissions).
+            settle = state.pop(SETTLE_KEY, None)
+            if settle is not None:
+                await settle()
 
     async def _draw(self, scope: Scope, state: dict[str, object]) -> dict[str, str]:
         """Budgets for a request no route guard saw (an unknown path, say): drawn as its
