@@ -23,7 +23,7 @@ class RateLimitHeadersMiddleware:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
@@ -37,10 +37,12 @@ class RateLimitHeadersMiddleware:
                     headers.update(extra)
             await send(message)
 
+        api = scope["path"].startswith(API_PREFIX)
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send_with_headers if api else send)
         finally:
-            # What the route guard holds or charges for the request (app.permissions).
+            # What the route guard holds or charges for the request (app.permissions),
+            # whatever its path.
             settle = state.pop(SETTLE_KEY, None)
             if settle is not None:
                 await settle()

@@ -261,6 +261,35 @@ async def test_the_eleventh_waiting_poll_of_one_client_is_refused(
         assert (await again).status_code == 200
 
 
+async def test_a_long_poll_under_a_root_path_gives_its_slot_back(
+    database_url: str, clock: ManualClock
+) -> None:
+    """The slot is released when the request ends whatever its path: behind a proxy that
+    mounts the gateway under a prefix, a leaked slot would refuse the client's next poll."""
+    settings = Settings(
+        database_url=database_url,
+        run_background_loops=False,
+        **{**ROOMY_LIMITS, "max_concurrent_long_polls": 1},
+    )
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, root_path="/gw")
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            for _ in range(3):
+                polling = asyncio.create_task(
+                    client.post(
+                        f"/gw{NS}/task-queues/{QUEUE}/activity-tasks/poll",
+                        json={"wait_timeout": "5s"},
+                    )
+                )
+                for _ in range(500):
+                    if clock.pending_waits() == 1:
+                        break
+                    await asyncio.sleep(0.002)
+                clock.advance(5)
+                assert (await polling).status_code == 200
+
+
 async def test_running_executions_per_namespace_are_capped(gateway: Gateway) -> None:
     async with gateway(max_running_executions=2) as (client, worker):
         await worker.start("a")
