@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError, ErrorCode
@@ -66,7 +67,8 @@ class ApiVersionMiddleware:
         self.serve_deprecated = serve_deprecated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        # The path as routes see it: without the root path a proxy mounts the app under.
+        if scope["type"] != "http" or not get_route_path(scope).startswith("/api/"):
             await self.app(scope, receive, send)
             return
         requested = None

@@ -5,6 +5,7 @@ holds (a long-poll slot) is released and what it did is charged."""
 
 from __future__ import annotations
 
+from starlette._utils import get_route_path
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,7 +38,7 @@ class RateLimitHeadersMiddleware:
                     headers.update(extra)
             await send(message)
 
-        api = scope["path"].startswith(API_PREFIX)
+        api = get_route_path(scope).startswith(API_PREFIX)  # without a proxy's root path
         try:
             await self.app(scope, receive, send_with_headers if api else send)
         finally:

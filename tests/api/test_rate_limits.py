@@ -261,11 +261,12 @@ async def test_the_eleventh_waiting_poll_of_one_client_is_refused(
         assert (await again).status_code == 200
 
 
-async def test_a_long_poll_under_a_root_path_gives_its_slot_back(
+async def test_under_a_root_path_a_long_poll_gives_its_slot_back(
     database_url: str, clock: ManualClock
 ) -> None:
-    """The slot is released when the request ends whatever its path: behind a proxy that
-    mounts the gateway under a prefix, a leaked slot would refuse the client's next poll."""
+    """Behind a proxy that mounts the gateway under a prefix (the request's path keeps
+    it): the slot is released when the request ends (a leaked one would refuse the
+    client's next poll), and the API's rate-limit and version headers are there."""
     settings = Settings(
         database_url=database_url,
         run_background_loops=False,
@@ -287,7 +288,11 @@ async def test_a_long_poll_under_a_root_path_gives_its_slot_back(
                         break
                     await asyncio.sleep(0.002)
                 clock.advance(5)
-                assert (await polling).status_code == 200
+                answer = await polling
+                assert answer.status_code == 200
+                # The API's own headers under the root path too.
+                assert "x-ratelimit-limit" in answer.headers
+                assert answer.headers["temporal-api-version"]
 
 
 async def test_running_executions_per_namespace_are_capped(gateway: Gateway) -> None:
