@@ -1,6 +1,6 @@
 """JSON text on the hot paths (request bodies, JSON columns, history sizes) through
 orjson, which reads and writes it several times faster than the standard library (the
-bench's end to end spent ~6 % of the server's CPU in ``json``), falling back to the
+bench's end to end spent ~7 % of the server's CPU in ``json``), falling back to the
 standard library wherever orjson would give a different value.
 
 Request bodies are read strictly: JSON has no NaN or Infinity, no number too large for

@@ -15,6 +15,7 @@ from app.context import AppContext, context
 from app.errors import ApiError, permission_denied
 from app.rate_limits import work
 from app.rate_limits.limiter import RateLimiter, Slot, nearest
+from app.rate_limits.middleware import SETTLE_KEY
 from app.rate_limits.rules import Limit
 from app.services import api_keys
 
@@ -101,7 +102,7 @@ def requires(permission: Permission, *budgets: Limit) -> dict[str, Any]:
         if Limit.LONG_POLLS in budgets:
             slot = await limiter.enter(Limit.LONG_POLLS, scopes[Limit.LONG_POLLS])
         done = work.begin()
-        request.state.settle_rate_limits = partial(_settle, limiter, slot, done, scopes, budgets)
+        setattr(request.state, SETTLE_KEY, partial(_settle, limiter, slot, done, scopes, budgets))
 
     extra: dict[str, Any] = {"x-permission": permission.value}
     if budgets:
