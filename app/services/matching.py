@@ -112,13 +112,21 @@ _NEXT_TASK = Statement(_next_task)
 # PostgreSQL: concurrent pollers pass each other instead of queueing on one row.
 _NEXT_TASK_SKIP_LOCKED = Statement(_next_task.with_for_update(skip_locked=True))
 _TAKE_TASK = Statement(delete(_TASKS).where(_TASKS.c.id == bindparam("task_id")))
+# A poll's backlog_count_hint (Temporal's is approximate too) counts at most this many
+# tasks: an exact count read the whole backlog on every poll (13,500 tasks: 0.6 ms), so
+# polls got slower as the backlog they were there to drain grew. Describing a task
+# queue counts exactly.
+BACKLOG_HINT_CAP = 1000
 _BACKLOG = Statement(
-    select(func.count())
-    .select_from(_TASKS)
-    .where(
-        _TASKS.c.namespace_id == bindparam("namespace_id"),
-        _TASKS.c.task_queue == bindparam("task_queue"),
-        _TASKS.c.task_type == bindparam("task_type"),
+    select(func.count()).select_from(
+        select(_TASKS.c.id)
+        .where(
+            _TASKS.c.namespace_id == bindparam("namespace_id"),
+            _TASKS.c.task_queue == bindparam("task_queue"),
+            _TASKS.c.task_type == bindparam("task_type"),
+        )
+        .limit(bindparam("cap"))
+        .subquery()
     )
 )
 
@@ -177,9 +185,12 @@ async def claim_next(
                 return started
 
 
-async def backlog(session: AsyncSession, namespace_id: str, task_queue: str, task_type: str) -> int:
+async def backlog_hint(
+    session: AsyncSession, namespace_id: str, task_queue: str, task_type: str
+) -> int:
+    """The queue's backlog, counted up to BACKLOG_HINT_CAP."""
     where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
-    return int(await _BACKLOG.scalar(session, where))
+    return int(await _BACKLOG.scalar(session, {**where, "cap": BACKLOG_HINT_CAP}))
 
 
 async def long_poll(

@@ -124,7 +124,9 @@ async def _response(
         "previous_started_event_id": state.previous_started_event_id,
         "started_event_id": task.started_event_id,
         "attempt": task.attempt,
-        "backlog_count_hint": await matching.backlog(session, ns.id, task.task_queue, TASK_TYPE),
+        "backlog_count_hint": await matching.backlog_hint(
+            session, ns.id, task.task_queue, TASK_TYPE
+        ),
         "scheduled_time": format_time(task.scheduled_time),
         "started_time": format_time(task.started_time),
         "history": rendered,

@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
+from app.services import matching
 from app.services.timers import TimerProcessor
 from tests.conftest import assert_error, start_body, wait_until
 
@@ -113,6 +115,18 @@ async def test_a_zero_wait_poll_answers_at_once(client: httpx.AsyncClient) -> No
     assert (body["task_token"], body["poll_window"]) == ("", "0s")
     await client.post(f"{NS}/workflows", json=start_body("now"))
     assert (await _poll(client, "0s"))["task_token"]
+
+
+async def test_the_backlog_hint_counts_up_to_its_cap(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exact while the backlog is small; capped beyond, so a poll's cost does not grow
+    with the backlog (the cap is 1,000; 3 here)."""
+    monkeypatch.setattr(matching, "BACKLOG_HINT_CAP", 3)
+    for n in range(6):
+        await client.post(f"{NS}/workflows", json=start_body(f"backlog-{n}"))
+    hints = [(await _poll(client, "0s"))["backlog_count_hint"] for _ in range(6)]
+    assert hints == [3, 3, 3, 2, 1, 0]
 
 
 async def test_waiting_poller_gets_a_new_task_at_once(
