@@ -55,11 +55,31 @@ def parse_request_body(body: bytes) -> Any:
     """A request body's value; anything that is not strict JSON raises
     ``json.JSONDecodeError`` (FastAPI answers it as invalid JSON)."""
     if _LONG_DIGITS.search(body) is None:
-        return orjson.loads(body)  # strict already; its error is a JSONDecodeError
+        try:
+            return orjson.loads(body)  # strict already
+        except orjson.JSONDecodeError as refused:
+            raise _explained(body) or refused from None
+    return _strict_standard(body)
+
+
+def _strict_standard(body: bytes) -> Any:
     text = body.decode("utf-8", errors="surrogateescape")
     value = json.loads(text, parse_constant=_no_constant(text), parse_float=_finite(text))
     _refuse_lone_surrogates(value, text)
     return value
+
+
+def _explained(body: bytes) -> json.JSONDecodeError | None:
+    """The standard library's reason for a body orjson refused (it names the token:
+    "NaN is not a JSON value", where orjson says "unexpected character"). Only the
+    reason is taken: the body stays refused whatever the standard library makes of it."""
+    try:
+        _strict_standard(body)
+    except json.JSONDecodeError as reason:
+        return reason
+    except (RecursionError, ValueError):
+        pass
+    return None
 
 
 def _no_constant(text: str) -> Any:

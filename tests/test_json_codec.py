@@ -75,3 +75,13 @@ def test_request_bodies_refuse_what_json_does_not_have(body: bytes) -> None:
 
 def test_request_bodies_keep_big_integers_exact() -> None:
     assert json_codec.parse_request_body(b'{"n": %d}' % BIG) == {"n": BIG}
+
+
+def test_the_reason_for_a_refused_body_names_the_token() -> None:
+    with pytest.raises(json.JSONDecodeError, match="NaN is not a JSON value"):
+        json_codec.parse_request_body(b'{"x": NaN}')
+
+
+def test_a_body_nested_too_deep_is_refused_not_crashed() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json_codec.parse_request_body(b"[" * 5000 + b"]" * 5000)
