@@ -61,14 +61,22 @@ def resolve(requested: str | None, serve_deprecated: bool) -> tuple[str, list[tu
     )
 
 
+API_PREFIX = "/api/"
+
+
+def is_api_path(scope: Scope) -> bool:
+    """Whether a request is to the API, judged by the path as routes see it: without the
+    root path a proxy may mount the gateway under."""
+    return get_route_path(scope).startswith(API_PREFIX)
+
+
 class ApiVersionMiddleware:
     def __init__(self, app: ASGIApp, serve_deprecated: bool) -> None:
         self.app = app
         self.serve_deprecated = serve_deprecated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The path as routes see it: without the root path a proxy mounts the app under.
-        if scope["type"] != "http" or not get_route_path(scope).startswith("/api/"):
+        if scope["type"] != "http" or not is_api_path(scope):
             await self.app(scope, receive, send)
             return
         requested = None

@@ -5,17 +5,16 @@ holds (a long-poll slot) is released and what it did is charged."""
 
 from __future__ import annotations
 
-from starlette._utils import get_route_path
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError
 from app.rate_limits.limiter import RateLimiter, Usage
 from app.rate_limits.rules import Limit
+from app.versioning import is_api_path
 
 STATE_KEY = "rate_limit"
 SETTLE_KEY = "settle_rate_limits"
-API_PREFIX = "/api/"
 
 
 class RateLimitHeadersMiddleware:
@@ -38,9 +37,8 @@ class RateLimitHeadersMiddleware:
                     headers.update(extra)
             await send(message)
 
-        api = get_route_path(scope).startswith(API_PREFIX)  # without a proxy's root path
         try:
-            await self.app(scope, receive, send_with_headers if api else send)
+            await self.app(scope, receive, send_with_headers if is_api_path(scope) else send)
         finally:
             # What the route guard holds or charges for the request (app.permissions),
             # whatever its path.

@@ -33,7 +33,9 @@ def gateway(database_url: str, clock: ManualClock) -> Gateway:
     """A gateway with roomy budgets but for the ones a test names."""
 
     @asynccontextmanager
-    async def open_gateway(**limits: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Worker]]:
+    async def open_gateway(
+        root_path: str = "", **limits: Any
+    ) -> AsyncIterator[tuple[httpx.AsyncClient, Worker]]:
         settings = Settings(
             database_url=database_url,
             run_background_loops=False,
@@ -41,7 +43,9 @@ def gateway(database_url: str, clock: ManualClock) -> Gateway:
         )
         app = create_app(settings, clock=clock)
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            transport = httpx.ASGITransport(
+                app=app, raise_app_exceptions=False, root_path=root_path
+            )
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
                 yield client, Worker(client, clock, app)
 
@@ -262,37 +266,29 @@ async def test_the_eleventh_waiting_poll_of_one_client_is_refused(
 
 
 async def test_under_a_root_path_a_long_poll_gives_its_slot_back(
-    database_url: str, clock: ManualClock
+    gateway: Gateway, clock: ManualClock
 ) -> None:
     """Behind a proxy that mounts the gateway under a prefix (the request's path keeps
     it): the slot is released when the request ends (a leaked one would refuse the
     client's next poll), and the API's rate-limit and version headers are there."""
-    settings = Settings(
-        database_url=database_url,
-        run_background_loops=False,
-        **{**ROOMY_LIMITS, "max_concurrent_long_polls": 1},
-    )
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, root_path="/gw")
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            for _ in range(3):
-                polling = asyncio.create_task(
-                    client.post(
-                        f"/gw{NS}/task-queues/{QUEUE}/activity-tasks/poll",
-                        json={"wait_timeout": "5s"},
-                    )
+    async with gateway(root_path="/gw", max_concurrent_long_polls=1) as (client, _):
+        for _ in range(3):
+            polling = asyncio.create_task(
+                client.post(
+                    f"/gw{NS}/task-queues/{QUEUE}/activity-tasks/poll",
+                    json={"wait_timeout": "5s"},
                 )
-                for _ in range(500):
-                    if clock.pending_waits() == 1:
-                        break
-                    await asyncio.sleep(0.002)
-                clock.advance(5)
-                answer = await polling
-                assert answer.status_code == 200
-                # The API's own headers under the root path too.
-                assert "x-ratelimit-limit" in answer.headers
-                assert answer.headers["temporal-api-version"]
+            )
+            for _ in range(500):
+                if clock.pending_waits() == 1:
+                    break
+                await asyncio.sleep(0.002)
+            clock.advance(5)
+            answer = await polling
+            assert answer.status_code == 200
+            # The API's own headers under the root path too.
+            assert "x-ratelimit-limit" in answer.headers
+            assert answer.headers["temporal-api-version"]
 
 
 async def test_running_executions_per_namespace_are_capped(gateway: Gateway) -> None:
