@@ -65,19 +65,20 @@ def render(node: Any) -> Any:
     """Turn stored attributes into their REST form: a Payloads list holding one json/plain
     payload becomes its value; a map entry payload becomes ``{"data": value}``. User data
     only ever sits base64-encoded inside payloads, so these shapes cannot be forged."""
-    if _is_payloads(node):
-        payloads = node["payloads"]
-        if not payloads:
-            return None
-        if len(payloads) == 1:
-            ok, value = _json_plain_value(payloads[0])
-            if ok:
-                return value
-        return node
-    if _is_payload(node):
-        ok, value = _json_plain_value(node)
-        return {"data": value} if ok else node
     if isinstance(node, dict):
+        # The key tests first: every history read renders every node of its events.
+        if "payloads" in node and len(node) == 1 and _is_payloads(node):
+            payloads = node["payloads"]
+            if not payloads:
+                return None
+            if len(payloads) == 1:
+                ok, value = _json_plain_value(payloads[0])
+                if ok:
+                    return value
+            return node
+        if "metadata" in node and len(node) <= 2 and _is_payload(node):
+            ok, value = _json_plain_value(node)
+            return {"data": value} if ok else node
         return {key: render(value) for key, value in node.items()}
     if isinstance(node, list):
         return [render(value) for value in node]
