@@ -191,16 +191,24 @@ async def find(
     return None if row is None else RunRecord(*row)
 
 
+_RUNNING_AT_OFFSET = Statement(
+    select(_EXECUTIONS.c.run_id)
+    .where(
+        _EXECUTIONS.c.namespace_id == bindparam("namespace_id"),
+        _EXECUTIONS.c.status == "RUNNING",
+    )
+    .offset(bindparam("skip"))
+    .limit(1)
+)
+
+
 async def running_at_least(session: AsyncSession, namespace_id: str, count: int) -> bool:
     """Whether the namespace has ``count`` running executions (reads at most that many
     index entries, however many runs there are)."""
-    query = (
-        select(_EXECUTIONS.c.run_id)
-        .where(_EXECUTIONS.c.namespace_id == namespace_id, _EXECUTIONS.c.status == "RUNNING")
-        .offset(count - 1)
-        .limit(1)
+    found = await _RUNNING_AT_OFFSET.first(
+        session, {"namespace_id": namespace_id, "skip": count - 1}
     )
-    return (await session.execute(query)).first() is not None
+    return found is not None
 
 
 def state_of(row: RunRecord) -> MutableState:
