@@ -6,9 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert, literal, select
+
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import NamespaceRow, RequestIdRow, RunRecord
+from app.db.statements import Statement
+from app.db.tables import NamespaceRow, RequestIdRow, RunRecord, table_of
 from app.engine import workflow as engine
 from app.engine.search_attributes import effective_types
 from app.engine.state import WorkflowStatus
@@ -191,22 +194,33 @@ async def _resolve_conflict(
         )
 
 
+_REQUEST_IDS = table_of(RequestIdRow)
+# Built once, run straight on the writer's connection: through the ORM (get, then add)
+# each signal or cancel with a request id also paid a savepoint of SQLAlchemy's own.
+_REQUEST_SEEN = Statement(
+    select(literal(1)).where(
+        _REQUEST_IDS.c.namespace_id == bindparam("namespace_id"),
+        _REQUEST_IDS.c.workflow_id == bindparam("workflow_id"),
+        _REQUEST_IDS.c.run_id == bindparam("run_id"),
+        _REQUEST_IDS.c.request_id == bindparam("request_id"),
+    )
+)
+_RECORD_REQUEST = Statement(insert(_REQUEST_IDS))
+
+
 async def _dedupe_request(uow: UnitOfWork, row: RunRecord, request_id: str, kind: str) -> bool:
     """Record a request id for a run; False if it was applied before."""
     if not request_id:
         return True
-    key = (row.namespace_id, row.workflow_id, row.run_id, request_id)
-    if await uow.session.get(RequestIdRow, key) is not None:
+    key = {
+        "namespace_id": row.namespace_id,
+        "workflow_id": row.workflow_id,
+        "run_id": row.run_id,
+        "request_id": request_id,
+    }
+    if await _REQUEST_SEEN.first(uow.session, key) is not None:
         return False
-    uow.session.add(
-        RequestIdRow(
-            namespace_id=row.namespace_id,
-            workflow_id=row.workflow_id,
-            run_id=row.run_id,
-            request_id=request_id,
-            kind=kind,
-        )
-    )
+    await _RECORD_REQUEST.run(uow.session, {**key, "kind": kind})
     return True
 
 
