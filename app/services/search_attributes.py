@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from app.db.tables import NamespaceRow, SearchAttributeValueRow
+from app.db.statements import Statement
+from app.db.tables import NamespaceRow, SearchAttributeValueRow, table_of
 from app.engine.search_attributes import (
     PREDEFINED,
     RESERVED,
@@ -79,6 +79,25 @@ def check_or_raise(types: dict[str, str], fields: dict[str, Any] | None) -> None
         raise bad_request(problem.split(":", 1)[0], problem)
 
 
+_VALUES = table_of(SearchAttributeValueRow)
+# A row holds its value in the column of its type; the others are null.
+_VALUE_COLUMNS = tuple(c.key for c in _VALUES.c if c.key.endswith("_value"))
+# Built once and run on the writer's connection: through the ORM (a get, a delete and an
+# add per value) every start with search attributes also paid a savepoint of its own.
+_NAMESPACE_TYPES = Statement(
+    select(table_of(NamespaceRow).c.search_attribute_types).where(
+        table_of(NamespaceRow).c.id == bindparam("namespace_id")
+    )
+)
+_RUN_KEY = (
+    (_VALUES.c.namespace_id == bindparam("namespace_id"))
+    & (_VALUES.c.workflow_id == bindparam("workflow_id"))
+    & (_VALUES.c.run_id == bindparam("run_id"))
+)
+_DELETE_VALUES = Statement(delete(_VALUES).where(_RUN_KEY))
+_INSERT_VALUE = Statement(insert(_VALUES))
+
+
 async def index(
     session: AsyncSession,
     namespace_id: str,
@@ -87,27 +106,17 @@ async def index(
     search_attributes: dict[str, Any],
 ) -> None:
     """Rewrite the run's typed value rows from its search attributes."""
-    ns = await session.get(NamespaceRow, namespace_id)
-    types = effective_types(ns.search_attribute_types if ns is not None else {})
-    await session.execute(
-        delete(SearchAttributeValueRow).where(
-            col(SearchAttributeValueRow.namespace_id) == namespace_id,
-            col(SearchAttributeValueRow.workflow_id) == workflow_id,
-            col(SearchAttributeValueRow.run_id) == run_id,
-        )
-    )
+    stored = await _NAMESPACE_TYPES.scalar(session, {"namespace_id": namespace_id})
+    types = effective_types(stored or {})
+    run = {"namespace_id": namespace_id, "workflow_id": workflow_id, "run_id": run_id}
+    await _DELETE_VALUES.run(session, run)
+    rows = []
     for name, payload in search_attributes.get("indexed_fields", {}).items():
         kind = types.get(name)
         if kind is None:
             continue
         for column, value in typed(kind, decode_payload(payload)) or []:
-            session.add(
-                SearchAttributeValueRow(
-                    namespace_id=namespace_id,
-                    workflow_id=workflow_id,
-                    run_id=run_id,
-                    name=name,
-                    value_type=kind,
-                    **{column: value},
-                )
-            )
+            values = dict.fromkeys(_VALUE_COLUMNS)
+            values[column] = value
+            rows.append({**run, "name": name, "value_type": kind, **values})
+    await _INSERT_VALUE.run_many(session, rows)

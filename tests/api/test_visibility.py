@@ -203,3 +203,57 @@ async def test_predefined_and_reserved_attributes(
     assert await _ids(client, "HistorySizeBytes > 100") == ["versioned"]
     info = (await client.get(f"{NS}/workflows/versioned")).json()["execution_info"]
     assert info["history_size_bytes"] > 100 and info["state_transition_count"] >= 1
+
+
+async def test_every_type_is_indexed_at_start_and_reindexed_on_upsert(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    await _register(
+        client,
+        Kw="Keyword",
+        Txt="Text",
+        Num="Int",
+        Ratio="Double",
+        Flag="Bool",
+        When="Datetime",
+        Tags="KeywordList",
+    )
+    worker = Worker(client, clock, app)
+    first = _sa(
+        Kw="a",
+        Txt="quick fox",
+        Num=7,
+        Ratio=0.5,
+        Flag=True,
+        When="2025-01-02T03:04:05+00:00",
+        Tags=["red", "green"],
+    )
+    await worker.start("typed", search_attributes=first)
+    await worker.start("other", search_attributes=_sa(Kw="b", Num=1, Tags=["blue"]))
+    for query in (
+        "Kw = 'a'",
+        "Txt = 'quick fox'",
+        "Txt CONTAINS 'quick'",
+        "Num = 7",
+        "Ratio < 1",
+        "Flag = true",
+        "When > '2025-01-01T00:00:00Z'",
+        "Tags = 'green'",
+        "Tags = 'red' AND Num >= 7",
+    ):
+        assert await _ids(client, query) == ["typed"], query
+    task = await worker.workflow_task()
+    assert task["workflow_execution"]["workflow_id"] == "typed"
+    upsert = {
+        "command_type": "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
+        "upsert_workflow_search_attributes_command_attributes": {
+            "search_attributes": _sa(Num=8, Tags=["blue"])
+        },
+    }
+    answer = await worker.complete_workflow_task(task["task_token"], upsert)
+    assert answer.status_code == 200, answer.text
+    assert await _ids(client, "Num = 7") == []
+    assert await _ids(client, "Num = 8") == ["typed"]
+    assert await _ids(client, "Tags = 'red'") == []
+    assert sorted(await _ids(client, "Tags = 'blue'")) == ["other", "typed"]
+    assert await _ids(client, "Kw = 'a' AND Flag = true") == ["typed"]
