@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
-from app.db.tables import TimerTaskRow
+from app.db.statements import Statement
+from app.db.tables import TimerTaskRow, table_of
 from app.engine import timers as engine
 from app.engine.state import TimerKind
 from app.services import executions, run_effects
@@ -20,6 +21,22 @@ from app.services.notifier import TIMERS_KEY
 
 BATCH = 100
 IDLE_SECONDS = 60.0
+
+_TIMERS = table_of(TimerTaskRow)
+# Built once and run on the writer's connection: through the ORM (a get and a delete)
+# every firing also paid a savepoint of SQLAlchemy's own.
+_LOCK_TIMER = Statement(
+    select(
+        _TIMERS.c.namespace_id,
+        _TIMERS.c.workflow_id,
+        _TIMERS.c.run_id,
+        _TIMERS.c.kind,
+        _TIMERS.c.data,
+    )
+    .where(_TIMERS.c.id == bindparam("timer_id"))
+    .with_for_update()
+)
+_DELETE_TIMER = Statement(delete(_TIMERS).where(_TIMERS.c.id == bindparam("timer_id")))
 
 
 class TimerProcessor(Loop):
@@ -67,19 +84,18 @@ class TimerProcessor(Loop):
     async def _fire(self, uow: UnitOfWork, *, timer_id: int) -> None:
         session = uow.session
         # Locked, so two processes on one PostgreSQL never fire the same timer twice.
-        timer = await session.get(TimerTaskRow, timer_id, with_for_update=True)
+        timer = await _LOCK_TIMER.first(session, {"timer_id": timer_id})
         if timer is None:
             return
-        await session.execute(delete(TimerTaskRow).where(col(TimerTaskRow.id) == timer_id))
-        row = await executions.find(
-            session, timer.namespace_id, timer.workflow_id, timer.run_id, for_update=True
-        )
+        namespace_id, workflow_id, run_id, kind, data = timer
+        await _DELETE_TIMER.run(session, {"timer_id": timer_id})
+        row = await executions.find(session, namespace_id, workflow_id, run_id, for_update=True)
         if row is None:
             return
         state = executions.state_of(row)
         before = row.state
         now = self.ctx.clock.now()
-        transition = engine.fire(TimerKind(timer.kind), timer.data, state, now)
+        transition = engine.fire(TimerKind(kind), data, state, now)
         # A transient task's timeout changes the state without writing an event.
         changed = (
             transition.events
