@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, update
+from sqlalchemy import and_, bindparam, delete, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,20 +32,24 @@ RunKey = tuple[str, str, str]
 
 
 _QUERIES = table_of(QueryRow)
-# Built once: every poll and every workflow task answer looks for waiting queries,
-# which are almost always absent.
-_OLDEST_DIRECT = (
-    select(QueryRow)
+_COLUMNS = tuple(column.key for column in _QUERIES.c)
+# Built once and run on the writer's connection (SQLAlchemy's ORM gave each of these a
+# savepoint of its own): every poll and every workflow task answer looks for waiting
+# queries, which are almost always absent, and a query is offered, delivered, answered
+# and forgotten.
+_oldest_direct = (
+    select(*_QUERIES.c)
     .where(
-        col(QueryRow.namespace_id) == bindparam("namespace_id"),
-        col(QueryRow.task_queue) == bindparam("task_queue"),
-        col(QueryRow.attached).is_(False),
-        col(QueryRow.state) == "waiting",
+        _QUERIES.c.namespace_id == bindparam("namespace_id"),
+        _QUERIES.c.task_queue == bindparam("task_queue"),
+        _QUERIES.c.attached.is_(False),
+        _QUERIES.c.state == "waiting",
     )
-    .order_by(col(QueryRow.created_time), col(QueryRow.id))
+    .order_by(_QUERIES.c.created_time, _QUERIES.c.id)
     .limit(1)
 )
-_OLDEST_DIRECT_SKIP_LOCKED = _OLDEST_DIRECT.with_for_update(skip_locked=True)
+_OLDEST_DIRECT = Statement(_oldest_direct)
+_OLDEST_DIRECT_SKIP_LOCKED = Statement(_oldest_direct.with_for_update(skip_locked=True))
 _WAITING_ATTACHED = and_(
     _QUERIES.c.namespace_id == bindparam("run_namespace_id"),
     _QUERIES.c.workflow_id == bindparam("run_workflow_id"),
@@ -53,12 +57,12 @@ _WAITING_ATTACHED = and_(
     _QUERIES.c.attached.is_(True),
     _QUERIES.c.state == "waiting",
 )
-_ATTACHED = (
-    select(QueryRow).where(_WAITING_ATTACHED).order_by(col(QueryRow.created_time), col(QueryRow.id))
+_ATTACHED = Statement(
+    select(*_QUERIES.c).where(_WAITING_ATTACHED).order_by(_QUERIES.c.created_time, _QUERIES.c.id)
 )
-_COUNT_ATTACHED = select(func.count()).select_from(_QUERIES).where(_WAITING_ATTACHED)
-# Waiting queries are almost always absent: a point read says so before the ORM loads
-# (or the update detaches) any.
+_COUNT_ATTACHED = Statement(select(func.count()).select_from(_QUERIES).where(_WAITING_ATTACHED))
+# Waiting queries are almost always absent: a point read says so before any are loaded
+# (or the update detaches any).
 _ANY_ATTACHED = Statement(select(_QUERIES.c.id).where(_WAITING_ATTACHED).limit(1))
 _ANY_DIRECT = Statement(
     select(_QUERIES.c.id)
@@ -76,6 +80,21 @@ _DETACH = (
     .values(attached=False)
     .returning(_QUERIES.c.task_queue)
 )
+_INSERT = Statement(insert(_QUERIES))
+# The state moves on only from the one expected (``key_state``).
+_MOVE_ON = Statement(
+    update(_QUERIES).where(
+        _QUERIES.c.id == bindparam("key_id"), _QUERIES.c.state == bindparam("key_state")
+    )
+)
+_DELETE = Statement(delete(_QUERIES).where(_QUERIES.c.id == bindparam("key_id")))
+_ANSWER = Statement(
+    select(_QUERIES.c.state, _QUERIES.c.answer).where(_QUERIES.c.id == bindparam("key_id"))
+)
+
+
+def _delivered(row: tuple[Any, ...]) -> QueryRow:
+    return QueryRow(**{**dict(zip(_COLUMNS, row, strict=True)), "state": "delivered"})
 
 
 def _run_params(run_key: RunKey) -> dict[str, str]:
@@ -88,15 +107,14 @@ async def offer(uow: UnitOfWork, notifier: Notifier, query: QueryRow) -> None:
     ten per run, as Temporal buffers them)."""
     session = uow.session
     if query.attached:
-        waiting = await session.execute(_COUNT_ATTACHED, _run_params(_run_key(query)))
-        if int(waiting.scalar_one()) >= MAX_ATTACHED_PER_RUN:
+        waiting = await _COUNT_ATTACHED.scalar(session, _run_params(_run_key(query)))
+        if int(waiting) >= MAX_ATTACHED_PER_RUN:
             raise ApiError(
                 ErrorCode.RESOURCE_EXHAUSTED,
                 "Too many queries are waiting for this workflow's next task.",
                 [{"type": "ResourceExhausted", "cause": "BUSY_WORKFLOW"}],
             )
-    session.add(query)
-    await session.flush()
+    await _INSERT.run(session, {key: getattr(query, key) for key in _COLUMNS})
     wake_after_commit(
         uow, notifier, queue_key(query.namespace_id, query.task_queue, WORKFLOW_TASKS), 1
     )
@@ -115,10 +133,11 @@ async def take_direct(
     where = {"namespace_id": namespace_id, "task_queue": task_queue}
     if await _ANY_DIRECT.first(session, where) is None:
         return None
-    query = (await session.execute(oldest, where)).scalar_one_or_none()
-    if query is not None:
-        query.state = "delivered"
-        await session.flush()
+    row = await oldest.first(session, where)
+    if row is None:
+        return None
+    query = _delivered(row)
+    await _MOVE_ON.run(session, {"key_id": query.id, "key_state": "waiting", "state": "delivered"})
     return query
 
 
@@ -126,11 +145,9 @@ async def take_attached(session: AsyncSession, run_key: RunKey) -> list[QueryRow
     """The run's waiting queries, handed to the workflow task being started."""
     if await _ANY_ATTACHED.first(session, _run_params(run_key)) is None:
         return []
-    queries = list((await session.execute(_ATTACHED, _run_params(run_key))).scalars())
-    for query in queries:
-        query.state = "delivered"
-    if queries:
-        await session.flush()
+    queries = [_delivered(row) for row in await _ATTACHED.all(session, _run_params(run_key))]
+    moves = [{"key_id": q.id, "key_state": "waiting", "state": "delivered"} for q in queries]
+    await _MOVE_ON.run_many(session, moves)
     return queries
 
 
@@ -147,25 +164,26 @@ async def resolve(
     uow: UnitOfWork, notifier: Notifier, query_id: str, answer: dict[str, Any]
 ) -> bool:
     """Record a worker's answer; False when nobody waits for it any more."""
-    answered = await uow.session.execute(
-        update(QueryRow)
-        .where(col(QueryRow.id) == query_id, col(QueryRow.state) == "delivered")
-        .values(state="answered", answer=answer)
-        .returning(col(QueryRow.id))
+    answered = await _MOVE_ON.run(
+        uow.session,
+        {"key_id": query_id, "key_state": "delivered", "state": "answered", "answer": answer},
     )
-    if answered.first() is None:
+    if not answered:
         return False
     wake_after_commit(uow, notifier, answer_key(query_id))
     return True
 
 
 async def answer_of(session: AsyncSession, query_id: str) -> dict[str, Any] | None:
-    row = await session.get(QueryRow, query_id, populate_existing=True)
-    return row.answer if row is not None and row.state == "answered" else None
+    row = await _ANSWER.first(session, {"key_id": query_id})
+    if row is None or row[0] != "answered":
+        return None
+    answer: dict[str, Any] = row[1]
+    return answer
 
 
 async def forget(session: AsyncSession, query_id: str) -> None:
-    await session.execute(delete(QueryRow).where(col(QueryRow.id) == query_id))
+    await _DELETE.run(session, {"key_id": query_id})
 
 
 async def forget_older_than(session: AsyncSession, moment: datetime) -> None:
