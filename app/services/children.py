@@ -7,25 +7,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from app.db.database import UnitOfWork
-from app.db.tables import NamespaceRow, RunRecord
+from app.db.tables import RunRecord
 from app.engine import children as engine
 from app.engine import cron, workflow
 from app.engine.events import HistoryEvent
 from app.engine.state import ChildStart, MutableState, Transition, WorkflowStatus
-from app.services import executions
+from app.services import executions, namespaces
 from app.services.notifier import Notifier
 
 FAILED_STATUSES = {"FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"}
 
 
-async def _namespace(uow: UnitOfWork, name: str, default_id: str) -> NamespaceRow | None:
+async def _namespace_id(uow: UnitOfWork, name: str, default_id: str) -> str | None:
+    """The id of the namespace named (the parent's when unnamed), None if it is gone."""
     if not name:
-        return await uow.session.get(NamespaceRow, default_id)
-    query = select(NamespaceRow).where(col(NamespaceRow.name) == name)
-    return (await uow.session.execute(query)).scalar_one_or_none()
+        exists = await namespaces.name_of(uow.session, default_id) is not None
+        return default_id if exists else None
+    return await namespaces.id_of(uow.session, name)
 
 
 async def _start_one(
@@ -36,16 +35,16 @@ async def _start_one(
     start: ChildStart,
     now: datetime,
 ) -> Transition:
-    ns = await _namespace(uow, start.namespace, parent.namespace_id)
-    if ns is None:
+    ns_id = await _namespace_id(uow, start.namespace, parent.namespace_id)
+    if ns_id is None:
         return engine.start_failed(
             parent_state, start.initiated_event_id, "NAMESPACE_NOT_FOUND", now
         )
     current_id = await executions.current_run_id(
-        uow.session, ns.id, start.workflow_id, for_update=True
+        uow.session, ns_id, start.workflow_id, for_update=True
     )
     if current_id is not None:
-        existing = await executions.load(uow.session, ns.id, start.workflow_id, current_id)
+        existing = await executions.load(uow.session, ns_id, start.workflow_id, current_id)
         if (
             existing.status == WorkflowStatus.RUNNING.value
             or start.reuse_policy == ("REJECT_DUPLICATE")
@@ -57,7 +56,7 @@ async def _start_one(
             return engine.start_failed(
                 parent_state, start.initiated_event_id, "WORKFLOW_ALREADY_EXISTS", now
             )
-    parent_ns = await uow.session.get(NamespaceRow, parent.namespace_id)
+    parent_namespace = await namespaces.name_of(uow.session, parent.namespace_id)
     run_id = str(uuid.uuid4())
     root = {"workflow_id": parent.root_workflow_id, "run_id": parent.root_run_id}
     params = workflow.StartParams(
@@ -76,7 +75,7 @@ async def _start_one(
         header=start.header,
         search_attributes=start.search_attributes,
         extra={
-            "parent_workflow_namespace": parent_ns.name if parent_ns else "",
+            "parent_workflow_namespace": parent_namespace or "",
             "parent_workflow_namespace_id": parent.namespace_id,
             "parent_workflow_execution": {
                 "workflow_id": parent.workflow_id,
@@ -93,7 +92,7 @@ async def _start_one(
     await executions.create_run(
         uow,
         notifier,
-        ns.id,
+        ns_id,
         params,
         state,
         transition,
@@ -167,12 +166,12 @@ async def close_policy_targets(
     for child in state.children.values():
         if not child["run_id"] or child["parent_close_policy"] == "ABANDON":
             continue
-        ns = await _namespace(uow, child["namespace"], row.namespace_id)
-        if ns is None:
+        ns_id = await _namespace_id(uow, child["namespace"], row.namespace_id)
+        if ns_id is None:
             continue
         try:
             child_row = await executions.load(
-                uow.session, ns.id, child["workflow_id"], "", for_update=True
+                uow.session, ns_id, child["workflow_id"], "", for_update=True
             )
         except Exception:
             continue

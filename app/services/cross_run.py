@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from app.db.database import UnitOfWork
-from app.db.tables import NamespaceRow, RunRecord
+from app.db.tables import RunRecord
 from app.engine import external
 from app.engine import workflow as engine
 from app.engine.state import ExternalRequest, MutableState, Transition
 from app.errors import ApiError
-from app.services import executions
+from app.services import executions, namespaces
 from app.services.notifier import Notifier
 
 NOT_FOUND = "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
@@ -22,10 +20,7 @@ SERVER_IDENTITY = "history-service"
 
 
 async def _namespace_id(uow: UnitOfWork, name: str, default: str) -> str | None:
-    if not name:
-        return default
-    query = select(col(NamespaceRow.id)).where(col(NamespaceRow.name) == name)
-    return (await uow.session.execute(query)).scalar_one_or_none()
+    return await namespaces.id_of(uow.session, name) if name else default
 
 
 def _apply(

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.db.statements import Statement
 from app.db.tables import (
     CurrentExecutionRow,
     ExecutionRow,
@@ -22,6 +23,7 @@ from app.db.tables import (
     RequestIdRow,
     TaskRow,
     TimerTaskRow,
+    table_of,
 )
 from app.errors import ApiError, ErrorCode, bad_request, namespace_not_found
 from app.models.common import MAX_ID_LENGTH, format_duration
@@ -121,6 +123,25 @@ def describe(row: NamespaceRow) -> DescribeNamespaceResponse:
         failover_version=row.failover_version,
         is_global_namespace=row.is_global,
     )
+
+
+_NAMESPACES = table_of(NamespaceRow)
+# For writes that only need to know a namespace's id or name (a child's start, a signal
+# to another workflow): built once, run on the writer's connection, no ORM object.
+_ID_BY_NAME = Statement(select(_NAMESPACES.c.id).where(_NAMESPACES.c.name == bindparam("name")))
+_NAME_BY_ID = Statement(select(_NAMESPACES.c.name).where(_NAMESPACES.c.id == bindparam("id")))
+
+
+async def id_of(session: AsyncSession, name: str) -> str | None:
+    """The id of the namespace of that name (in whatever state), or None."""
+    found: str | None = await _ID_BY_NAME.scalar(session, {"name": name})
+    return found
+
+
+async def name_of(session: AsyncSession, namespace_id: str) -> str | None:
+    """The name of the namespace of that id (in whatever state), or None."""
+    found: str | None = await _NAME_BY_ID.scalar(session, {"id": namespace_id})
+    return found
 
 
 async def get_by_name(session: AsyncSession, name: str) -> NamespaceRow:

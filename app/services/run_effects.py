@@ -8,8 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
+
 from app.db.database import UnitOfWork
-from app.db.tables import HistoryEventRow, RunRecord
+from app.db.statements import Statement
+from app.db.tables import HistoryEventRow, RunRecord, table_of
 from app.engine import workflow as engine
 from app.engine.events import CLOSE_EVENT_TYPES
 from app.engine.state import MutableState, NextRun, Transition
@@ -68,6 +71,18 @@ async def save(
         )
 
 
+_EVENTS = table_of(HistoryEventRow)
+# The attributes of a run's WorkflowExecutionStarted (what the next run inherits).
+_STARTED_ATTRIBUTES = Statement(
+    select(_EVENTS.c.attributes).where(
+        _EVENTS.c.namespace_id == bindparam("namespace_id"),
+        _EVENTS.c.workflow_id == bindparam("workflow_id"),
+        _EVENTS.c.run_id == bindparam("run_id"),
+        _EVENTS.c.event_id == 1,
+    )
+)
+
+
 async def start_next_run(
     uow: UnitOfWork,
     notifier: Notifier,
@@ -76,10 +91,8 @@ async def start_next_run(
     plan: NextRun,
     now: datetime,
 ) -> None:
-    started = await uow.session.get(
-        HistoryEventRow, (row.namespace_id, row.workflow_id, row.run_id, 1)
-    )
-    first = started.attributes if started is not None else {}
+    run = {"namespace_id": row.namespace_id, "workflow_id": row.workflow_id, "run_id": row.run_id}
+    first = await _STARTED_ATTRIBUTES.scalar(uow.session, run) or {}
     overrides = plan.overrides
     params = engine.StartParams(
         workflow_id=row.workflow_id,
