@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import bindparam, delete
-from sqlmodel import col, select
+from sqlalchemy import bindparam, delete, select
+from sqlmodel import col
 
 from app.context import AppContext
 from app.db.database import UnitOfWork
