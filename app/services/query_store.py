@@ -33,10 +33,10 @@ RunKey = tuple[str, str, str]
 
 _QUERIES = table_of(QueryRow)
 _COLUMNS = tuple(column.key for column in _QUERIES.c)
-# Built once and run on the writer's connection (SQLAlchemy's ORM gave each of these a
-# savepoint of its own): every poll and every workflow task answer looks for waiting
-# queries, which are almost always absent, and a query is offered, delivered, answered
-# and forgotten.
+# Built once and run on the session's connection: every poll and every workflow task
+# answer looks for waiting queries, which are almost always absent; and a query is
+# offered, delivered, answered and forgotten without the ORM, whose writes each took a
+# savepoint of their own.
 _oldest_direct = (
     select(*_QUERIES.c)
     .where(
