@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db.tables import WorkerRow
+from app.db.statements import Statement
+from app.db.tables import WorkerRow, table_of
 from app.errors import bad_request
 from app.models.common import MAX_ID_LENGTH
 from app.models.workers import RegisterWorkerRequest
@@ -55,19 +56,28 @@ async def register(
     return row
 
 
+_WORKERS = table_of(WorkerRow)
+# Built once: a poll records its poller (and so this) every second or so.
+_HEARD_FROM = Statement(
+    update(_WORKERS).where(
+        _WORKERS.c.namespace_id == bindparam("key_namespace_id"),
+        _WORKERS.c.task_queue == bindparam("key_task_queue"),
+        _WORKERS.c.identity == bindparam("key_identity"),
+    )
+)
+
+
 async def heard_from(
     session: AsyncSession, namespace_id: str, task_queue: str, identity: str, now: datetime
 ) -> None:
     """A poll is a heartbeat of the poller's registration, if it has one."""
-    await session.execute(
-        update(WorkerRow)
-        .where(
-            col(WorkerRow.namespace_id) == namespace_id,
-            col(WorkerRow.task_queue) == task_queue,
-            col(WorkerRow.identity) == identity,
-        )
-        .values(last_heartbeat_time=now)
-    )
+    registration = {
+        "key_namespace_id": namespace_id,
+        "key_task_queue": task_queue,
+        "key_identity": identity,
+        "last_heartbeat_time": now,
+    }
+    await _HEARD_FROM.run(session, registration)
 
 
 async def live(
