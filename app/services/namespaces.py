@@ -126,10 +126,14 @@ def describe(row: NamespaceRow) -> DescribeNamespaceResponse:
 
 
 _NAMESPACES = table_of(NamespaceRow)
-# For writes that only need to know a namespace's id or name (a child's start, a signal
-# to another workflow): built once, run on the writer's connection, no ORM object.
+# For writes that only need a namespace's id, name or search attribute types (a child's
+# start, a signal to another workflow, indexing a run's search attributes): built once,
+# run on the writer's connection, no ORM object.
 _ID_BY_NAME = Statement(select(_NAMESPACES.c.id).where(_NAMESPACES.c.name == bindparam("name")))
 _NAME_BY_ID = Statement(select(_NAMESPACES.c.name).where(_NAMESPACES.c.id == bindparam("id")))
+_TYPES_BY_ID = Statement(
+    select(_NAMESPACES.c.search_attribute_types).where(_NAMESPACES.c.id == bindparam("id"))
+)
 
 
 async def id_of(session: AsyncSession, name: str) -> str | None:
@@ -142,6 +146,12 @@ async def name_of(session: AsyncSession, namespace_id: str) -> str | None:
     """The name of the namespace of that id (in whatever state), or None."""
     found: str | None = await _NAME_BY_ID.scalar(session, {"id": namespace_id})
     return found
+
+
+async def search_attribute_types_of(session: AsyncSession, namespace_id: str) -> dict[str, str]:
+    """The custom search attributes registered in the namespace of that id (none if gone)."""
+    found: dict[str, str] | None = await _TYPES_BY_ID.scalar(session, {"id": namespace_id})
+    return found or {}
 
 
 async def get_by_name(session: AsyncSession, name: str) -> NamespaceRow:

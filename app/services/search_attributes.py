@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.statements import Statement
@@ -22,6 +22,7 @@ from app.engine.search_attributes import (
 )
 from app.errors import ApiError, ErrorCode, bad_request
 from app.payloads import decode_payload
+from app.services import namespaces
 
 MAX_CUSTOM = 100
 
@@ -84,11 +85,6 @@ _VALUES = table_of(SearchAttributeValueRow)
 _VALUE_COLUMNS = tuple(c.key for c in _VALUES.c if c.key.endswith("_value"))
 # Built once and run on the writer's connection: through the ORM (a get, a delete and an
 # add per value) every start with search attributes also paid a savepoint of its own.
-_NAMESPACE_TYPES = Statement(
-    select(table_of(NamespaceRow).c.search_attribute_types).where(
-        table_of(NamespaceRow).c.id == bindparam("namespace_id")
-    )
-)
 _RUN_KEY = (
     (_VALUES.c.namespace_id == bindparam("namespace_id"))
     & (_VALUES.c.workflow_id == bindparam("workflow_id"))
@@ -106,8 +102,7 @@ async def index(
     search_attributes: dict[str, Any],
 ) -> None:
     """Rewrite the run's typed value rows from its search attributes."""
-    stored = await _NAMESPACE_TYPES.scalar(session, {"namespace_id": namespace_id})
-    types = effective_types(stored or {})
+    types = effective_types(await namespaces.search_attribute_types_of(session, namespace_id))
     run = {"namespace_id": namespace_id, "workflow_id": workflow_id, "run_id": run_id}
     await _DELETE_VALUES.run(session, run)
     rows = []
