@@ -26,6 +26,7 @@ from app.db import inline_sqlite, statements
 from app.db.errors import RetryableConflict, translated_errors, unavailable
 from app.db.savepoints import session_in_savepoint
 from app.db.sqlite_writer import SqliteWriter
+from app.db.wal_checkpoints import WAL_BACKSTOP_PAGES, WalCheckpointer
 from app.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,10 @@ class Database:
             self.writer = self._sqlite_engine(sqlite_synchronous, immediate=True, inline=True)
             if make_url(self.url).database not in (None, "", ":memory:"):
                 self._sqlite_writer = SqliteWriter(
-                    self.writer, self._unit_of_work, clock or SystemClock()
+                    self.writer,
+                    self._unit_of_work,
+                    clock or SystemClock(),
+                    WalCheckpointer(str(make_url(self.url).database), sqlite_synchronous),
                 )
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
@@ -233,6 +237,8 @@ class Database:
             # Another process holding the lock is waited for instead of failing at once.
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if immediate and not in_memory:  # app.db.wal_checkpoints checkpoints first
+                cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
             cursor.close()
 
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"

@@ -26,6 +26,7 @@ from app.clock import Clock
 from app.db import statements
 from app.db.errors import translated_errors, unavailable
 from app.db.savepoints import session_in_savepoint
+from app.db.wal_checkpoints import WalCheckpointer
 
 if TYPE_CHECKING:
     from app.db.database import UnitOfWork
@@ -54,10 +55,12 @@ class SqliteWriter:
         engine: AsyncEngine,
         unit_of_work: Callable[[AsyncSession], UnitOfWork],
         clock: Clock,
+        checkpoints: WalCheckpointer,
     ) -> None:
         self._engine = engine
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self.checkpoints = checkpoints
         self._lock = asyncio.Lock()
         self._queued = 0  # units of work waiting for the lock
         self._last_commit: datetime | None = None  # when the last commit ended
@@ -137,6 +140,7 @@ class SqliteWriter:
             if self._committer_thread is not None:
                 self._committer_thread.shutdown(wait=True)
                 self._committer_thread = None
+            await self.checkpoints.close()
 
     async def _open_group(self) -> _Group:
         if self._group is None:
@@ -182,6 +186,7 @@ class SqliteWriter:
             await self._fail(group, exc)
         else:
             group.durable.set_result(None)
+            self.checkpoints.committed()
         finally:
             self._last_commit = self._clock.now()
 
