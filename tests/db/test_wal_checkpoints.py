@@ -38,15 +38,15 @@ def _writer(db: Database) -> SqliteWriter:
     return writer
 
 
-async def _write_notes(db: Database, first: int, count: int, *, keep_up: bool) -> None:
-    """``count`` writes one after another; ``keep_up``: each waits for a checkpoint running."""
-    for n in range(first, first + count):
+async def _write_notes(db: Database, count: int) -> None:
+    """``count`` writes one after another, each waiting for a checkpoint it started (so
+    that none is skipped for running long on a busy machine)."""
+    for n in range(count):
         async with db.write() as uow:
             await uow.session.execute(
                 text("INSERT INTO note VALUES (:id, :body)"), {"id": n, "body": "x" * 2000}
             )
-        if keep_up:
-            await _writer(db).checkpoints.idle()
+        await _writer(db).checkpoints.idle()
 
 
 def _log_bytes(db: Database) -> int:
@@ -56,8 +56,7 @@ def _log_bytes(db: Database) -> int:
 async def test_the_log_is_checkpointed_every_so_many_commits(db: Database) -> None:
     checkpoints = _writer(db).checkpoints
     before = checkpoints.completed
-    await _write_notes(db, 0, 2 * CHECKPOINT_EVERY, keep_up=False)
-    await checkpoints.idle()
+    await _write_notes(db, 2 * CHECKPOINT_EVERY)
 
     assert checkpoints.completed - before == 2
     assert checkpoints.frames_copied > 0
@@ -71,7 +70,7 @@ async def test_the_log_starts_again_once_checkpointed(db: Database) -> None:
     """Each note is a page of its own: 400 writes would make a log of 400+ pages (the
     writer's own automatic checkpoint waits for WAL_BACKSTOP_PAGES); checkpointed every
     CHECKPOINT_EVERY commits, the log starts again and stays a few dozen pages long."""
-    await _write_notes(db, 0, 400, keep_up=True)
+    await _write_notes(db, 400)
 
     page_size = 4096
     assert _log_bytes(db) < 6 * CHECKPOINT_EVERY * page_size
@@ -86,7 +85,7 @@ async def test_a_failing_checkpoint_fails_no_write(
     unopenable = WalCheckpointer("/nonexistent-directory/gateway.db", "FULL", every=1)
     _writer(db).checkpoints = unopenable
     with caplog.at_level(logging.WARNING, logger="app.db.wal_checkpoints"):
-        await _write_notes(db, 0, 3, keep_up=True)
+        await _write_notes(db, 3)
 
     assert unopenable.failures == 3 and unopenable.completed == 0
     assert "a checkpoint of the write-ahead log failed" in caplog.text
