@@ -31,7 +31,10 @@ def _cron_run(
 ) -> NextRun | None:
     if not state.cron_schedule:
         return None
-    backoff = cron.backoff_until_next(state.cron_schedule, now, state.scheduled_start_time)
+    try:
+        backoff = cron.backoff_until_next(state.cron_schedule, now, state.scheduled_start_time)
+    except cron.InvalidCron:  # validated at start; a schedule with no fire left ends here
+        return None
     if not _within_execution(state, backoff, now):
         return None
     return NextRun(
