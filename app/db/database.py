@@ -138,7 +138,7 @@ class Database:
         self.url = async_url(url)
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
-        self._server_lock: IO[str] | None = None
+        self._server_lock: IO[bytes] | None = None
         # A SQLite file: writes and reads run on held sqlite3 connections (SqliteWriter,
         # _sqlite_read).
         self._sqlite_writer: SqliteWriter | None = None
@@ -172,7 +172,15 @@ class Database:
     def claim_sole_server(self) -> None:
         """SQLite serves one gateway process: its writes are serialized in-process, and
         timers, long polls and queries are coordinated only within a process. A second
-        server on the same file is refused (the kernel drops the lock of a dead process)."""
+        server on the same file is refused (the kernel drops the lock of a dead process).
+
+        The lock is the file's own (flock on the database file), not one beside its path:
+        a symlink or a hard link to the file reaches the same inode and the same lock,
+        where a lock named after the path let a second server in (with a hard link
+        SQLite even opened a -wal of its own). flock does not interact with the POSIX
+        locks SQLite takes, but closing any descriptor of the file drops those of this
+        process: the lock is taken before SQLite opens the file and let go after it
+        has closed it (``close``)."""
         database = make_url(self.url).database
         if (
             self._server_lock is not None
@@ -180,14 +188,15 @@ class Database:
             or database in (None, "", ":memory:")
         ):
             return
-        lock = Path(f"{database}.server-lock").open("a")  # noqa: SIM115 (held until close)
+        lock = Path(database).open("ab")  # noqa: SIM115 (held until close; "a" keeps content)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
             raise RuntimeError(
-                f"another gateway process is serving {database}; SQLite serves one process "
-                "(run several processes on PostgreSQL)"
+                f"another gateway process is serving {database} (this file, under this or "
+                "another name); SQLite serves one process (run several processes on "
+                "PostgreSQL)"
             ) from None
         self._server_lock = lock
 
@@ -390,9 +399,9 @@ class Database:
             await self._sqlite_writer.close()
         while self._idle_readers:
             await self._idle_readers.pop().close()
-        if self._server_lock is not None:
-            self._server_lock.close()
-            self._server_lock = None
         await self.writer.dispose()
         for engine in {self.reader, self.scanner} - {self.writer}:
             await engine.dispose()
+        if self._server_lock is not None:  # after SQLite's own descriptors (see above)
+            self._server_lock.close()
+            self._server_lock = None

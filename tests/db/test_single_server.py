@@ -1,10 +1,12 @@
 """SQLite serves one gateway process: a second server on the same file is refused with a
-clear reason, and the file is free again once the first has stopped."""
+clear reason, whatever name it reaches the file by (a symlink, a hard link), and the file
+is free again once the first has stopped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -26,6 +28,36 @@ async def test_a_second_server_on_one_sqlite_file_is_refused(tmp_path: Path) -> 
                 pass
     async with second.router.lifespan_context(second):
         pass
+
+
+@pytest.mark.parametrize("link", ["symlink", "hard link"])
+async def test_a_second_server_through_a_link_to_the_file_is_refused(
+    tmp_path: Path, link: str
+) -> None:
+    path = tmp_path / "gateway.db"
+    first = _app(path)
+    first.state.ctx.db.claim_sole_server()
+    async with first.router.lifespan_context(first):
+        (tmp_path / "elsewhere").mkdir()
+        other = tmp_path / "elsewhere" / "other-name.db"
+        if link == "symlink":
+            other.symlink_to(path)
+        else:
+            other.hardlink_to(path)
+        second = _app(other)
+        with pytest.raises(RuntimeError, match="another gateway process is serving"):
+            second.state.ctx.db.claim_sole_server()
+        # The first server is untouched: it still writes.
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            started = await client.post(
+                "/api/v1/namespaces/default/workflows",
+                json={"workflow_id": "w", "workflow_type": {"name": "W"}, "task_queue": "q"},
+            )
+            assert started.status_code == 200, started.text
+    assert not (tmp_path / "elsewhere" / "other-name.db-wal").exists()
+    second.state.ctx.db.claim_sole_server()  # free once the first has stopped
+    await second.state.ctx.db.close()
 
 
 async def test_servers_on_different_files_do_not_interfere(tmp_path: Path) -> None:
