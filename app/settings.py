@@ -3,11 +3,13 @@ prefix ``TEMPORAL_GATEWAY_`` (e.g. ``TEMPORAL_GATEWAY_DATABASE_URL``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import limits
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.rate_limits.profiles import DEFAULT, PROFILES, Profile, figure
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/temporal-gateway.db"
 
@@ -128,32 +130,75 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = Field(
         "temporal-gateway", description="Prefix of the counters' keys in a shared store."
     )
-    rate_limit_cluster: Rate = Field("10000/minute", description="API requests per cluster.")
-    rate_limit_client: Rate = Field("100/second", description="API calls per client.")
+    rate_limit_profile: Profile = Field(
+        "default",
+        description=(
+            "Where the budgets below come from when not set one by one: 'default' (sized "
+            "for a developer's machine, where every local caller is one client) or 'spec' "
+            "(the API reference's figures exactly)."
+        ),
+    )
+    rate_limit_cluster: Rate = Field(
+        DEFAULT.rate_limit_cluster,
+        description=f"API requests per cluster ({figure('rate_limit_cluster')}).",
+    )
+    rate_limit_client: Rate = Field(
+        DEFAULT.rate_limit_client,
+        description=f"API calls per client ({figure('rate_limit_client')}).",
+    )
     rate_limit_workflow_starts: Rate = Field(
-        "1000/minute", description="Workflow starts per namespace."
+        DEFAULT.rate_limit_workflow_starts,
+        description=f"Workflow starts per namespace ({figure('rate_limit_workflow_starts')}).",
     )
     rate_limit_activity_executions: Rate = Field(
-        "10000/minute", description="Activity tasks handed to workers per namespace."
+        DEFAULT.rate_limit_activity_executions,
+        description=(
+            "Activity tasks handed to workers per namespace "
+            f"({figure('rate_limit_activity_executions')})."
+        ),
     )
     rate_limit_task_queue_operations: Rate = Field(
-        "1000/minute", description="Polls per task queue."
+        DEFAULT.rate_limit_task_queue_operations,
+        description=f"Polls per task queue ({figure('rate_limit_task_queue_operations')}).",
     )
     rate_limit_history_events: Rate = Field(
-        "100000/minute", description="History events written by API requests per namespace."
+        DEFAULT.rate_limit_history_events,
+        description=(
+            "History events written by API requests per namespace "
+            f"({figure('rate_limit_history_events')})."
+        ),
     )
-    rate_limit_heartbeats: Rate = Field("1000/minute", description="Heartbeats per client.")
+    rate_limit_heartbeats: Rate = Field(
+        DEFAULT.rate_limit_heartbeats,
+        description=f"Heartbeats per client ({figure('rate_limit_heartbeats')}).",
+    )
     max_concurrent_long_polls: int = Field(
-        10, ge=1, description="Task-queue polls one client may have waiting at once."
+        DEFAULT.max_concurrent_long_polls,
+        ge=1,
+        description=(
+            "Task-queue polls one client may have waiting at once "
+            f"({figure('max_concurrent_long_polls')})."
+        ),
     )
     max_running_executions: int = Field(
-        100,
+        DEFAULT.max_running_executions,
         ge=0,
         description=(
             "Running workflow executions per namespace; a start beyond is refused. 0: no"
-            " cap. Each start reads up to this many index entries to check it."
+            " cap. Each start reads up to this many index entries to check it "
+            f"({figure('max_running_executions')})."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_limit_profile(cls, data: Any) -> Any:
+        """Budgets not set one by one take the profile's figures."""
+        if not isinstance(data, dict):
+            return data
+        figures = PROFILES.get(str(data.get("rate_limit_profile", "default")))
+        return {**figures.settings(), **data} if figures is not None else data
+
     shard_count: int = Field(
         16,
         ge=1,

@@ -95,7 +95,7 @@ def _header(database: str, sizes: Sizes, temporal: str) -> str:
     return (
         f"machine: {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()}\n"
-        f"gateway: {database} (default settings, rate limits off); Temporal: {temporal}\n"
+        f"gateway: {database} (default settings, rate limits on); Temporal: {temporal}\n"
         f"runs: {sizes.runs}; {sizes.starts} starts per concurrency level, {sizes.reads} reads,"
         f" {sizes.end_to_end} end-to-end workflows\n"
     )

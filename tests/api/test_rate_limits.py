@@ -68,10 +68,13 @@ def signal(client: httpx.AsyncClient, workflow_id: str) -> Any:
     return client.post(f"{NS}/workflows/{workflow_id}/signal", json={"signal_name": "s"})
 
 
-async def test_every_api_response_carries_the_headers_at_the_spec_defaults(
+async def test_every_api_response_carries_the_headers_in_the_spec_profile(
     database_url: str, clock: ManualClock
 ) -> None:
-    app = create_app(Settings(database_url=database_url, run_background_loops=False), clock=clock)
+    settings = Settings(
+        database_url=database_url, run_background_loops=False, rate_limit_profile="spec"
+    )
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
