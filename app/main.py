@@ -33,6 +33,7 @@ from app.routers import (
 )
 from app.routers import cluster as cluster_routes
 from app.routers import shards as shards_routes
+from app.routers.docs import name_operations
 from app.services import cluster, shards
 from app.services import namespaces as namespace_service
 from app.services.membership import MembershipHeartbeat, ShardBalancer
@@ -235,5 +236,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     assert {id(r) for r in by_traffic} == {id(r) for r in DOCUMENTED}
     app.router.routes[0:0] = [route for router in by_traffic for route in router.routes]
+    name_operations(app.router.routes)
     route_index.install(app.router)
     return app

@@ -1,8 +1,13 @@
-"""OpenAPI declarations shared by the routers."""
+"""OpenAPI declarations shared by the routers, and the operations' names."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from app.models.common import ErrorResponse
 
@@ -23,3 +28,20 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Error responses of a route, always in the spec's envelope."""
     chosen = sorted({400, 401, 403, 429, 500, 503, *statuses})
     return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS[s]} for s in chosen}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's operationId: Temporal's RPC name, from its summary, so generated clients
+    read as Temporal's do. A route serving the current run ("SignalWorkflowExecution
+    (current run)") gets a suffix ("SignalWorkflowExecutionCurrentRun") to stay apart
+    from its twin under /runs/{run_id}."""
+    words = re.findall(r"[A-Za-z0-9]+", route.summary or route.name)
+    return "".join(word[0].upper() + word[1:] for word in words)
+
+
+def name_operations(routes: Iterable[BaseRoute]) -> None:
+    """Set every API route's operationId. The routers' routes join the app's list as they
+    are (app/main.py), so the app's generate_unique_id_function never sees them."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            route.operation_id = operation_id(route)

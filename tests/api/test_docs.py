@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 import httpx
 import pytest
@@ -56,3 +57,56 @@ async def test_referenced_assets_are_served(client: httpx.AsyncClient, page: str
         asset = await client.get(reference)
         assert asset.status_code == 200, f"{page} references {reference}: {asset.status_code}"
         assert asset.content, f"{page} references {reference}, which is empty"
+
+
+# Temporal's RPC names: each word capitalised, nothing else (no snake_case, no path).
+PASCAL_CASE = re.compile(r"(?:[A-Z][a-z0-9]*)+")
+RPC_NAMES = [
+    "StartWorkflowExecution",
+    "SignalWorkflowExecution",
+    "RequestCancelWorkflowExecution",
+    "TerminateWorkflowExecution",
+    "GetWorkflowExecutionHistory",
+    "PollWorkflowTaskQueue",
+    "RespondWorkflowTaskCompleted",
+    "PollActivityTaskQueue",
+    "RespondActivityTaskCompleted",
+    "RecordActivityTaskHeartbeat",
+    "RegisterNamespace",
+    "ListWorkflowExecutions",
+]
+
+
+async def _operations(client: httpx.AsyncClient) -> dict[tuple[str, str], dict[str, Any]]:
+    document = (await client.get("/openapi.json")).json()
+    return {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+async def test_operation_ids_are_unique_rpc_names(client: httpx.AsyncClient) -> None:
+    operations = await _operations(client)
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert [i for i in ids if not PASCAL_CASE.fullmatch(i)] == []
+    assert sorted(i for i in ids if ids.count(i) > 1) == []
+    assert set(RPC_NAMES) <= set(ids)
+    start = operations[("post", "/api/v1/namespaces/{namespace}/workflows")]
+    assert start["operationId"] == "StartWorkflowExecution"
+
+
+async def test_a_current_run_route_is_named_apart_from_its_run_route(
+    client: httpx.AsyncClient,
+) -> None:
+    operations = await _operations(client)
+    twins = [
+        (method, path)
+        for method, path in operations
+        if "/runs/{run_id}" in path and (method, path.replace("/runs/{run_id}", "")) in operations
+    ]
+    assert len(twins) >= 7, twins
+    for method, path in twins:
+        run = operations[(method, path)]["operationId"]
+        current = operations[(method, path.replace("/runs/{run_id}", ""))]["operationId"]
+        assert current == f"{run}CurrentRun"
