@@ -10,10 +10,9 @@ import logging
 import sys
 import time
 
-import uvicorn
 import yaml
 
-from app import auth
+from app import auth, server
 from app.db.database import describe_url
 from app.settings import Settings
 
@@ -169,8 +168,11 @@ def _serve(args: argparse.Namespace) -> None:
         settings.port,
         describe_url(settings.database_url),
     )
-    uvicorn.run(
+    # uvicorn.run, but a signal also answers every open long poll at once (app.server).
+    server.run(
         app,
+        app.state.ctx.drain,
+        settings.shutdown_grace_seconds,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -3,6 +3,7 @@ tokens and the in-process notifier."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -43,6 +44,15 @@ class AppContext:
 
     tokens: TokenSigner | None = None
     loops: list[Loop] = field(default_factory=list)
+    # Set once the server is told to stop (SIGTERM/SIGINT): long polls answer at once
+    # with their empty answer and none starts waiting; /readyz answers 503.
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def drain(self) -> None:
+        """Answer every waiting long poll now: each wait re-checks ``draining`` when woken
+        (one flag, not a task per poll, so a waiting poll costs nothing more)."""
+        self.draining.set()
+        self.notifier.notify_all()
 
     @property
     def signer(self) -> TokenSigner:

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     query_timeout_seconds: float = Field(
         20.0, gt=0, le=55, description="How long QueryWorkflow waits for a worker's answer."
     )
+    shutdown_grace_seconds: int = Field(
+        2,
+        ge=1,
+        le=60,
+        description=(
+            "On SIGTERM/SIGINT, how long requests in flight may take to finish (long polls "
+            "are answered at once); then they are cancelled and the server exits. Keep it "
+            "below the stop timeout of what runs the server (docker stop: 10 s)."
+        ),
+    )
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, gt=0, description="Largest accepted request body, as in Temporal."
     )

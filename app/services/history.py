@@ -231,7 +231,9 @@ async def get_page(
             if closed or wake is None:
                 return HistoryPage([], "", row)
             remaining = (deadline - ctx.clock.now()).total_seconds()
-            if remaining <= 0 or not await ctx.clock.wait(wake, remaining):
+            # Stopping ends the wait as the window's end would: the empty page whose
+            # token continues it (on another server, or this one restarted).
+            if remaining <= 0 or ctx.draining.is_set() or not await ctx.clock.wait(wake, remaining):
                 return HistoryPage([], page_token(ctx, ns, row, first_event_id), row)
         finally:
             if wake is not None:

@@ -219,7 +219,8 @@ async def long_poll(
 ) -> T | None:
     """Try to claim a task; if none, wait until the window ends to be woken by a new
     one, or handed it. A poller that has gone away claims nothing and is handed nothing,
-    so no task goes to a dead socket."""
+    so no task goes to a dead socket. Once the server drains, a poll that claims nothing
+    answers empty instead of waiting, and is open to no hand-off."""
     key = queue_key(ns.id, task_queue, task_type)
     deadline = ctx.clock.now() + timedelta(seconds=window)
     poller = (ns.id, task_queue, task_type, identity or "unknown")
@@ -249,7 +250,9 @@ async def long_poll(
             if claimed is not None:
                 return claimed
             remaining = (deadline - ctx.clock.now()).total_seconds()
-            if remaining <= 0:
+            # Stopping: the empty answer now, having claimed nothing (the task a claim
+            # found was returned above, and is delivered before the server exits).
+            if remaining <= 0 or ctx.draining.is_set():
                 return None
             poll.waiting = True  # open to a hand-off while waiting, not while claiming
             try:

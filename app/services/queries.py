@@ -93,7 +93,8 @@ async def query_workflow(
 
 async def _answer(ctx: AppContext, query_id: str, answered: asyncio.Event) -> dict[str, Any] | None:
     """The worker's answer, or None when none came within the query timeout. The answer
-    may be given to any process; its commit wakes this one."""
+    may be given to any process; its commit wakes this one. Stopping ends the wait with
+    503 UNAVAILABLE."""
     deadline = ctx.clock.now() + timedelta(seconds=ctx.settings.query_timeout_seconds)
     while True:
         answered.clear()
@@ -101,6 +102,14 @@ async def _answer(ctx: AppContext, query_id: str, answered: asyncio.Event) -> di
             answer = await query_store.answer_of(session, query_id)
         if answer is not None:
             return answer
+        if ctx.draining.is_set():
+            # Unlike a poll, a query has no empty answer: the caller retries elsewhere.
+            raise ApiError(
+                ErrorCode.UNAVAILABLE,
+                "The gateway is shutting down; retry the query (on another gateway, or "
+                "this one once it is back).",
+                [{"type": "ShuttingDown"}],
+            )
         remaining = (deadline - ctx.clock.now()).total_seconds()
         if remaining <= 0 or not await ctx.clock.wait(answered, remaining):
             return None

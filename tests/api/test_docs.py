@@ -12,7 +12,13 @@ import pytest
 
 PAGES = ["/docs", "/redoc"]
 ORIGIN = "http://gateway"  # the test client's base URL: the server's own origin
-KNOWN_CDNS = ["cdn.jsdelivr.net", "unpkg.com", "fonts.googleapis.com", "fonts.gstatic.com"]
+KNOWN_CDNS = [
+    "cdn.jsdelivr.net",
+    "unpkg.com",
+    "fonts.googleapis.com",
+    "fonts.gstatic.com",
+    "cdn.redoc.ly",  # ReDoc's bundle loads its sidebar logo from there
+]
 URL = re.compile(r"""(?:https?:)?//[^\s"'<>()]+""")
 # Swagger UI is told where the document is in JavaScript: `url: '/openapi.json'`.
 SCRIPT_URL = re.compile(r"""\burl:\s*['"]([^'"]+)['"]""")
@@ -57,6 +63,8 @@ async def test_referenced_assets_are_served(client: httpx.AsyncClient, page: str
         asset = await client.get(reference)
         assert asset.status_code == 200, f"{page} references {reference}: {asset.status_code}"
         assert asset.content, f"{page} references {reference}, which is empty"
+        for cdn in KNOWN_CDNS:
+            assert cdn.encode() not in asset.content, f"{reference} loads from {cdn}"
 
 
 # Temporal's RPC names: each word capitalised, nothing else (no snake_case, no path).
