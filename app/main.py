@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -9,12 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from app import __version__, error_handlers, route_index
 from app.clock import Clock, SystemClock
 from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
+from app.errors import ApiError
 from app.input_limits import InputLimitsMiddleware
 from app.rate_limits.middleware import RateLimitHeadersMiddleware
 from app.routers import (
@@ -47,6 +50,7 @@ from app.versioning import ApiVersionMiddleware
 
 log = logging.getLogger("app")
 YOUNG_COLLECTION_EVERY = 3000  # net allocations of tracked objects
+LEAVE_SECONDS = 2.0  # the stop's last database step, within its 5 s
 
 DESCRIPTION = """
 Temporal's model of durable execution — workflows as event-sourced histories, signals,
@@ -96,6 +100,22 @@ async def _start(ctx: AppContext) -> None:
             await namespace_service.ensure_default(
                 uow.session, ctx.settings.cluster_name, ctx.clock.now()
             )
+
+
+async def _leave(ctx: AppContext) -> None:
+    """Hand this member's shards to the others now rather than when the leases lapse,
+    within a bound: a stop must not hang on an unreachable database."""
+    try:
+        async with asyncio.timeout(LEAVE_SECONDS):
+            async with ctx.db.write() as uow:
+                await shards.release_all(uow.session, ctx.me, ctx.ownership, ctx.clock.now())
+                await cluster.leave(uow.session, ctx.me)
+    except (TimeoutError, ApiError, DBAPIError, OSError) as exc:
+        log.warning(
+            "could not leave the cluster (%s); its shard leases lapse within %g s",
+            exc.__class__.__name__,
+            ctx.settings.shard_lease_seconds,
+        )
 
 
 def _document_truthfully(app: FastAPI, documented: Sequence[APIRouter]) -> None:
@@ -185,13 +205,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             yield
         finally:
+            ctx.drain()  # served in-process (tests): no wait outlives the app either
             for loop in ctx.loops:
                 await loop.stop()
             if wakeups is not None:
                 await wakeups.stop()
-            async with ctx.db.write() as uow:
-                await shards.release_all(uow.session, ctx.me, ctx.ownership, ctx.clock.now())
-                await cluster.leave(uow.session, ctx.me)
+            await _leave(ctx)
             await ctx.db.close()
             await ctx.rate_limiter.close()
 
