@@ -1,16 +1,24 @@
 """Limits on raw input, checked before routing: request bodies larger than the configured
 limit (4 MiB, as Temporal), declared or streamed, and NUL characters in the path or
-query string (PostgreSQL cannot store them; they never name anything real)."""
+query string (PostgreSQL cannot store them; they never name anything real).
+
+An encoded slash in the path (``/workflows/orders%2F2024%2F42``: Temporal allows ``/`` in
+workflow ids and task queues) reaches routing as ENCODED_SLASH, not ``/``: the server
+decodes ``%2F`` into the ``/`` that separates segments, and the id could not be matched
+as one. NUL, refused above, never occurs in a real path; the route class turns it back
+into ``/`` in the matched parameters (app.routers.strict_json)."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError, bad_request
 
 SCOPE_FLAG = "gateway.body_too_large"
+ENCODED_SLASH = "\x00"
 
 
 class BodyTooLarge(Exception):
@@ -49,6 +57,10 @@ class InputLimitsMiddleware:
         if b"%00" in raw or b"\x00" in raw or b"%00" in scope.get("query_string", b""):
             await self._reject(send, bad_request("path", "the URL must not contain NUL characters"))
             return
+        if b"%2F" in raw or b"%2f" in raw:
+            encoded = raw.replace(b"%2F", b"%00").replace(b"%2f", b"%00")
+            # Decoded as the server decodes (uvicorn: ASCII, then percent-decoding).
+            scope["path"] = unquote(encoded.decode("ascii", errors="surrogateescape"))
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await self._reject(send)

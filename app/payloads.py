@@ -9,6 +9,8 @@ import binascii
 import json
 from typing import Any
 
+from app import json_codec
+
 JSON_PLAIN = "json/plain"
 _JSON_PLAIN_B64 = base64.b64encode(JSON_PLAIN.encode()).decode()
 
@@ -33,9 +35,16 @@ def _json_plain_value(payload: Payload) -> tuple[bool, Any]:
     if metadata != {"encoding": _JSON_PLAIN_B64}:
         return False, None
     try:
-        return True, json.loads(base64.b64decode(payload.get("data", "")))
-    except (binascii.Error, ValueError):
+        data = base64.b64decode(payload.get("data", ""))
+        value = json.loads(data)
+    except (binascii.Error, ValueError, RecursionError):
         return False, None
+    # A value nesting deeper than a request may (stored before the limit) is answered as
+    # its payload, base64 and all: a reply must never be too deep to write.
+    limit = json_codec.MAX_NESTING
+    if json_codec.may_nest_deeper_than(data, limit) and json_codec.nests_deeper_than(value, limit):
+        return False, None
+    return True, value
 
 
 def decode_payload(payload: Payload) -> Any:

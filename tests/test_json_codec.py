@@ -82,6 +82,32 @@ def test_the_reason_for_a_refused_body_names_the_token() -> None:
         json_codec.parse_request_body(b'{"x": NaN}')
 
 
-def test_a_body_nested_too_deep_is_refused_not_crashed() -> None:
-    with pytest.raises(json.JSONDecodeError):
-        json_codec.parse_request_body(b"[" * 5000 + b"]" * 5000)
+@pytest.mark.parametrize("depth", [json_codec.MAX_NESTING + 1, 990, 1025, 5000])
+@pytest.mark.parametrize("leaf", [b"1", b"1" + b"0" * 20], ids=["orjson", "standard-library"])
+def test_a_body_nested_too_deep_is_refused_not_crashed(depth: int, leaf: bytes) -> None:
+    with pytest.raises(json_codec.TooDeep):
+        json_codec.parse_request_body(b"[" * depth + leaf + b"]" * depth)
+
+
+@pytest.mark.parametrize("leaf", [b"1", b"1" + b"0" * 20], ids=["orjson", "standard-library"])
+def test_a_body_nested_to_the_limit_is_read(leaf: bytes) -> None:
+    depth = json_codec.MAX_NESTING
+    value = json_codec.parse_request_body(b"[" * depth + leaf + b"]" * depth)
+    for _ in range(depth):
+        (value,) = value
+    assert value == int(leaf)
+
+
+def _nested(depth: int, leaf: Any = 1) -> Any:
+    """Arrays and objects in turn, ``depth`` levels."""
+    for level in range(depth):
+        leaf = {"k": leaf} if level % 2 else [leaf]
+    return leaf
+
+
+@pytest.mark.parametrize("depth", [0, 1, 99, 100, 101, 254, 255, 1500])
+@pytest.mark.parametrize("leaf", [1, 2**70], ids=["small", "beyond-64-bits"])
+def test_nesting_is_measured_exactly(depth: int, leaf: Any) -> None:
+    value = _nested(depth, leaf)
+    assert json_codec.nests_deeper_than(value, 100) == (depth > 100)
+    assert json_codec.nests_deeper_than([value, 1, {}], 100) == (depth + 1 > 100)
