@@ -31,7 +31,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TEMPORAL_GATEWAY_DATABASE_URL=sqlite:////data/temporal-gateway.db \
-    TEMPORAL_GATEWAY_PORT=7233
+    TEMPORAL_GATEWAY_PORT=7233 \
+    TEMPORAL_GATEWAY_SHUTDOWN_GRACE_SECONDS=2
 
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid gateway --no-create-home \
@@ -47,10 +48,22 @@ USER gateway
 WORKDIR /data
 # The SQLite database (and its WAL) lives here; mount a volume to keep it.
 VOLUME /data
+# The default port; with another TEMPORAL_GATEWAY_PORT, publish that one (the
+# HEALTHCHECK follows the variable).
 EXPOSE 7233
 
+# /readyz, not /livez: Docker has one health status, and what reads it (docker ps,
+# compose's depends_on: service_healthy, a load balancer) wants "can serve": database
+# answering, schema migrated, not stopping. Plain Docker restarts nothing for being
+# unhealthy; under an orchestrator that does (Swarm), probe /livez instead so a database
+# outage does not restart every gateway. The port comes from the environment.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:7233/healthz', timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request\ntry:\n    urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('TEMPORAL_GATEWAY_PORT', '7233'), timeout=4)\nexcept Exception:\n    sys.exit(1)"]
 
-# Exec form: the server is PID 1 and receives SIGTERM from `docker stop` directly.
+# Exec form: the server is PID 1 and receives `docker stop`'s signal directly. On it the
+# gateway answers its open long polls at once, gives requests in flight
+# TEMPORAL_GATEWAY_SHUTDOWN_GRACE_SECONDS, releases its shard leases and exits 0 within
+# 5 s: `docker stop`'s default 10 s grace suffices (keep the setting below
+# --stop-timeout if you raise it).
+STOPSIGNAL SIGTERM
 CMD ["temporal-gateway", "serve", "--host", "0.0.0.0"]

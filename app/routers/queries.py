@@ -28,7 +28,8 @@ DOC = """Ask the workflow's worker a question; nothing is written to history. Wi
 workflow task pending the query goes out as a query task; otherwise it rides on the next
 workflow task. `query_reject_condition` NOT_OPEN / NOT_COMPLETED_CLEANLY answers
 `query_rejected` with the status instead. A worker's failure is INVALID_ARGUMENT with a
-QueryFailed detail; no answer within 20s is FAILED_PRECONDITION."""
+QueryFailed detail; no answer within 20s is FAILED_PRECONDITION; a query still waiting when
+the gateway is told to stop is 503 UNAVAILABLE (retry it)."""
 
 
 async def _query(
