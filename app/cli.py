@@ -12,7 +12,7 @@ import time
 
 import yaml
 
-from app import auth, server
+from app import auth, logs, server
 from app.db.database import describe_url
 from app.settings import Settings
 
@@ -147,9 +147,7 @@ def _serve(args: argparse.Namespace) -> None:
         if v is not None
     }
     settings = Settings(**overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)  # text or JSON lines, uvicorn's included
     check_bind(settings)
     try:
         auth.check_secret(settings)
@@ -176,7 +174,10 @@ def _serve(args: argparse.Namespace) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # The gateway writes the access log itself (app.observability.requests), in its
+        # own format; uvicorn's loggers go to the root logger logs.configure set up.
         access_log=False,
+        log_config=None,
     )
 
 

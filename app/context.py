@@ -11,6 +11,7 @@ from fastapi import Request
 from app.auth import Authenticator
 from app.clock import Clock
 from app.db.database import Database
+from app.observability.metrics import Metrics
 from app.rate_limits.limiter import RateLimiter
 from app.services.cluster import Self
 from app.services.loops import Loop
@@ -53,6 +54,11 @@ class AppContext:
         (one flag, not a task per poll, so a waiting poll costs nothing more)."""
         self.draining.set()
         self.notifier.notify_all()
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's metrics, held by its database (which times its commits with them)."""
+        return self.db.metrics
 
     @property
     def signer(self) -> TokenSigner:

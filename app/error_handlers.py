@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from app.errors import ApiError, ErrorCode
 from app.input_limits import SCOPE_FLAG, too_large_error
@@ -54,9 +56,19 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     )
 
 
+def _count_refusal(request: Request, error: ApiError) -> None:
+    """A 429 for a rate limit (not the cap on running executions) goes into the metrics,
+    by the budget's category: every refusal, from any budget, is answered here."""
+    for detail in error.details:
+        if detail.get("type") == "RateLimitExceeded":
+            request.app.state.ctx.metrics.rate_limited(detail["category"])
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.code is ErrorCode.RESOURCE_EXHAUSTED:
+            _count_refusal(request, exc)
         return _json(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -80,14 +92,39 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        correlation_id = str(uuid.uuid4())
-        log.exception(
-            "unexpected error %s on %s %s", correlation_id, request.method, request.url.path
-        )
-        return _json(
-            ApiError(
-                ErrorCode.INTERNAL,
-                f"Internal error; quote correlation id {correlation_id} when reporting it.",
-                [{"type": "CorrelationId", "correlation_id": correlation_id}],
-            )
-        )
+        # Only for an error raised outside app.observability.requests, which answers
+        # (and logs) every other itself: Starlette re-raises after this handler, and
+        # the server then logs the error a second time.
+        return _json(unexpected_error(request.scope, exc))
+
+
+def unexpected_error(scope: Scope, exc: BaseException) -> ApiError:
+    """Log an error no handler took, once (one record: its correlation id, its one
+    traceback), and make the 500 that names the correlation id and nothing else."""
+    correlation_id = str(uuid.uuid4())
+    log.error(
+        "unexpected error %s on %s %s",
+        correlation_id,
+        scope.get("method"),
+        scope.get("path"),
+        exc_info=exc,
+        extra={"correlation_id": correlation_id},
+    )
+    return ApiError(
+        ErrorCode.INTERNAL,
+        f"Internal error; quote correlation id {correlation_id} when reporting it.",
+        [{"type": "CorrelationId", "correlation_id": correlation_id}],
+    )
+
+
+async def answer_unexpected(scope: Scope, send: Send, exc: Exception, responded: bool) -> None:
+    """Log ``exc`` and, unless the response had already begun, answer the 500. Not
+    raised further: Starlette's ServerErrorMiddleware, the app's outermost layer, would
+    answer it and then re-raise it for the server, which logged a second traceback."""
+    error = unexpected_error(scope, exc)
+    if responded:  # nothing more can be said; the server ends the connection
+        return
+    body = json.dumps(error.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -19,6 +19,8 @@ from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.errors import ApiError
 from app.input_limits import InputLimitsMiddleware
+from app.observability.metrics import NO_METRICS, Metrics
+from app.observability.requests import ObservedRequests
 from app.rate_limits.middleware import RateLimitHeadersMiddleware
 from app.routers import (
     activities,
@@ -26,6 +28,7 @@ from app.routers import (
     explorer,
     health,
     history,
+    metrics,
     namespaces,
     queries,
     task_queues,
@@ -63,6 +66,7 @@ Send `Temporal-API-Version: v1` (or nothing) to pick the API version.
 # The routers in the order the API reference presents them (the OpenAPI document's).
 DOCUMENTED: tuple[APIRouter, ...] = (
     health.router,
+    metrics.router,
     api_keys.router,
     cluster_routes.router,
     shards_routes.router,
@@ -147,7 +151,7 @@ def _document_truthfully(app: FastAPI, documented: Sequence[APIRouter]) -> None:
                         "client_api_calls",
                         *operation.get("x-rate-limits", []),
                     ]
-                    if permission:
+                    if permission and not operation.get("x-unmetered"):
                         operation["description"] += (
                             "\n\nRate limits: " + ", ".join(f"`{b}`" for b in budgets) + "."
                         )
@@ -176,7 +180,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ctx = AppContext(
         settings=settings,
         db=Database(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, clock=clock
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            clock=clock,
+            metrics=Metrics(__version__) if settings.metrics_enabled else NO_METRICS,
         ),
         clock=clock,
         notifier=Notifier(),
@@ -236,6 +243,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(ApiVersionMiddleware, serve_deprecated=settings.serve_v1beta1)
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware, limiter=ctx.rate_limiter)
+    # Outermost of the gateway's layers: it times and logs what the others do too.
+    app.add_middleware(ObservedRequests, metrics=ctx.metrics, access_log=settings.access_log)
     # The routers' routes join the app's own list, ahead of the documentation's, the
     # busiest first; where two fit one path the earlier wins. include_router would keep
     # each router as a unit that FastAPI matches in two passes (an unmatched path 210 ->
@@ -252,6 +261,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         workers.router,
         namespaces.router,
         health.router,
+        metrics.router,
         api_keys.router,
         cluster_routes.router,
         shards_routes.router,

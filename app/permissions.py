@@ -110,6 +110,27 @@ def requires(permission: Permission, *budgets: Limit) -> dict[str, Any]:
     return {"dependencies": [Depends(guard)], "openapi_extra": extra}
 
 
+def requires_unmetered(permission: Permission) -> dict[str, Any]:
+    """Like `requires`, but an admitted request draws on no budget: for GET /metrics,
+    which a scraper calls every few seconds, often from an address its workers share
+    (one "client" in loopback mode), and which must answer when the budgets are spent,
+    the moment it is looked at. A credential that fails still draws on its address's
+    budgets, so guessing credentials here costs what it costs elsewhere."""
+
+    async def guard(request: Request) -> None:
+        ctx = await context(request)
+        try:
+            principal = await authenticate(ctx, request.headers.get("authorization"))
+        except ApiError:
+            await ctx.rate_limiter.take(_per_request(get_remote_address(request)))
+            raise
+        _authorize(request, principal, permission)
+        request.state.principal = principal
+
+    extra = {"x-permission": permission.value, "x-unmetered": True}
+    return {"dependencies": [Depends(guard)], "openapi_extra": extra}
+
+
 async def _settle(
     limiter: RateLimiter,
     slot: Slot | None,

@@ -36,6 +36,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description=(
+            "text: one readable line per record. json: one JSON object per line (time, "
+            "level, logger, message and the record's extra fields), for log collectors."
+        ),
+    )
+    access_log: bool = Field(
+        True,
+        description=(
+            "One log line per request (logger app.access): method, path, status, "
+            "duration in ms, client."
+        ),
+    )
+    metrics_enabled: bool = Field(
+        True, description="Serve Prometheus metrics at GET /metrics and keep them up to date."
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
         description=(

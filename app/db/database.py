@@ -7,6 +7,7 @@ import asyncio
 import fcntl
 import json
 import logging
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -28,6 +29,7 @@ from app.db.savepoints import session_in_savepoint
 from app.db.sqlite_writer import SqliteWriter
 from app.db.wal_checkpoints import WAL_BACKSTOP_PAGES, WalCheckpointer
 from app.errors import ApiError, ErrorCode
+from app.observability.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 WAKEUP_CHANNEL = "temporal_gateway_wakeups"
@@ -71,6 +73,8 @@ class UnitOfWork:
     # waiting there for a row another transaction holds could deadlock the two, so a
     # run locked elsewhere fails the work at once (PostgreSQL's NOWAIT).
     waits_for_locks: bool = True
+    # The app's metrics: what the work did is counted after the commit (``after_commit``).
+    metrics: Metrics = NO_METRICS
 
     def shard_of(self, namespace_id: str, workflow_id: str) -> int:
         return shard_of(namespace_id, workflow_id, self.shard_count)
@@ -105,6 +109,7 @@ class UnitOfWork:
                 shard_count=self.shard_count,
                 partition_count=self.partition_count,
                 waits_for_locks=False,
+                metrics=self.metrics,
             )
 
     async def work_done(self) -> None:
@@ -133,9 +138,15 @@ _JSON_CODEC: dict[str, Any] = {
 
 class Database:
     def __init__(
-        self, url: str, *, sqlite_synchronous: str = "FULL", clock: Clock | None = None
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        clock: Clock | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.url = async_url(url)
+        self.metrics = metrics
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
         self._server_lock: IO[bytes] | None = None
@@ -154,6 +165,7 @@ class Database:
                     self._unit_of_work,
                     clock or SystemClock(),
                     WalCheckpointer(str(make_url(self.url).database), sqlite_synchronous),
+                    metrics,
                 )
             self.reader = self._sqlite_engine(sqlite_synchronous, immediate=False, inline=True)
             # Scans of many rows (visibility) run on aiosqlite's threads, where SQLite
@@ -364,6 +376,8 @@ class Database:
                             ),
                             {"channel": WAKEUP_CHANNEL, "messages": _wake_messages(uow.broadcasts)},
                         )
+                    committing = time.perf_counter()
+            self.metrics.committed(time.perf_counter() - committing)
         finally:
             await session.close()
         for callback in uow.after_commit:
@@ -371,7 +385,10 @@ class Database:
 
     def _unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(
-            session, shard_count=self.shard_count, partition_count=self.partition_count
+            session,
+            shard_count=self.shard_count,
+            partition_count=self.partition_count,
+            metrics=self.metrics,
         )
 
     @asynccontextmanager

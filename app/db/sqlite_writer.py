@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from app.db import statements
 from app.db.errors import translated_errors, unavailable
 from app.db.savepoints import session_in_savepoint
 from app.db.wal_checkpoints import WalCheckpointer
+from app.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from app.db.database import UnitOfWork
@@ -56,8 +58,10 @@ class SqliteWriter:
         unit_of_work: Callable[[AsyncSession], UnitOfWork],
         clock: Clock,
         checkpoints: WalCheckpointer,
+        metrics: Metrics,
     ) -> None:
         self._engine = engine
+        self._metrics = metrics
         self._unit_of_work = unit_of_work
         self._clock = clock
         self.checkpoints = checkpoints
@@ -176,10 +180,12 @@ class SqliteWriter:
         assert self._connection is not None
         raw = statements.raw_connection(self._connection)
         try:
+            committing = time.perf_counter()
             if inline:
                 raw.commit()
             else:
                 await asyncio.get_running_loop().run_in_executor(self._thread(), raw.commit)
+            self._metrics.committed(time.perf_counter() - committing)
             await group.transaction.commit()  # SQLAlchemy's bookkeeping; nothing is left
         except Exception as exc:
             log.error("a group commit failed: %s", exc)

@@ -356,6 +356,7 @@ async def create_run(
         await index_search_attributes(
             session, namespace_id, params.workflow_id, params.run_id, search_attributes
         )
+    uow.after_commit.append(uow.metrics.workflow_started)
 
 
 async def save(
@@ -369,6 +370,8 @@ async def save(
     """Write a transition of an existing run, if nobody else wrote it since we read it."""
     memo, search_attributes = _merged_visibility(row, transition)
     columns = _columns(state)
+    if row.status == "RUNNING" and not state.is_running:
+        uow.after_commit.append(partial(uow.metrics.workflow_closed, columns["status"]))
     changed = await _SAVE_RUN.run(
         uow.session,
         {

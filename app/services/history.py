@@ -233,7 +233,11 @@ async def get_page(
             remaining = (deadline - ctx.clock.now()).total_seconds()
             # Stopping ends the wait as the window's end would: the empty page whose
             # token continues it (on another server, or this one restarted).
-            if remaining <= 0 or ctx.draining.is_set() or not await ctx.clock.wait(wake, remaining):
+            if (
+                remaining <= 0
+                or ctx.draining.is_set()
+                or not await ctx.metrics.long_poll("history", ctx.clock.wait(wake, remaining))
+            ):
                 return HistoryPage([], page_token(ctx, ns, row, first_event_id), row)
         finally:
             if wake is not None:

@@ -10,6 +10,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select
@@ -104,13 +105,20 @@ class QueuedTask:
     workflow_id: str
     run_id: str
     scheduled_event_id: int
+    created_time: datetime
 
 
 _TASKS = table_of(TaskRow)
 # Built once (the claim runs on every poll): construction and cache-key work per call
 # cost more than the statements.
 _next_task = (
-    select(_TASKS.c.id, _TASKS.c.workflow_id, _TASKS.c.run_id, _TASKS.c.scheduled_event_id)
+    select(
+        _TASKS.c.id,
+        _TASKS.c.workflow_id,
+        _TASKS.c.run_id,
+        _TASKS.c.scheduled_event_id,
+        _TASKS.c.created_time,
+    )
     .where(
         _TASKS.c.namespace_id == bindparam("namespace_id"),
         _TASKS.c.task_queue == bindparam("task_queue"),
@@ -195,6 +203,7 @@ async def claim_next(
         if row is not None:
             started = await start(task, row, now)
             if started is not None:
+                uow.after_commit.append(partial(_dispatched, ctx, task_type, task.created_time))
                 return started
 
 
@@ -256,7 +265,7 @@ async def long_poll(
                 return None
             poll.waiting = True  # open to a hand-off while waiting, not while claiming
             try:
-                woken = await ctx.clock.wait(wake, remaining)
+                woken = await ctx.metrics.long_poll(task_type, ctx.clock.wait(wake, remaining))
             finally:
                 poll.waiting = False
             if poll.outcome is not None:  # a writer took it: its transaction ends soon
@@ -268,6 +277,11 @@ async def long_poll(
         finally:
             relay.cancel()
             ctx.notifier.unsubscribe(key, wake)
+
+
+def _dispatched(ctx: AppContext, task_type: str, written: datetime) -> None:
+    """A task handed over (its claim committed): how long after its write."""
+    ctx.metrics.task_dispatched(task_type, (ctx.clock.now() - written).total_seconds())
 
 
 def _pass_on(ctx: AppContext, key: tuple[str, ...], mine: asyncio.Event) -> None:

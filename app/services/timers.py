@@ -3,7 +3,7 @@ transition and deletes the timer row, so a timer takes effect exactly once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import bindparam, delete, select
@@ -32,6 +32,7 @@ _LOCK_TIMER = Statement(
         _TIMERS.c.run_id,
         _TIMERS.c.kind,
         _TIMERS.c.data,
+        _TIMERS.c.fire_time,
     )
     .where(_TIMERS.c.id == bindparam("timer_id"))
     .with_for_update()
@@ -87,8 +88,9 @@ class TimerProcessor(Loop):
         timer = await _LOCK_TIMER.first(session, {"timer_id": timer_id})
         if timer is None:
             return
-        namespace_id, workflow_id, run_id, kind, data = timer
+        namespace_id, workflow_id, run_id, kind, data, fire_time = timer
         await _DELETE_TIMER.run(session, {"timer_id": timer_id})
+        uow.after_commit.append(partial(self._fired, kind, fire_time))
         row = await executions.find(session, namespace_id, workflow_id, run_id, for_update=True)
         if row is None:
             return
@@ -105,3 +107,7 @@ class TimerProcessor(Loop):
         )
         if changed or state.to_json() != before:
             await run_effects.save(uow, self.ctx.notifier, row, state, transition, now)
+
+    def _fired(self, kind: str, fire_time: datetime) -> None:
+        """A timer's firing committed: how late after its fire time."""
+        self.ctx.metrics.timer_fired(kind, (self.ctx.clock.now() - fire_time).total_seconds())
