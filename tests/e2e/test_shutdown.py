@@ -21,6 +21,9 @@ NS = "/api/v1/namespaces/default"
 IDLE = "idle-q"  # no task is ever written here: its polls can only end empty
 WINDOW = {"wait_timeout": "50s"}  # without the drain, a stop would wait this long
 STOP_WITHIN_SECONDS = 5.0
+# Each poll's last claim is a transaction; bounded well below the 50 s window it would
+# otherwise wait, with room for a loaded machine.
+ANSWERED_WITHIN_SECONDS = 3.0
 PARK_ATTEMPTS = 200
 PARK_STEP_SECONDS = 0.05
 
@@ -104,7 +107,7 @@ async def test_sigterm_answers_every_long_poll_and_exits_within_seconds(
         assert page.status_code == 200, page.text
         assert page.json()["history"] == []
         assert page.json()["next_page_token"]  # continues the wait, here or elsewhere
-        assert answered_in < 1.0, answered_in
+        assert answered_in < ANSWERED_WITHIN_SECONDS, answered_in
         assert code == 0, _logs(tmp_path)
         assert took < STOP_WITHIN_SECONDS, (took, _logs(tmp_path))
         assert "Traceback" not in _logs(tmp_path), _logs(tmp_path)
