@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 PAGES = ["/docs", "/redoc"]
 ORIGIN = "http://gateway"  # the test client's base URL: the server's own origin
@@ -65,6 +66,20 @@ async def test_referenced_assets_are_served(client: httpx.AsyncClient, page: str
         assert asset.content, f"{page} references {reference}, which is empty"
         for cdn in KNOWN_CDNS:
             assert cdn.encode() not in asset.content, f"{reference} loads from {cdn}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+async def test_behind_a_root_path_the_pages_reference_it(app: FastAPI, page: str) -> None:
+    """Mounted under a prefix by a proxy, the pages name their assets and the document
+    under that prefix, and each is served there."""
+    transport = httpx.ASGITransport(app=app, root_path="/gw")
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+        html = (await client.get(f"/gw{page}")).text
+        references = _references(html)
+        assert "/gw/openapi.json" in references, references
+        for reference in references:
+            assert reference.startswith("/gw/"), reference
+            assert (await client.get(reference)).status_code == 200, reference
 
 
 # Temporal's RPC names: each word capitalised, nothing else (no snake_case, no path).
