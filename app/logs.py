@@ -55,6 +55,19 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return f"{self._seconds.text(record.created)},{int(record.msecs):03d}"
 
+    def format(self, record: logging.LogRecord) -> str:
+        """TEXT_FORMAT's line, made by one f-string: logging's %-formatting of the record's
+        attributes took 2.5 of the access line's ~10 µs."""
+        record.message = record.getMessage()
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {record.message}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        if record.stack_info:
+            line = f"{line}\n{self.formatStack(record.stack_info)}"
+        return line
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the
