@@ -59,6 +59,27 @@ def has_close_command(commands: list[dict[str, Any]]) -> bool:
     return any(command_type(c) in CLOSE_COMMANDS for c in commands)
 
 
+# Commands acting on another workflow, which their `namespace` attribute may place in
+# another namespace (unnamed: the workflow's own).
+CROSS_NAMESPACE_COMMANDS = (
+    "START_CHILD_WORKFLOW_EXECUTION",
+    "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION",
+    "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION",
+)
+
+
+def namespaces_named(commands: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(command type, namespace) for each command naming a namespace to act in, read as
+    its handler reads it, so that the caller's credential can be checked against each."""
+    named = []
+    for command in commands:
+        kind = command_type(command)
+        attrs = command.get(f"{kind.lower()}_command_attributes")
+        if kind in CROSS_NAMESPACE_COMMANDS and isinstance(attrs, dict) and attrs.get("namespace"):
+            named.append((kind, str(attrs["namespace"])))
+    return named
+
+
 def check_sequence(commands: list[dict[str, Any]]) -> None:
     for index, command in enumerate(commands):
         kind = command_type(command)

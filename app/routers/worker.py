@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from app.auth import Principal
 from app.context import AppContext, context
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow
+from app.engine.commands import namespaces_named
 from app.engine.events import format_seconds
-from app.errors import bad_request
+from app.errors import bad_request, permission_denied
 from app.models.worker import (
     PollTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
@@ -93,6 +95,7 @@ async def _claim(
 async def respond_workflow_task_completed(
     namespace: str,
     body: RespondWorkflowTaskCompletedRequest,
+    request: Request,
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     """Answer a workflow task with commands. A command with bad attributes fails the task
@@ -102,6 +105,9 @@ async def respond_workflow_task_completed(
     once and come back in `activity_tasks`, as a poll would return them."""
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
+    # A child, signal or cancel request naming a namespace the credential may not act in
+    # is PERMISSION_DENIED before anything is written.
+    _authorize_commands(request, body.commands)
 
     async def work(uow: UnitOfWork) -> CompletionOutcome:
         ns = await ctx.namespaces.current(uow.session, namespace)
@@ -117,6 +123,18 @@ async def respond_workflow_task_completed(
     for _ in outcome.activity_tasks:
         record_activity_task()
     return {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
+
+
+def _authorize_commands(request: Request, commands: list[dict[str, Any]]) -> None:
+    """The guard checked the namespace in the path; a command may name another, and a
+    credential sealed to its namespaces must not reach past them through its workflows."""
+    principal: Principal = request.state.principal
+    for kind, name in namespaces_named(commands):
+        if not principal.may_use_namespace(name):
+            raise permission_denied(
+                f"this credential may not act in namespace {name[:255]!r} (named by a {kind} "
+                "command)"
+            )
 
 
 @router.post(
