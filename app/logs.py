@@ -98,10 +98,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure(settings: Settings) -> None:
     """The root logger writes every record (uvicorn's too: serve passes it no logging
-    configuration of its own) in the chosen format."""
+    configuration of its own, and Python's warnings) in the chosen format."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    logging.captureWarnings(True)  # Python's warnings as records too, not raw stderr text
 
 
 def access(method: str, path: str, status: int, milliseconds: float, client: str) -> None:

@@ -51,12 +51,14 @@ async def exploding(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def root_logging() -> Iterator[None]:
-    """logs.configure replaces the root logger's handlers: put pytest's back after."""
+    """logs.configure replaces the root logger's handlers and takes Python's warnings:
+    put pytest's back after."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 def _access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
