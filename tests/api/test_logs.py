@@ -24,7 +24,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
 from tests.api.worker_client import NS
-from tests.conftest import IN_PROCESS, assert_error, start_body
+from tests.conftest import IN_PROCESS, assert_error, start_body, wait_until
 from tests.e2e.server import ServerProcess
 
 
@@ -135,10 +135,7 @@ async def test_under_uvicorn_an_unexpected_error_has_one_traceback(
         task = asyncio.create_task(server.serve(sockets=[listener]))
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                for _ in range(200):
-                    if server.started:
-                        break
-                    await asyncio.sleep(0.01)
+                await wait_until(lambda: server.started or task.done())
                 response = await http.get("/api/v1/explode")
         finally:
             server.should_exit = True
