@@ -50,7 +50,7 @@ class CrossProcessWakeups:
             key, count = parse_broadcast(payload)
         except (ValueError, KeyError, TypeError):
             return
-        self._notifier.notify(key, count)
+        self._notifier.heard(key, count)
 
     async def _listen(self) -> None:
         while True:

@@ -5,6 +5,7 @@ LISTEN/NOTIFY, while its own clock stands still."""
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -84,3 +85,47 @@ async def test_a_query_sent_to_one_gateway_is_answered_by_a_worker_on_another(
     assert answered.status_code == 200, answered.text
     await wait_until(asking.done)
     assert (await asking).json() == {"query_result": "from elsewhere"}
+
+
+# A queue and a workflow id of 700 emoji (within the 1,000-character limit): their
+# wake-up keys, as JSON, are far beyond NOTIFY's 8,000 bytes; they travel as a digest.
+LONG_QUEUE = "🚀" * 700
+LONG_ID = "😀" * 700
+
+
+async def test_a_task_on_a_long_queue_written_elsewhere_wakes_a_waiting_poll(
+    client: httpx.AsyncClient, clock: ManualClock, other: httpx.AsyncClient
+) -> None:
+    poll = asyncio.create_task(
+        client.post(
+            f"{NS}/task-queues/{quote(LONG_QUEUE, safe='')}/workflow-tasks/poll",
+            json={"wait_timeout": "50s"},
+        )
+    )
+    await wait_until(lambda: clock.pending_waits() == 1)
+    started = await other.post(f"{NS}/workflows", json=start_body(LONG_ID, task_queue=LONG_QUEUE))
+    assert started.status_code == 200, started.text
+    await wait_until(poll.done)
+    task = (await poll).json()
+    assert task["workflow_execution"]["workflow_id"] == LONG_ID
+
+
+async def test_an_event_on_a_long_workflow_id_written_elsewhere_wakes_a_history_long_poll(
+    client: httpx.AsyncClient, clock: ManualClock, other: httpx.AsyncClient
+) -> None:
+    started = await client.post(f"{NS}/workflows", json=start_body(LONG_ID))
+    assert started.status_code == 200, started.text
+    path = f"{NS}/workflows/{quote(LONG_ID, safe='')}/history"
+    first = await client.get(path, params={"wait_new_event": "true"})
+    token = first.json()["next_page_token"]
+    waiting = asyncio.create_task(
+        client.get(path, params={"wait_new_event": "true", "next_page_token": token})
+    )
+    await wait_until(lambda: clock.pending_waits() == 1)
+    signal = await other.post(
+        f"{NS}/workflows/{quote(LONG_ID, safe='')}/signal", json={"signal_name": "go"}
+    )
+    assert signal.status_code == 200, signal.text
+    await wait_until(waiting.done)
+    types = [e["event_type"] for e in (await waiting).json()["history"]]
+    assert "WORKFLOW_EXECUTION_SIGNALED" in types

@@ -4,6 +4,7 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -190,3 +191,21 @@ async def test_a_value_stored_deeper_than_the_limit_is_read_as_its_payload(
     attributes = poll.json()["history"][0]["workflow_execution_started_event_attributes"]
     (payload,) = attributes["input"]["payloads"]
     assert base64.b64decode(payload["data"]) == _nested(300).encode()
+
+
+async def test_long_ids_of_multibyte_characters_start_and_poll(client: httpx.AsyncClient) -> None:
+    """700 emoji are within the 1,000-character limit and 2,800 bytes; on PostgreSQL their
+    wake-up key once overflowed NOTIFY's 8,000-byte payload (a 500 at start)."""
+    workflow_id, queue = "😀" * 700, "🚀" * 700
+    started = await client.post(URL, json=start_body(workflow_id, task_queue=queue))
+    assert started.status_code == 200, started.text
+    poll = await client.post(
+        f"/api/v1/namespaces/default/task-queues/{quote(queue, safe='')}/workflow-tasks/poll",
+        json={"wait_timeout": "1s"},
+    )
+    assert poll.status_code == 200, poll.text
+    assert poll.json()["workflow_execution"]["workflow_id"] == workflow_id
+    signal = await client.post(
+        f"{URL}/{quote(workflow_id, safe='')}/signal", json={"signal_name": "go"}
+    )
+    assert signal.status_code == 200, signal.text
