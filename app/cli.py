@@ -9,11 +9,12 @@ import ipaddress
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 
 import yaml
 
 from app import auth, logs, server
-from app.db.database import describe_url
+from app.db.tables import ApiKeyRow
 from app.settings import Settings
 
 log = logging.getLogger("app")
@@ -21,8 +22,17 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="temporal-gateway")
-    commands = parser.add_subparsers(dest="command", required=True)
+    from app import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="temporal-gateway",
+        description="Temporal Gateway: a Temporal-model workflow server with an HTTP/JSON API.",
+        epilog="Every setting is also an environment variable TEMPORAL_GATEWAY_* (README).",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="print the version"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, help="the command to run")
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 7233)")
@@ -33,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         help="serve without authentication on a non-loopback address (unsafe)",
     )
     token = commands.add_parser("token", help="development tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_commands = token.add_subparsers(
+        dest="token_command", required=True, help="what to do with tokens"
+    )
     create = token_commands.add_parser("create", help="mint a JWT with the configured secret")
     create.add_argument("--sub", required=True, help="the subject (who the token is for)")
     create.add_argument(
@@ -48,29 +60,48 @@ def _parser() -> argparse.ArgumentParser:
         help="namespace the token may act in (repeat for several)",
     )
     create.add_argument("--ttl", default="1h", help="lifetime, e.g. 30m, 12h, 7d")
-    keys = commands.add_parser("api-key", help="API keys, on the configured database")
-    key_commands = keys.add_subparsers(dest="key_command", required=True)
-    key_create = key_commands.add_parser("create", help="issue a key (printed once)")
-    key_create.add_argument("--name", required=True)
-    key_create.add_argument("--permissions", required=True, help="comma-separated")
-    key_create.add_argument("--namespace", action="append", default=[])
-    key_create.add_argument("--task-queue", action="append", default=[])
+    keys = commands.add_parser("api-key", help="API keys, on the server's database")
+    key_commands = keys.add_subparsers(
+        dest="key_command", required=True, help="what to do with API keys"
+    )
+    # Each api-key command names the server's database; a SQLite file that is not there is
+    # refused, not created empty (run from another folder, the default path is elsewhere).
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--database-url",
+        help="the server's database (default TEMPORAL_GATEWAY_DATABASE_URL, else "
+        "sqlite:///./data/temporal-gateway.db); a SQLite file must exist",
+    )
+    key_create = key_commands.add_parser(
+        "create", parents=[database], help="issue a key (printed once)"
+    )
+    key_create.add_argument("--name", required=True, help="a name to recognise the key by")
+    key_create.add_argument(
+        "--permissions", required=True, help="comma-separated, e.g. temporal:worker:*"
+    )
+    key_create.add_argument(
+        "--namespace", action="append", default=[], help="repeat for several; absent: every one"
+    )
+    key_create.add_argument(
+        "--task-queue", action="append", default=[], help="repeat for several; absent: every one"
+    )
     key_create.add_argument("--ttl", help="lifetime, e.g. 30d; absent: no expiry")
-    key_commands.add_parser("list", help="list keys (never the keys themselves)")
-    key_revoke = key_commands.add_parser("revoke", help="revoke a key by id")
-    key_revoke.add_argument("key_id")
+    key_commands.add_parser(
+        "list",
+        parents=[database],
+        help="list keys with their scopes, expiry and state (never the keys themselves)",
+    )
+    key_revoke = key_commands.add_parser("revoke", parents=[database], help="revoke a key by id")
+    key_revoke.add_argument("key_id", help="the key's id, as `api-key list` shows it")
     commands.add_parser("openapi", help="print the OpenAPI document (YAML)")
     return parser
 
 
-async def _api_key_command(args: argparse.Namespace) -> str:
-    from datetime import UTC, datetime
-
+async def _api_key_command(args: argparse.Namespace, settings: Settings) -> str:
     from app.db.database import Database
     from app.db.migrate import migrate
     from app.services import api_keys
 
-    settings = Settings()
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         await migrate(db)
@@ -87,13 +118,43 @@ async def _api_key_command(args: argparse.Namespace) -> str:
                 await api_keys.revoke(uow.session, args.key_id, now)
                 return f"revoked {args.key_id}\n"
             rows = await api_keys.list_keys(uow.session)
-            return "".join(
-                f"{r.id}  {r.name}  {','.join(r.permissions)}  "
-                f"{'revoked' if r.revoked_time else 'active'}\n"
-                for r in rows
-            )
+            return _key_table(rows, now)
     finally:
         await db.close()
+
+
+def _key_table(rows: list[ApiKeyRow], now: datetime) -> str:
+    """The keys as aligned columns; "*" is every namespace or task queue."""
+    from app.services import api_keys
+
+    table = [("ID", "NAME", "PERMISSIONS", "NAMESPACES", "TASK QUEUES", "EXPIRES", "STATE")]
+    for row in rows:
+        described = api_keys.describe(row)
+        expires = row.expires_time
+        state = (
+            "revoked"
+            if row.revoked_time is not None
+            else "expired"
+            if expires is not None and expires <= now
+            else "active"
+        )
+        table.append(
+            (
+                row.id,
+                row.name,
+                ",".join(row.permissions),
+                ",".join(described["namespaces"] or ["*"]),
+                ",".join(described["task_queues"] or ["*"]),
+                expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if expires else "never",
+                state,
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        + "\n"
+        for line in table
+    )
 
 
 def openapi_yaml() -> str:
@@ -146,13 +207,20 @@ def _serve(args: argparse.Namespace) -> None:
         }.items()
         if v is not None
     }
-    settings = Settings(**overrides)
+    from app import preflight
+
+    settings = preflight.load_settings(overrides)
     logs.configure(settings)  # text or JSON lines, uvicorn's included
+    preflight.warn_unknown_variables()
     check_bind(settings)
     try:
         auth.check_secret(settings)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
+    # Each usual mistake is one line here, before any start-up work (the port first: it
+    # leaves nothing behind, where opening a SQLite database creates its file).
+    preflight.check_port(settings.host, settings.port)
+    preflight.check_database(settings.database_url)
     from app.main import create_app
 
     app = create_app(settings)
@@ -160,12 +228,8 @@ def _serve(args: argparse.Namespace) -> None:
         app.state.ctx.db.claim_sole_server()
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
-    log.info(
-        "Temporal Gateway listening on http://%s:%d (database %s)",
-        settings.host,
-        settings.port,
-        describe_url(settings.database_url),
-    )
+    # No "listening" line here: uvicorn logs one ("Uvicorn running on ...") once the app
+    # has started and the port is bound, and the app logs its database as it starts.
     # uvicorn.run, but a signal also answers every open long poll at once (app.server).
     server.run(
         app,
@@ -183,6 +247,14 @@ def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    from app import preflight
+
+    if args.command == "serve":
+        _serve(args)
+        return
+    overrides = {"database_url": args.database_url} if args.command == "api-key" else {}
+    settings = preflight.load_settings({k: v for k, v in overrides.items() if v is not None})
+    preflight.warn_unknown_variables()
     if args.command == "openapi":
         sys.stdout.write(openapi_yaml())
     elif args.command == "api-key":
@@ -190,14 +262,15 @@ def main(argv: list[str] | None = None) -> None:
 
         from app.errors import ApiError
 
+        preflight.check_database(settings.database_url, must_exist=True)
         try:
-            sys.stdout.write(asyncio.run(_api_key_command(args)))
+            sys.stdout.write(asyncio.run(_api_key_command(args, settings)))
         except ApiError as exc:
             raise SystemExit(exc.message) from None
     elif args.command == "token":
         try:
             token = auth.mint(
-                Settings(),
+                settings,
                 args.sub,
                 [p.strip() for p in args.permissions.split(",") if p.strip()],
                 args.namespace,
@@ -207,5 +280,3 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
         sys.stdout.write(token + "\n")
-    else:
-        _serve(args)

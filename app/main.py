@@ -192,7 +192,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log.info("database: %s", describe_url(settings.database_url))
-        await _start(ctx)
+        try:
+            await _start(ctx)
+        except BaseException:
+            # A start that fails (a database created with another shard count, say)
+            # closes its connections rather than leave them to the garbage collector.
+            await ctx.db.close()
+            raise
         wakeups = (
             None if ctx.db.is_sqlite else CrossProcessWakeups(settings.database_url, ctx.notifier)
         )

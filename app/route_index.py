@@ -13,9 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
-from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+def route_path(scope: Scope) -> str:
+    """The path as routes match it: without the root path a proxy may mount the app under
+    (what Starlette's router does, with a function of its own that is not public API)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    rest = path[len(root_path) :]
+    # "/api" under root "/ap" is not under it; "/ap" itself is the root's "" path.
+    return rest if rest == "" or rest.startswith("/") else path
 
 
 @dataclass
@@ -106,7 +117,7 @@ class RouteIndex:
             self._build()
         scope.setdefault("router", self.router)
         # The path as the routes themselves match it (without the root path).
-        candidates = self._candidates(get_route_path(scope))
+        candidates = self._candidates(route_path(scope))
         await self._router_for(candidates).app(scope, receive, send)
 
 

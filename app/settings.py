@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.rate_limits.profiles import DEFAULT, PROFILES, Profile, figure
+from app.setting_types import Algorithms, DatabaseUrl, JwksFile, PublicKeyFile
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/temporal-gateway.db"
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(7233, ge=0, le=65535, description="TCP port of the HTTP server.")
-    database_url: str = Field(
+    database_url: DatabaseUrl = Field(
         DEFAULT_DATABASE_URL,
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user@host/db.",
     )
@@ -107,10 +108,10 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         None, description="HS256 key (at least 32 characters); turns authentication on."
     )
-    jwt_public_key_file: str | None = Field(
+    jwt_public_key_file: PublicKeyFile = Field(
         None, description="PEM public key for RS256/ES256 tokens; turns authentication on."
     )
-    jwt_jwks_file: str | None = Field(
+    jwt_jwks_file: JwksFile = Field(
         None, description="JWKS file (JSON with 'keys'); tokens pick their key by 'kid'."
     )
     jwt_jwks_url: str | None = Field(
@@ -123,9 +124,12 @@ class Settings(BaseSettings):
     jwt_jwks_refresh_seconds: int = Field(
         300, ge=10, description="How long keys fetched from jwt_jwks_url are kept."
     )
-    jwt_algorithms: list[str] = Field(
+    jwt_algorithms: Algorithms = Field(
         default_factory=lambda: ["HS256", "RS256", "ES256"],
-        description="Accepted signing algorithms; 'none' is never accepted.",
+        description=(
+            "Accepted signing algorithms, e.g. HS256,RS256 (or a JSON list); 'none' is never"
+            " accepted."
+        ),
     )
     jwt_issuer: str | None = Field(None, description="Required `iss` claim, if set.")
     jwt_audience: str | None = Field(None, description="Required `aud` claim, if set.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError, ErrorCode
+from app.route_index import route_path
 
 HEADER = "temporal-api-version"
 CURRENT = "v1"
@@ -67,7 +67,7 @@ API_PREFIX = "/api/"
 def is_api_path(scope: Scope) -> bool:
     """Whether a request is to the API, judged by the path as routes see it: without the
     root path a proxy may mount the gateway under."""
-    return get_route_path(scope).startswith(API_PREFIX)
+    return route_path(scope).startswith(API_PREFIX)
 
 
 class ApiVersionMiddleware:

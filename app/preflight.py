@@ -1,0 +1,158 @@
+"""Start-up checks run by the command line before anything starts: each usual mistake (a
+bad setting, a database that cannot be opened or reached, a port already taken) ends the
+process with one line that says what is wrong, instead of a traceback or a server that
+starts and fails later."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import re
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from sqlalchemy.engine import make_url
+
+from app.setting_types import ENV_PREFIX, database_kind, unknown_variables
+from app.settings import Settings
+
+log = logging.getLogger("app")
+CONNECT_TIMEOUT_SECONDS = 10.0
+# Settings whose values are never echoed in an error (a secret, or a URL with a password).
+CONFIDENTIAL = {"jwt_secret", "database_url", "rate_limit_storage", "jwt_jwks_url"}
+
+
+def warn_unknown_variables() -> None:
+    """A warning per TEMPORAL_GATEWAY_* variable that names no setting (not an exit)."""
+    for warning in unknown_variables(os.environ, Settings.model_fields):
+        log.warning(warning)
+
+
+def _describe(exc: ValidationError | SettingsError, options: dict[str, str]) -> str:
+    """One line naming each bad setting (by its option when it came from one)."""
+    if isinstance(exc, SettingsError):
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = ENV_PREFIX + match.group(1).upper() if match else "a setting"
+        return f"invalid setting {name}: its value cannot be parsed ({exc})"
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = options.get(field, "setting " + ENV_PREFIX + field.upper())
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, Exception):  # ours: the message says what is wrong
+            message = str(cause)
+        else:  # pydantic's: with the value, unless it may hold a secret
+            message = error["msg"]
+            if field not in CONFIDENTIAL and len(error["loc"]) == 1:
+                message += f" (got {error['input']!r})"
+        where = "".join(f"[{part}]" for part in error["loc"][1:])
+        problems.append(f"invalid {name}{where}: {message}")
+    return "; ".join(problems).replace("\n", " ")
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """The settings, or an exit with one line. ``overrides`` come from command-line options
+    (``database_url`` from ``--database-url``), which the message names instead."""
+    overrides = overrides or {}
+    try:
+        return Settings(**overrides)
+    except (ValidationError, SettingsError) as exc:
+        warn_unknown_variables()  # a typo may be the cause; logging's last resort shows it
+        options = {field: "--" + field.replace("_", "-") for field in overrides}
+        raise SystemExit(_describe(exc, options)) from None
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind the server's address once, so that a port in use is one line before any
+    start-up work: uvicorn binds only after the app has started (migrations and all), and
+    then says so among its other lines. The socket is closed again at once; another
+    process taking the port in that moment still meets uvicorn's own one-line refusal."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As uvicorn binds: a port whose last connections are in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            hint = (
+                "another process listens there (pick another with --port)"
+                if exc.errno == errno.EADDRINUSE
+                else exc.strerror or str(exc)
+            )
+            raise SystemExit(f"cannot listen on {host}:{port}: {hint}") from None
+
+
+def check_database(url: str, *, must_exist: bool = False) -> None:
+    """Open the database once, or exit with one line. ``must_exist``: refuse a SQLite file
+    that is not there rather than create an empty one (commands that read keys)."""
+    if database_kind(url) == "sqlite":
+        _check_sqlite(url, must_exist=must_exist)
+    else:
+        asyncio.run(_check_postgres(url))
+
+
+def _check_sqlite(url: str, *, must_exist: bool) -> None:
+    database = make_url(url).database
+    if database in (None, "", ":memory:"):
+        return
+    path = Path(database)
+    if must_exist and not path.is_file():
+        raise SystemExit(
+            f"no SQLite database at {path.absolute()}: pass --database-url (or set "
+            "TEMPORAL_GATEWAY_DATABASE_URL) to the server's database"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SystemExit(f"cannot open the SQLite database {path.absolute()}: {reason}") from None
+
+
+async def _check_postgres(url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from app.db.database import async_url, describe_url
+
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            async with engine.connect():
+                pass
+    except TimeoutError:
+        raise SystemExit(
+            f"PostgreSQL at {where} did not answer within {CONNECT_TIMEOUT_SECONDS:g} s"
+        ) from None
+    except OSError as exc:
+        # asyncio's own message repeats the address; the errno's text says what happened.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise SystemExit(f"cannot reach PostgreSQL at {where}: {reason}") from None
+    except Exception as exc:  # the server's refusal (no such database, a bad password...)
+        # The driver's own error says it best: asyncpg's, under SQLAlchemy's adapter when
+        # it wraps one (some versions pass it through as it is).
+        cause: BaseException = exc
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            cause = exc.orig.__cause__ or exc.orig
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        hint = ""
+        if type(cause).__name__ == "InvalidCatalogNameError":
+            hint = f" (create it first: createdb -h {parsed.host or 'localhost'} {parsed.database})"
+        raise SystemExit(
+            f"cannot connect to PostgreSQL {describe_url(url)}: {reason}{hint}"
+        ) from None
+    finally:
+        await engine.dispose()
