@@ -220,12 +220,21 @@ def _serve(args: argparse.Namespace) -> None:
     # Each usual mistake is one line here, before any start-up work (the port first: it
     # leaves nothing behind, where opening a SQLite database creates its file).
     preflight.check_port(settings.host, settings.port)
+    from app.db.database import claim_sqlite_file
+
+    try:  # one clear line, before anything opens the file (under a hard link's name,
+        # SQLite would make a -wal and -shm of its own beside it)
+        claimed = claim_sqlite_file(settings.database_url)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
+    except OSError:  # a folder that cannot be made, say: check_database says why
+        claimed = None
     preflight.check_database(settings.database_url)
     from app.main import create_app
 
     app = create_app(settings)
-    try:  # here, so that a second server on one SQLite file gets one clear line
-        app.state.ctx.db.claim_sole_server()
+    try:  # taken above, but for a file that could not be opened there
+        app.state.ctx.db.claim_sole_server(claimed)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
     # No "listening" line here: uvicorn logs one ("Uvicorn running on ...") once the app

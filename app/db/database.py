@@ -18,7 +18,7 @@ from typing import IO, Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app import json_codec
@@ -129,6 +129,40 @@ def shard_of(namespace_id: str, workflow_id: str, shard_count: int) -> int:
     return zlib.crc32(f"{namespace_id}/{workflow_id}".encode()) % shard_count
 
 
+def claim_sqlite_file(url: str) -> IO[bytes] | None:
+    """The one-server lock of the SQLite file ``url`` names (None for any other database),
+    held until closed; RuntimeError, in one line, when another process holds it. The
+    kernel drops the lock of a dead process.
+
+    The lock is the file's own (flock on the database file), not one beside its path: a
+    symlink or a hard link to the file reaches the same inode and the same lock, where a
+    lock named after the path let a second server in (with a hard link SQLite even
+    opened a -wal of its own). flock does not interact with the POSIX locks SQLite
+    takes, but closing any descriptor of the file drops those of this process: the lock
+    is taken before SQLite opens the file and let go after it has closed it
+    (Database.close)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # not a URL at all: the caller's checks say so
+        return None
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return None
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.open("ab")  # held until closed; "a" keeps the content
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise RuntimeError(
+            f"another gateway process is serving {database} (this file, under this or "
+            "another name); SQLite serves one process (run several processes on "
+            "PostgreSQL)"
+        ) from None
+    return lock
+
+
 # JSON columns are written and read through orjson (app.json_codec).
 _JSON_CODEC: dict[str, Any] = {
     "json_serializer": json_codec.dumps,
@@ -181,36 +215,13 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def claim_sole_server(self) -> None:
+    def claim_sole_server(self, claimed: IO[bytes] | None = None) -> None:
         """SQLite serves one gateway process: its writes are serialized in-process, and
         timers, long polls and queries are coordinated only within a process. A second
-        server on the same file is refused (the kernel drops the lock of a dead process).
-
-        The lock is the file's own (flock on the database file), not one beside its path:
-        a symlink or a hard link to the file reaches the same inode and the same lock,
-        where a lock named after the path let a second server in (with a hard link
-        SQLite even opened a -wal of its own). flock does not interact with the POSIX
-        locks SQLite takes, but closing any descriptor of the file drops those of this
-        process: the lock is taken before SQLite opens the file and let go after it
-        has closed it (``close``)."""
-        database = make_url(self.url).database
-        if (
-            self._server_lock is not None
-            or not self.is_sqlite
-            or database in (None, "", ":memory:")
-        ):
-            return
-        lock = Path(database).open("ab")  # noqa: SIM115 (held until close; "a" keeps content)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise RuntimeError(
-                f"another gateway process is serving {database} (this file, under this or "
-                "another name); SQLite serves one process (run several processes on "
-                "PostgreSQL)"
-            ) from None
-        self._server_lock = lock
+        server on the same file is refused (claim_sqlite_file); ``claimed``: the lock,
+        taken already (by ``serve``, before anything opened the file)."""
+        if self._server_lock is None and self.is_sqlite:
+            self._server_lock = claimed or claim_sqlite_file(self.url)
 
     def _prepare_sqlite_path(self) -> None:
         database = make_url(self.url).database

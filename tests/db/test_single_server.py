@@ -4,6 +4,9 @@ is free again once the first has stopped."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 import httpx
@@ -12,6 +15,8 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import Settings
+from bench.server import free_port
+from tests.e2e.server import ServerProcess
 
 
 def _app(path: Path) -> FastAPI:
@@ -64,3 +69,27 @@ async def test_servers_on_different_files_do_not_interfere(tmp_path: Path) -> No
     first, second = _app(tmp_path / "a.db"), _app(tmp_path / "b.db")
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         pass
+
+
+@pytest.mark.slow
+async def test_serve_through_a_hard_link_is_one_line_and_leaves_nothing_beside_it(
+    tmp_path: Path,
+) -> None:
+    """`serve` takes the lock before anything opens the file: SQLite opening it under the
+    link's name would make a -wal and -shm of its own there."""
+    path = tmp_path / "gateway.db"
+    async with ServerProcess(f"sqlite:///{path}", tmp_path):
+        (tmp_path / "elsewhere").mkdir()
+        link = tmp_path / "elsewhere" / "linked.db"
+        link.hardlink_to(path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+        env["TEMPORAL_GATEWAY_DATABASE_URL"] = f"sqlite:///{link}"
+        env["TEMPORAL_GATEWAY_PORT"] = str(free_port())
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app", "serve", env=env, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(second.communicate(), 60)
+    assert second.returncode != 0
+    assert "another gateway process is serving" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert sorted(p.name for p in link.parent.iterdir()) == ["linked.db"]
