@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from app.errors import ApiError, ErrorCode
-from app.input_limits import SCOPE_FLAG, too_large_error
+from app.input_limits import ENCODED_SLASH, SCOPE_FLAG, too_large_error
 
 log = logging.getLogger("app.errors")
 
@@ -80,7 +80,9 @@ def install(app: FastAPI) -> None:
         if SCOPE_FLAG in request.scope:
             error = too_large_error(request.scope[SCOPE_FLAG])
         elif exc.status_code == 404:
-            error = ApiError(ErrorCode.NOT_FOUND, f"No route for {request.url.path}.")
+            # An encoded slash is still ENCODED_SLASH when no route took the path.
+            path = request.url.path.replace(ENCODED_SLASH, "%2F")
+            error = ApiError(ErrorCode.NOT_FOUND, f"No route for {path}.")
         elif exc.status_code == 405:
             error = ApiError(
                 ErrorCode.UNIMPLEMENTED,

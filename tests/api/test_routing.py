@@ -118,3 +118,11 @@ def test_every_id_in_a_path_is_a_parameter_the_encoded_slash_reaches(app: FastAP
         for name, value in child["path_params"].items():
             assert value == f"{name}/x", (route.path, name)
         assert child["path"] == path.replace(ENCODED_SLASH, "/")
+
+
+async def test_an_unknown_path_with_an_encoded_slash_is_named_as_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"{NS}/nothing%2Fhere")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == f"No route for {NS}/nothing%2Fhere."
