@@ -54,11 +54,13 @@ RESERVED = [
     pytest.param("100% sure?", "a#b c", id="percent-question-hash-space"),
     pytest.param("émile/☃", "キュー/ü", id="unicode"),
     pytest.param("a%2Fb", "x%252F", id="an-encoded-slash-taken-literally"),
+    pytest.param("..", ".", id="dot-segments"),
 ]
 
 
 def _in_path(value: str) -> str:
-    return quote(value, safe="")
+    # Dots too: clients drop a "." or ".." segment as written, never an encoded one.
+    return quote(value, safe="").replace(".", "%2E")
 
 
 @pytest.mark.parametrize(("workflow_id", "queue"), RESERVED)
