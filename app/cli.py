@@ -229,7 +229,7 @@ def _serve(args: argparse.Namespace) -> None:
         raise SystemExit(str(exc)) from None
     except OSError:  # a folder that cannot be made, say: check_database says why
         claimed = None
-    preflight.check_database(settings.database_url)
+    preflight.check_database(settings)
     from app.main import create_app
 
     app = create_app(settings)
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
 
         from app.errors import ApiError
 
-        preflight.check_database(settings.database_url, must_exist=True)
+        preflight.check_database(settings, must_exist=True)
         try:
             sys.stdout.write(asyncio.run(_api_key_command(args, settings)))
         except ApiError as exc:

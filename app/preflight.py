@@ -24,6 +24,10 @@ from app.settings import Settings
 
 log = logging.getLogger("app")
 CONNECT_TIMEOUT_SECONDS = 10.0
+# What a database fixes when it is created (app.services.cluster.fix_once).
+FIXED_METADATA = (
+    "SELECT key, value FROM cluster_metadata WHERE key IN ('shard_count', 'task_queue_partitions')"
+)
 # Settings whose values are never echoed in an error (a secret, or a URL with a password).
 CONFIDENTIAL = {"jwt_secret", "database_url", "rate_limit_storage", "jwt_jwks_url"}
 
@@ -43,7 +47,8 @@ def _describe(exc: ValidationError | SettingsError, options: dict[str, str]) -> 
     problems = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        name = options.get(field, "setting " + ENV_PREFIX + field.upper())
+        # A check across settings (a model validator) has no field to name.
+        name = options.get(field, f"setting {ENV_PREFIX}{field.upper()}" if field else "settings")
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, Exception):  # ours: the message says what is wrong
             message = str(cause)
@@ -88,19 +93,33 @@ def check_port(host: str, port: int) -> None:
             raise SystemExit(f"cannot listen on {host}:{port}: {hint}") from None
 
 
-def check_database(url: str, *, must_exist: bool = False) -> None:
-    """Open the database once, or exit with one line. ``must_exist``: refuse a SQLite file
-    that is not there rather than create an empty one (commands that read keys)."""
-    if database_kind(url) == "sqlite":
-        _check_sqlite(url, must_exist=must_exist)
+def check_database(settings: Settings, *, must_exist: bool = False) -> None:
+    """Open the database once, or exit with one line; and refuse a setting the database
+    fixed when it was created (a shard count, say) as a bad setting, not a traceback from
+    start-up. ``must_exist``: refuse a SQLite file that is not there rather than create
+    an empty one (commands that read keys)."""
+    kind = database_kind(settings.database_url)
+    if kind == "sqlite":
+        fixed = _check_sqlite(settings.database_url, must_exist=must_exist)
     else:
-        asyncio.run(_check_postgres(url))
+        fixed = asyncio.run(_check_postgres(settings.database_url))
+    wanted = {
+        "shard_count": settings.shard_count,
+        # As app.main's start-up fixes it when unset.
+        "task_queue_partitions": settings.task_queue_partitions or (1 if kind == "sqlite" else 4),
+    }
+    for key, value in wanted.items():
+        if key in fixed and fixed[key] != str(value):
+            raise SystemExit(
+                f"invalid setting {ENV_PREFIX}{key.upper()}={value}: this database was "
+                f"created with {key}={fixed[key]}, which cannot change (set {fixed[key]})"
+            )
 
 
-def _check_sqlite(url: str, *, must_exist: bool) -> None:
+def _check_sqlite(url: str, *, must_exist: bool) -> dict[str, str]:
     database = make_url(url).database
     if database in (None, "", ":memory:"):
-        return
+        return {}
     path = Path(database)
     if must_exist and not path.is_file():
         raise SystemExit(
@@ -111,7 +130,10 @@ def _check_sqlite(url: str, *, must_exist: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path)
         try:
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            tables = connection.execute("SELECT name FROM sqlite_master").fetchall()
+            if ("cluster_metadata",) not in tables:
+                return {}  # a new database
+            return dict(connection.execute(FIXED_METADATA).fetchall())
         finally:
             connection.close()
     except (OSError, sqlite3.Error) as exc:
@@ -119,7 +141,8 @@ def _check_sqlite(url: str, *, must_exist: bool) -> None:
         raise SystemExit(f"cannot open the SQLite database {path.absolute()}: {reason}") from None
 
 
-async def _check_postgres(url: str) -> None:
+async def _check_postgres(url: str) -> dict[str, str]:
+    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
@@ -131,8 +154,12 @@ async def _check_postgres(url: str) -> None:
     engine = create_async_engine(async_url(url), poolclass=NullPool)
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-            async with engine.connect():
-                pass
+            async with engine.connect() as connection:
+                exists = "SELECT to_regclass('cluster_metadata') IS NOT NULL"
+                if not (await connection.execute(text(exists))).scalar():
+                    return {}  # a new database
+                rows = await connection.execute(text(FIXED_METADATA))
+                return {str(key): str(value) for key, value in rows}
     except TimeoutError:
         raise SystemExit(
             f"PostgreSQL at {where} did not answer within {CONNECT_TIMEOUT_SECONDS:g} s"

@@ -36,7 +36,10 @@ def gateway(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m app ARGS` in an empty folder, with authentication on (so that no warning
-    about it shares stderr) and only the TEMPORAL_GATEWAY_* variables given."""
+    about it shares stderr) and only the TEMPORAL_GATEWAY_* variables given; `serve` on a
+    free port unless told one (a case that did start must not take 7233)."""
+    if args[0] == "serve" and "--port" not in args and "TEMPORAL_GATEWAY_PORT" not in (env or {}):
+        args = (*args, "--port", str(free_port()))
     environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("TEMPORAL_")}
     environ.update({"PYTHONPATH": str(ROOT), "TEMPORAL_GATEWAY_JWT_SECRET": SECRET, **(env or {})})
     return subprocess.run(
@@ -45,7 +48,7 @@ def gateway(
         env=environ,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=30,
     )
 
 
@@ -139,6 +142,23 @@ def test_a_bad_setting_is_one_line_naming_it(
     (tmp_path / "no-keys.json").write_text('{"kid": "x"}')
     result = gateway(tmp_path, "serve", env={variable: value})
     assert_one_line(result, f"invalid setting {variable}: ", says)
+
+
+async def test_a_setting_the_database_fixed_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    """A database keeps the shard count it was created with (16, the default, here)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        pass
+    result = gateway(
+        tmp_path,
+        *("serve", "--database-url", settings.database_url),
+        env={"TEMPORAL_GATEWAY_SHARD_COUNT": "8"},
+    )
+    assert_one_line(
+        result,
+        "invalid setting TEMPORAL_GATEWAY_SHARD_COUNT=8: this database was created with "
+        "shard_count=16, which cannot change (set 16)",
+    )
 
 
 @pytest.mark.parametrize(
