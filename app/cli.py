@@ -1,6 +1,7 @@
 """Command line: ``temporal-gateway serve`` (also ``python -m app serve``), ``token
-create`` (a development JWT signed with the configured secret) and ``openapi`` (print the
-generated OpenAPI document as YAML)."""
+create`` (a development JWT signed with the configured secret), ``api-key
+create|list|revoke`` (on the server's database) and ``openapi`` (print the generated
+OpenAPI document as YAML). Mistakes at start are one line each (app.preflight)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 import yaml
 
-from app import auth, logs, server
+from app import __version__, auth, logs, preflight, server
 from app.db.tables import ApiKeyRow
 from app.settings import Settings
 
@@ -22,8 +23,6 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _parser() -> argparse.ArgumentParser:
-    from app import __version__
-
     parser = argparse.ArgumentParser(
         prog="temporal-gateway",
         description="Temporal Gateway: a Temporal-model workflow server with an HTTP/JSON API.",
@@ -207,8 +206,6 @@ def _serve(args: argparse.Namespace) -> None:
         }.items()
         if v is not None
     }
-    from app import preflight
-
     settings = preflight.load_settings(overrides)
     logs.configure(settings)  # text or JSON lines, uvicorn's included
     preflight.warn_unknown_variables()
@@ -256,8 +253,6 @@ def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    from app import preflight
-
     if args.command == "serve":
         _serve(args)
         return
