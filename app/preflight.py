@@ -85,11 +85,9 @@ def check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            hint = (
-                "another process listens there (pick another with --port)"
-                if exc.errno == errno.EADDRINUSE
-                else exc.strerror or str(exc)
-            )
+            hint = exc.strerror or str(exc)
+            if exc.errno == errno.EADDRINUSE:  # the words bench/ and tests/e2e/ look for
+                hint = "address already in use: another process listens there (--port)"
             raise SystemExit(f"cannot listen on {host}:{port}: {hint}") from None
 
 

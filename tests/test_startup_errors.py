@@ -114,7 +114,7 @@ def test_a_port_in_use_is_one_line_before_any_start_up_work(tmp_path: Path) -> N
         result = gateway(
             tmp_path, "serve", "--port", str(port), "--database-url", "sqlite:///./gw.db"
         )
-    assert_one_line(result, f"cannot listen on 127.0.0.1:{port}", "--port")
+    assert_one_line(result, f"cannot listen on 127.0.0.1:{port}: address already in use", "--port")
     assert "listening" not in result.stderr.lower()
     assert not (tmp_path / "gw.db").exists()  # nothing started: not even the database
 
