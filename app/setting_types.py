@@ -62,7 +62,8 @@ Algorithms = Annotated[
 
 
 def database_kind(url: str) -> str:
-    """ "sqlite" or "postgresql"; a ValueError saying what is wrong for anything else."""
+    """The URL's kind, "sqlite" or "postgresql"; a ValueError saying what is wrong for
+    anything else."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
