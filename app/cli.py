@@ -56,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         "--namespace",
         action="append",
         default=[],
-        help="namespace the token may act in (repeat for several)",
+        help=(
+            "namespace the token may act in (repeat for several; '*' for every one); "
+            "without it the token names none and, unless the server sets "
+            "TEMPORAL_GATEWAY_JWT_ABSENT_NAMESPACE_MEANS_ALL, acts in no namespace"
+        ),
     )
     create.add_argument("--ttl", default="1h", help="lifetime, e.g. 30m, 12h, 7d")
     keys = commands.add_parser("api-key", help="API keys, on the server's database")
@@ -97,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _api_key_command(args: argparse.Namespace, settings: Settings) -> str:
+    from app.auth import ANONYMOUS
     from app.db.database import Database
     from app.db.migrate import migrate
     from app.services import api_keys
@@ -109,14 +114,22 @@ async def _api_key_command(args: argparse.Namespace, settings: Settings) -> str:
             if args.key_command == "create":
                 permissions = [p.strip() for p in args.permissions.split(",") if p.strip()]
                 ttl = _seconds(args.ttl) if args.ttl else None
+                # The operator, at the database: no caller's scope bounds the key.
                 row, key = await api_keys.issue(
-                    uow.session, args.name, permissions, args.namespace, args.task_queue, ttl, now
+                    uow.session,
+                    ANONYMOUS,
+                    args.name,
+                    permissions,
+                    args.namespace or None,
+                    args.task_queue or None,
+                    ttl,
+                    now,
                 )
                 return f"{key}\n(id {row.id}; this is the only time the key is shown)\n"
             if args.key_command == "revoke":
-                await api_keys.revoke(uow.session, args.key_id, now)
+                await api_keys.revoke(uow.session, ANONYMOUS, args.key_id, now)
                 return f"revoked {args.key_id}\n"
-            rows = await api_keys.list_keys(uow.session)
+            rows = await api_keys.list_keys(uow.session, ANONYMOUS)
             return _key_table(rows, now)
     finally:
         await db.close()

@@ -59,6 +59,12 @@ async def authenticate(ctx: AppContext, authorization: str | None) -> Principal:
     return await ctx.authenticator.authenticate(authorization)
 
 
+def caller(request: Request) -> Principal:
+    """The principal the route's guard admitted (see `requires`)."""
+    principal: Principal = request.state.principal
+    return principal
+
+
 def requires(permission: Permission, *budgets: Limit) -> dict[str, Any]:
     """Keyword arguments for a route decorator: the guard, and the permission and
     rate-limit budgets named in the OpenAPI document. Every API request also draws on
@@ -165,7 +171,7 @@ def _authorize(request: Request, principal: Principal, permission: Permission) -
     if namespace and not principal.may_use_namespace(namespace):
         raise permission_denied(f"this credential may not act in namespace {namespace!r}")
     queue = request.path_params.get("task_queue")
-    if queue and principal.task_queues is not None and queue not in principal.task_queues:
+    if queue and not principal.may_use_task_queue(queue):
         raise permission_denied(f"this credential may not use task queue {queue!r}")
 
 

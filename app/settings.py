@@ -136,7 +136,18 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew allowed.")
     jwt_permissions_claim: str = Field("permissions", description="Claim with permissions.")
     jwt_namespace_claim: str = Field(
-        "namespace", description="Claim with the namespace (or list of namespaces) allowed."
+        "namespace",
+        description=(
+            "Claim with the namespace (or list of namespaces) allowed; '*' for every one, "
+            "an empty list for none."
+        ),
+    )
+    jwt_absent_namespace_means_all: bool = Field(
+        False,
+        description=(
+            "A token with no namespace claim may act in every namespace. Off: it acts in "
+            "none (only cluster-wide routes)."
+        ),
     )
     require_credentials: bool = Field(
         False, description="Require credentials even with no JWT key set (API keys only)."

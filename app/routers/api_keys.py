@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from app.auth import Principal
 from app.context import AppContext, context
 from app.db.database import UnitOfWork
 from app.models.api_keys import CreateApiKeyRequest, CreateApiKeyResponse, ListApiKeysResponse
 from app.models.workflows import EmptyResponse
-from app.permissions import Permission, requires
+from app.permissions import Permission, caller, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
 from app.services import api_keys as service
@@ -26,14 +27,19 @@ router = APIRouter(prefix="/api/v1/api-keys", tags=["API keys"], route_class=Str
     responses=errors(),
 )
 async def create_api_key(
-    body: CreateApiKeyRequest, ctx: AppContext = Depends(context)
+    body: CreateApiKeyRequest,
+    ctx: AppContext = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> dict[str, Any]:
     """Issue a key with the given scope. The response carries the key once; the gateway
-    keeps only a hash. Use it as `Authorization: Bearer <key>`."""
+    keeps only a hash. Use it as `Authorization: Bearer <key>`. A key is never wider than
+    its issuer: each permission must be granted by the caller's, and its namespaces and task
+    queues must be among the caller's (PERMISSION_DENIED names what is too wide)."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         row, key = await service.issue(
             uow.session,
+            principal,
             body.name,
             body.permissions,
             body.namespaces,
@@ -53,10 +59,13 @@ async def create_api_key(
     **requires(Permission.CLUSTER_API_KEYS),
     responses=errors(),
 )
-async def list_api_keys(ctx: AppContext = Depends(context)) -> dict[str, Any]:
-    """Every key issued, with its scope and state (never the key itself)."""
+async def list_api_keys(
+    ctx: AppContext = Depends(context), principal: Principal = Depends(caller)
+) -> dict[str, Any]:
+    """The keys within the caller's scope (those it could have issued), with their scope
+    and state (never the key itself)."""
     async with ctx.db.read() as session:
-        rows = await service.list_keys(session)
+        rows = await service.list_keys(session, principal)
     return {"api_keys": [service.describe(row) for row in rows]}
 
 
@@ -67,11 +76,14 @@ async def list_api_keys(ctx: AppContext = Depends(context)) -> dict[str, Any]:
     **requires(Permission.CLUSTER_API_KEYS),
     responses=errors(404),
 )
-async def revoke_api_key(key_id: str, ctx: AppContext = Depends(context)) -> EmptyResponse:
-    """Revoke a key: it is refused from now on."""
+async def revoke_api_key(
+    key_id: str, ctx: AppContext = Depends(context), principal: Principal = Depends(caller)
+) -> EmptyResponse:
+    """Revoke a key: it is refused from now on. A key beyond the caller's scope is
+    NOT_FOUND, as if it did not exist."""
 
     async def work(uow: UnitOfWork) -> None:
-        await service.revoke(uow.session, key_id, ctx.clock.now())
+        await service.revoke(uow.session, principal, key_id, ctx.clock.now())
 
     await ctx.db.run(work)
     return EmptyResponse()

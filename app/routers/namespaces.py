@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
+from app.auth import Principal
 from app.context import AppContext, context
 from app.models.namespaces import (
     DeleteNamespaceResponse,
@@ -12,7 +13,7 @@ from app.models.namespaces import (
     RegisterNamespaceRequest,
     UpdateNamespaceRequest,
 )
-from app.permissions import Permission, requires
+from app.permissions import Permission, caller, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
 from app.services import namespaces as service
@@ -48,11 +49,12 @@ async def list_namespaces(
     page_size: int = Query(0, description="Namespaces per page; 0 means 100, at most 1000."),
     next_page_token: str = Query("", description="Token from the previous page."),
     ctx: AppContext = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> ListNamespacesResponse:
-    """List namespaces by name, a page at a time."""
+    """List namespaces by name, a page at a time: those the caller may act in."""
     after = ctx.signer.decode("namespaces", next_page_token)["after"] if (next_page_token) else None
     async with ctx.db.read() as session:
-        rows, last = await service.list_page(session, page_size, after)
+        rows, last = await service.list_page(session, page_size, after, principal.namespaces)
     token = ctx.signer.encode("namespaces", {"after": last}) if last else ""
     return ListNamespacesResponse(
         namespaces=[service.describe(r) for r in rows], next_page_token=token

@@ -1,6 +1,6 @@
 """API keys issued by the gateway: `tgk_<id>_<secret>`, shown once, stored as a SHA-256
 hash of the secret, scoped (permissions, namespaces, task queues, expiry), listed and
-revoked."""
+revoked. A caller issues, sees and revokes only keys within its own scope."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.auth import Principal
+from app.auth import Principal, scope
 from app.db.tables import ApiKeyRow
-from app.errors import ApiError, ErrorCode, bad_request
+from app.errors import ApiError, ErrorCode, bad_request, permission_denied
 
 PREFIX = "tgk_"
 
@@ -30,32 +30,56 @@ def is_api_key(credential: str) -> bool:
 
 async def issue(
     session: AsyncSession,
+    caller: Principal,
     name: str,
     permissions: list[str],
-    namespaces: list[str],
-    task_queues: list[str],
+    namespaces: list[str] | None,
+    task_queues: list[str] | None,
     ttl_seconds: int | None,
     now: datetime,
 ) -> tuple[ApiKeyRow, str]:
-    """A new key; the returned key text is the only time its secret exists in the clear."""
+    """A new key, no wider than its caller on any axis (namespaces/task queues None: every
+    one); the returned key text is the only time its secret exists in the clear."""
     if not name or len(name) > 255:
         raise bad_request("name", "name is required (at most 255 characters)")
     if not permissions:
         raise bad_request("permissions", "an API key needs at least one permission")
+    for field, names in (("namespaces", namespaces), ("task_queues", task_queues)):
+        if names is not None and not names:
+            raise bad_request(field, f"{field} must name at least one; omit it for every one")
+    wanted = Principal("", frozenset(permissions), scope(namespaces), scope(task_queues))
+    excess = caller.excess(wanted)
+    if excess is not None:
+        raise permission_denied(f"this credential may not issue a key wider than itself: {excess}")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     row = ApiKeyRow(
         id=key_id,
         name=name,
         secret_hash=_hash(secret),
         permissions=permissions,
-        namespaces=namespaces,
-        task_queues=task_queues,
+        namespaces=_stored(wanted.namespaces),
+        task_queues=_stored(wanted.task_queues),
         created_time=now,
         expires_time=now + timedelta(seconds=ttl_seconds) if ttl_seconds else None,
     )
     session.add(row)
     await session.flush()
     return row, f"{PREFIX}{key_id}_{secret}"
+
+
+def _stored(names: frozenset[str] | None) -> list[str]:
+    """The columns keep "every one" as [] (as the first keys were stored); the API never
+    lets [] mean that (see `issue`)."""
+    return [] if names is None else sorted(names)
+
+
+def _principal(row: ApiKeyRow) -> Principal:
+    return Principal(
+        subject=f"api-key:{row.name}",
+        permissions=frozenset(row.permissions),
+        namespaces=scope(row.namespaces or None),
+        task_queues=scope(row.task_queues or None),
+    )
 
 
 async def principal_for(session: AsyncSession, key: str, now: datetime) -> Principal | None:
@@ -69,35 +93,38 @@ async def principal_for(session: AsyncSession, key: str, now: datetime) -> Princ
         return None
     if row.revoked_time is not None or (row.expires_time is not None and row.expires_time <= now):
         return None
-    return Principal(
-        subject=f"api-key:{row.name}",
-        permissions=frozenset(row.permissions),
-        namespaces=frozenset(row.namespaces) if row.namespaces else None,
-        task_queues=frozenset(row.task_queues) if row.task_queues else None,
-    )
+    return _principal(row)
 
 
 def describe(row: ApiKeyRow) -> dict[str, Any]:
+    principal = _principal(row)
     return {
         "id": row.id,
         "name": row.name,
         "permissions": row.permissions,
-        "namespaces": row.namespaces,
-        "task_queues": row.task_queues,
+        "namespaces": _listed(principal.namespaces),
+        "task_queues": _listed(principal.task_queues),
         "created_time": row.created_time.isoformat(),
         "expires_time": row.expires_time.isoformat() if row.expires_time else None,
         "revoked": row.revoked_time is not None,
     }
 
 
-async def list_keys(session: AsyncSession) -> list[ApiKeyRow]:
+def _listed(names: frozenset[str] | None) -> list[str] | None:
+    return None if names is None else sorted(names)
+
+
+async def list_keys(session: AsyncSession, caller: Principal) -> list[ApiKeyRow]:
+    """The keys within the caller's scope (those it could have issued itself)."""
     query = select(ApiKeyRow).order_by(col(ApiKeyRow.created_time))
-    return list((await session.execute(query)).scalars())
+    rows = (await session.execute(query)).scalars()
+    return [row for row in rows if caller.excess(_principal(row)) is None]
 
 
-async def revoke(session: AsyncSession, key_id: str, now: datetime) -> None:
+async def revoke(session: AsyncSession, caller: Principal, key_id: str, now: datetime) -> None:
+    """Revoke a key within the caller's scope; one beyond it is NOT_FOUND, as if absent."""
     row = await session.get(ApiKeyRow, key_id)
-    if row is None:
+    if row is None or caller.excess(_principal(row)) is not None:
         raise ApiError(
             ErrorCode.NOT_FOUND,
             f"API key {key_id!r} not found.",

@@ -303,13 +303,19 @@ def _apply_config(row: NamespaceRow, config: Any) -> None:
 
 
 async def list_page(
-    session: AsyncSession, page_size: int, after_name: str | None
+    session: AsyncSession,
+    page_size: int,
+    after_name: str | None,
+    visible: frozenset[str] | None = None,
 ) -> tuple[list[NamespaceRow], str | None]:
-    """One page ordered by name, and the last name if more may follow."""
+    """One page ordered by name, and the last name if more may follow; only the names in
+    `visible` when it is given (a namespace-scoped caller's)."""
     if page_size < 0 or page_size > MAX_PAGE_SIZE:
         raise bad_request("page_size", f"page_size must be between 0 and {MAX_PAGE_SIZE}")
     size = page_size or DEFAULT_PAGE_SIZE
     query = select(NamespaceRow).where(col(NamespaceRow.state) != NamespaceState.DELETED.value)
+    if visible is not None:
+        query = query.where(col(NamespaceRow.name).in_(sorted(visible)))
     if after_name is not None:
         query = query.where(col(NamespaceRow.name) > after_name)
     rows = list(

@@ -30,14 +30,16 @@ class TokenSigner:
         return base64.urlsafe_b64encode(mac + body).decode().rstrip("=")
 
     def decode(self, kind: str, token: str, field: str = "next_page_token") -> dict[str, Any]:
+        # The field names the token: next_page_token a page token, task_token a task token.
+        invalid = f"{field} is not a valid {field.removeprefix('next_').replace('_', ' ')}"
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
-            raise bad_request(field, f"{field} is not a valid page token") from None
+            raise bad_request(field, invalid) from None
         mac, body = raw[:16], raw[16:]
         expected = hmac.new(self._secret, body, hashlib.sha256).digest()[:16]
         if len(raw) <= 16 or not hmac.compare_digest(mac, expected):
-            raise bad_request(field, f"{field} is not a valid page token")
+            raise bad_request(field, invalid)
         state: dict[str, Any] = json.loads(body)
         if state.pop("k", None) != kind:
             raise bad_request(field, f"{field} belongs to another request")

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from jose import jwt
 
-from app.auth import Principal
+from app.auth import Principal, mint, principal_from_claims
 from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
@@ -68,31 +68,34 @@ def token(
     return str(jwt.encode(body, key, algorithm=algorithm))
 
 
+def b64url(value: Any) -> str:
+    """A token segment: bytes as they are, anything else as JSON."""
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def hmac_by_hand(key: bytes, header: Any, claims: Any) -> str:
+    """HMAC-SHA256 over any header and payload, made by hand: python-jose refuses to sign
+    with an RSA public key as the secret, or with an algorithm it does not know."""
+    signing_input = f"{b64url(header)}.{b64url(claims)}"
+    return (
+        f"{signing_input}.{b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+    )
+
+
 def _hs256_by_hand(key: bytes) -> str:
     """The classic HS/RS confusion: HMAC over the token with the RSA public key as the
-    secret (python-jose refuses to make one, so it is made by hand)."""
-
-    def part(value: dict[str, Any]) -> str:
-        raw = json.dumps(value, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
+    secret."""
     now = int(time.time())
-    signing_input = (
-        part({"alg": "HS256", "typ": "JWT"})
-        + "."
-        + part(
-            {
-                "sub": "x",
-                "permissions": ["temporal:*"],
-                "iat": now,
-                "exp": now + 600,
-                "iss": "https://auth.company.com",
-                "aud": "temporal.company.com",
-            }
-        )
-    )
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    claims = {
+        "sub": "x",
+        "permissions": ["temporal:*"],
+        "iat": now,
+        "exp": now + 600,
+        "iss": "https://auth.company.com",
+        "aud": "temporal.company.com",
+    }
+    return hmac_by_hand(key, {"alg": "HS256", "typ": "JWT"}, claims)
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -207,7 +210,7 @@ async def test_each_route_needs_its_permission(
 
 
 async def test_namespaces_are_sealed(secured: httpx.AsyncClient) -> None:
-    admin = bearer(token(namespace=None))
+    admin = bearer(token(namespace="*"))
     await secured.post(
         "/api/v1/namespaces",
         headers=admin,
@@ -280,7 +283,13 @@ async def test_jwks_picks_the_key_by_kid(database_url: str, tmp_path: Path) -> N
     )
     app = create_app(settings, clock=ManualClock())
     now = int(time.time())
-    claims = {"sub": "svc", "permissions": ["temporal:*"], "iat": now, "exp": now + 600}
+    claims = {
+        "sub": "svc",
+        "permissions": ["temporal:*"],
+        "namespace": "default",
+        "iat": now,
+        "exp": now + 600,
+    }
     good = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": "key-1"})
     unknown = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": "key-9"})
     hmac_token = jwt.encode(claims, SECRET, algorithm="HS256")
@@ -291,3 +300,90 @@ async def test_jwks_picks_the_key_by_kid(database_url: str, tmp_path: Path) -> N
             for bad in (unknown, hmac_token):
                 response = await client.get(f"{NS}/workflows", headers=bearer(bad))
                 assert_error(response, 401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize(
+    ("claims", "absent_means_all", "namespaces", "task_queues"),
+    [
+        pytest.param({}, False, frozenset(), None, id="absent-grants-none"),
+        pytest.param({}, True, None, None, id="absent-grants-all-when-told"),
+        pytest.param({"namespace": []}, True, frozenset(), None, id="empty-grants-none"),
+        pytest.param({"namespace": "*"}, False, None, None, id="star-grants-all"),
+        pytest.param({"namespace": ["a", "*"]}, False, None, None, id="star-in-a-list"),
+        pytest.param({"namespace": "a"}, True, frozenset({"a"}), None, id="one"),
+        pytest.param({"namespace": ["a", "b"]}, False, frozenset({"a", "b"}), None, id="list"),
+        pytest.param({"task_queues": []}, True, None, frozenset(), id="no-queue"),
+        pytest.param({"task_queues": "q"}, True, None, frozenset({"q"}), id="one-queue"),
+    ],
+)
+def test_scope_claims(
+    claims: dict[str, Any],
+    absent_means_all: bool,
+    namespaces: frozenset[str] | None,
+    task_queues: frozenset[str] | None,
+) -> None:
+    """An empty list grants nothing; only "*" or, when the setting says so, an absent
+    namespace claim grants every namespace. An absent task_queues claim limits nothing."""
+    settings = Settings(jwt_absent_namespace_means_all=absent_means_all)
+    principal = principal_from_claims({"exp": 2e9, **claims}, settings, now=1e9)
+    assert (principal.namespaces, principal.task_queues) == (namespaces, task_queues)
+
+
+def test_permissions_claim_as_a_list_or_a_space_separated_string() -> None:
+    for claim in (
+        ["temporal:workflow:*", "temporal:namespace:read"],
+        "temporal:workflow:* temporal:namespace:read",
+    ):
+        principal = principal_from_claims({"exp": 2e9, "permissions": claim}, Settings(), now=1e9)
+        assert principal.permissions == {"temporal:workflow:*", "temporal:namespace:read"}
+
+
+async def test_list_namespaces_shows_only_the_callers(secured: httpx.AsyncClient) -> None:
+    admin = bearer(token(namespace="*"))
+    for name in ("nsa", "nsb", "nsc"):
+        registered = await secured.post(
+            "/api/v1/namespaces",
+            headers=admin,
+            json={"namespace": name, "workflow_execution_retention_period": "86400s"},
+        )
+        assert registered.status_code == 200, registered.text
+
+    async def names(headers: dict[str, str], page_size: int) -> list[str]:
+        seen: list[str] = []
+        page_token = ""
+        while True:
+            response = await secured.get(
+                "/api/v1/namespaces",
+                headers=headers,
+                params={"page_size": page_size, "next_page_token": page_token},
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            seen += [n["namespace_info"]["name"] for n in body["namespaces"]]
+            page_token = body["next_page_token"]
+            if not page_token:
+                return seen
+
+    assert await names(admin, 1) == ["default", "nsa", "nsb", "nsc"]
+    assert await names(bearer(token(namespace=["nsc", "nsa"])), 1) == ["nsa", "nsc"]
+    assert await names(bearer(token(namespace="nsb")), 0) == ["nsb"]
+    assert await names(bearer(token(namespace=[])), 0) == []
+    assert await names(bearer(token(namespace=None)), 0) == []  # absent: none, by default
+
+
+def test_minted_tokens_scope_as_documented() -> None:
+    """`temporal-gateway token create`: --namespace NAME (repeated), '*' for every one,
+    none for no namespace unless the server takes an absent claim for every one."""
+    settings = Settings(jwt_secret=SECRET)
+    for namespaces, expected in [
+        (["default"], frozenset({"default"})),
+        (["a", "b"], frozenset({"a", "b"})),
+        (["*"], None),
+        ([], frozenset()),
+    ]:
+        minted = mint(settings, "alice", ["temporal:*"], namespaces, 600, int(time.time()))
+        claims = jwt.decode(minted, SECRET, algorithms=["HS256"])
+        principal = principal_from_claims(claims, settings, time.time())
+        assert principal.namespaces == expected, namespaces
+    told = Settings(jwt_secret=SECRET, jwt_absent_namespace_means_all=True)
+    assert principal_from_claims(claims, told, time.time()).namespaces is None

@@ -89,7 +89,13 @@ async def gateway(
 
 def signed(kid: str) -> dict[str, str]:
     now = int(time.time())
-    claims = {"sub": "svc", "permissions": ["temporal:*"], "iat": now, "exp": now + 600}
+    claims = {
+        "sub": "svc",
+        "permissions": ["temporal:*"],
+        "namespace": "*",
+        "iat": now,
+        "exp": now + 600,
+    }
     return bearer(jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": kid}))
 
 

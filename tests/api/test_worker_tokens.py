@@ -71,6 +71,12 @@ def assert_bad_token(response: httpx.Response) -> None:
     assert "task_token" in fields, error
 
 
+def assert_invalid_task_token(response: httpx.Response) -> None:
+    """Refused by the signer: the message names the token's kind, not a page token."""
+    assert_bad_token(response)
+    assert response.json()["error"]["message"] == "task_token is not a valid task token"
+
+
 def assert_stale(response: httpx.Response) -> None:
     assert_error(response, 404, "NOT_FOUND")
 
@@ -152,7 +158,7 @@ async def test_malformed_tokens_are_invalid_argument(
     for name, token in MALFORMED.items():
         response = await answer(client, endpoint, token)
         assert response.status_code == 400, f"{name}: {response.status_code} {response.text}"
-        assert_bad_token(response)
+        assert_invalid_task_token(response)
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
@@ -179,18 +185,18 @@ async def test_forged_tokens_are_invalid_argument(worker: Worker, endpoint: str)
         assert forged != real
         response = await answer(worker.client, endpoint, forged)
         assert response.status_code == 400, f"position {position}: {response.text}"
-        assert_bad_token(response)
+        assert_invalid_task_token(response)
     # Truncated and extended.
     for forged in (real[:-4], real[:22], real + "AAAA"):
-        assert_bad_token(await answer(worker.client, endpoint, forged))
+        assert_invalid_task_token(await answer(worker.client, endpoint, forged))
     # Base64 of random bytes, of a few lengths.
     for size in (1, 16, 17, 64, 300):
-        assert_bad_token(await answer(worker.client, endpoint, b64(os.urandom(size))))
+        assert_invalid_task_token(await answer(worker.client, endpoint, b64(os.urandom(size))))
     # Hand-built: plausible claims (the right kind, namespace and run) under a made-up MAC.
     claims = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4))[16:])
     body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
     for mac in (os.urandom(16), bytes(16)):
-        assert_bad_token(await answer(worker.client, endpoint, b64(mac + body)))
+        assert_invalid_task_token(await answer(worker.client, endpoint, b64(mac + body)))
     # The real token, untouched, is still accepted: the refusals changed nothing.
     accepted = await answer(worker.client, endpoint, real)
     if endpoint == "activities/resolve-as-canceled":
