@@ -164,7 +164,7 @@ class Authenticator:
             raise unauthenticated("invalid token signature") from None
         try:
             claims = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # also JSON nested past the parser's depth
             claims = None
         if not isinstance(claims, dict):
             raise unauthenticated("token payload must be a JSON object")

@@ -179,6 +179,10 @@ def _forged_task_token() -> dict[str, Any]:
     return {"task_token": b64url(bytes(16) + b'{"k":"workflow_task","ns":"x"}'), "commands": []}
 
 
+# JSON nested past the depth Python's parser recurses to (it raises RecursionError).
+DEEP = b"[" * 3000 + b"]" * 3000
+
+
 def alg_none() -> str:
     """The classic: no signature at all."""
     return unsigned({"alg": "none", "typ": "JWT"}, {"sub": "x", "permissions": ["temporal:*"]}, "")
@@ -210,6 +214,8 @@ ATTACKS: dict[str, Attack] = {
     "header-not-json": unauth(f"{b64url(b'{alg:')}.{b64url({'sub': 'x'})}.c2ln", "malformed"),
     "kid-an-object": unauth(unsigned({"alg": "RS256", "kid": {"x": 1}}), "kid"),
     "not-a-jwt": unauth("not-a-jwt", "malformed"),
+    "header-nested-too-deep": unauth(unsigned(DEEP), "malformed"),
+    "payload-nested-too-deep": unauth(hmac_signed({"alg": "HS256", "typ": "JWT"}, DEEP), "payload"),
     "missing": unauth(None, "missing"),
     # 4. claims of the wrong type, times that do not hold, a required audience absent
     "permissions-a-number": unauth(token(permissions=5), "'permissions'"),
