@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app.auth import Principal
 from app.context import AppContext, context
+from app.errors import permission_denied
 from app.models.namespaces import (
     DeleteNamespaceResponse,
     DescribeNamespaceResponse,
@@ -29,10 +30,17 @@ router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"], route_class
     responses=errors(409),
 )
 async def register_namespace(
-    body: RegisterNamespaceRequest, ctx: AppContext = Depends(context)
+    body: RegisterNamespaceRequest,
+    ctx: AppContext = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> DescribeNamespaceResponse:
     """Register a new namespace. Retention defaults to 72h and must be at least 1h (24h for
-    a global namespace). A duplicate name is ALREADY_EXISTS."""
+    a global namespace). A duplicate name is ALREADY_EXISTS. A credential limited to some
+    namespaces registers only those (PERMISSION_DENIED otherwise)."""
+    if not principal.may_use_namespace(body.namespace):
+        raise permission_denied(
+            f"this credential may not act in namespace {body.namespace[:255]!r}"
+        )
     async with ctx.db.write() as uow:
         row = await service.register(uow.session, body, ctx.settings.cluster_name, ctx.clock.now())
     return service.describe(row)

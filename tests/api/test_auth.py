@@ -387,3 +387,20 @@ def test_minted_tokens_scope_as_documented() -> None:
         assert principal.namespaces == expected, namespaces
     told = Settings(jwt_secret=SECRET, jwt_absent_namespace_means_all=True)
     assert principal_from_claims(claims, told, time.time()).namespaces is None
+
+
+async def test_a_scoped_credential_registers_only_its_namespaces(
+    secured: httpx.AsyncClient,
+) -> None:
+    scoped = bearer(token(["temporal:namespace:*"], namespace=["team-a"]))
+
+    def body(name: str) -> dict[str, str]:
+        return {"namespace": name, "workflow_execution_retention_period": "86400s"}
+
+    own = await secured.post("/api/v1/namespaces", headers=scoped, json=body("team-a"))
+    assert own.status_code == 200, own.text
+    other = await secured.post("/api/v1/namespaces", headers=scoped, json=body("team-b"))
+    assert "'team-b'" in assert_error(other, 403, "PERMISSION_DENIED")["message"]
+    admin = bearer(token(namespace="*"))
+    missing = await secured.get("/api/v1/namespaces/team-b", headers=admin)
+    assert_error(missing, 404, "NAMESPACE_NOT_FOUND")

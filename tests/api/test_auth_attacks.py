@@ -175,6 +175,20 @@ async def _nsa_task_token(world: World) -> dict[str, Any]:
     return {"task_token": await world.task_token("nsa"), "commands": []}
 
 
+async def _nsa_signal_to_nsb(world: World) -> dict[str, Any]:
+    """A task of nsa answered with a signal to a workflow of nsb."""
+    attributes = {
+        "namespace": "nsb",
+        "execution": {"workflow_id": "attacked"},
+        "signal_name": "from-nsa",
+    }
+    signal = {
+        "command_type": "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION",
+        "signal_external_workflow_execution_command_attributes": attributes,
+    }
+    return {"task_token": await world.task_token("nsa"), "commands": [signal]}
+
+
 def _forged_task_token() -> dict[str, Any]:
     return {"task_token": b64url(bytes(16) + b'{"k":"workflow_task","ns":"x"}'), "commands": []}
 
@@ -279,6 +293,20 @@ ATTACKS: dict[str, Attack] = {
         method="POST",
         url=f"{API}/nsb/workflow-tasks/complete",
         body=_nsa_task_token,
+    ),
+    "foreign-namespace-by-command": denied(
+        token(["temporal:worker:*"], namespace="nsa"),
+        "namespace 'nsb'",
+        method="POST",
+        url=f"{API}/nsa/workflow-tasks/complete",
+        body=_nsa_signal_to_nsb,
+    ),
+    "register-foreign-namespace": denied(
+        token(["temporal:namespace:*"], namespace="nsa"),
+        "namespace 'nsz'",
+        method="POST",
+        url=API,
+        body={"namespace": "nsz", "workflow_execution_retention_period": "86400s"},
     ),
     # 11. a forged task token names its kind
     "forged-task-token": Attack(
