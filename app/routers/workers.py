@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from app.auth import Principal
 from app.context import AppContext, context
-from app.errors import bad_request
+from app.errors import bad_request, permission_denied
 from app.models.workers import RegisteredWorker, RegisterWorkerRequest
-from app.permissions import Permission, requires
+from app.permissions import Permission, caller, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
 from app.services import workers as service
@@ -27,13 +28,20 @@ router = APIRouter(
     responses=errors(404),
 )
 async def register_worker(
-    namespace: str, body: RegisterWorkerRequest, ctx: AppContext = Depends(context)
+    namespace: str,
+    body: RegisterWorkerRequest,
+    ctx: AppContext = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> dict[str, Any]:
     """Register a worker on a task queue with the workflow and activity types it runs.
     The registration is listed by DescribeTaskQueue until it lapses: it is kept alive by
     registering again or by polling the queue with the same identity."""
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
+    # The guard checks a task queue in the path; this one is in the body.
+    queue = service.queue_name(body)
+    if not principal.may_use_task_queue(queue):
+        raise permission_denied(f"this credential may not use task queue {queue!r}")
     ttl = ctx.settings.worker_registration_ttl_seconds
     async with ctx.db.write() as uow:
         ns = await ctx.namespaces.current(uow.session, namespace)

@@ -252,6 +252,13 @@ async def test_worker_limited_to_task_queues(secured: httpx.AsyncClient) -> None
         headers=worker,
     )
     assert_error(other, 403, "PERMISSION_DENIED")
+    # RegisterWorker names its queue in the body: the same limit holds there.
+    for queue, status in (("payments", 200), ({"name": "payments"}, 200), ("shipping", 403)):
+        registered = await secured.post(
+            f"{NS}/workers", json={"task_queue": queue, "identity": "w"}, headers=worker
+        )
+        assert registered.status_code == status, registered.text
+    assert "'shipping'" in registered.json()["error"]["message"]
 
 
 def test_principal_hierarchy() -> None:

@@ -308,6 +308,13 @@ ATTACKS: dict[str, Attack] = {
         url=API,
         body={"namespace": "nsz", "workflow_execution_retention_period": "86400s"},
     ),
+    "register-worker-foreign-task-queue": denied(
+        token(["temporal:worker:*"], task_queues=["q1"]),
+        "task queue 'q2'",
+        method="POST",
+        url=f"{API}/default/workers",
+        body={"task_queue": {"name": "q2"}, "identity": "w"},
+    ),
     # 11. a forged task token names its kind
     "forged-task-token": Attack(
         token(["temporal:worker:*"], namespace="nsa"),
