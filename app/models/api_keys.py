@@ -24,7 +24,7 @@ class CreateApiKeyRequest(StrictModel):
             "a caller not limited to some queues may ask for. Never empty."
         ),
     )
-    ttl: Duration | None = Field(None, description="Lifetime; absent: no expiry.")
+    ttl: Duration | None = Field(None, description="Lifetime, over 0s; absent: no expiry.")
 
 
 class ApiKeyInfo(BaseModel):

@@ -44,7 +44,7 @@ async def create_api_key(
             body.permissions,
             body.namespaces,
             body.task_queues,
-            int(body.ttl.total_seconds()) if body.ttl else None,
+            body.ttl.total_seconds() if body.ttl is not None else None,
             ctx.clock.now(),
         )
         return {**service.describe(row), "key": key}

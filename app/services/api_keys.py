@@ -35,7 +35,7 @@ async def issue(
     permissions: list[str],
     namespaces: list[str] | None,
     task_queues: list[str] | None,
-    ttl_seconds: int | None,
+    ttl_seconds: float | None,
     now: datetime,
 ) -> tuple[ApiKeyRow, str]:
     """A new key, no wider than its caller on any axis (namespaces/task queues None: every
@@ -44,6 +44,8 @@ async def issue(
         raise bad_request("name", "name is required (at most 255 characters)")
     if not permissions:
         raise bad_request("permissions", "an API key needs at least one permission")
+    if ttl_seconds is not None and ttl_seconds <= 0:
+        raise bad_request("ttl", "ttl must be longer than 0s; omit it for a key that never expires")
     for field, names in (("namespaces", namespaces), ("task_queues", task_queues)):
         if names is not None and not names:
             raise bad_request(field, f"{field} must name at least one; omit it for every one")
@@ -60,7 +62,7 @@ async def issue(
         namespaces=_stored(wanted.namespaces),
         task_queues=_stored(wanted.task_queues),
         created_time=now,
-        expires_time=now + timedelta(seconds=ttl_seconds) if ttl_seconds else None,
+        expires_time=now + timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None,
     )
     session.add(row)
     await session.flush()

@@ -292,3 +292,23 @@ async def test_keys_stored_with_an_empty_scope_keep_meaning_every_one(
     assert listed.status_code == 200, listed.text
     described = (await client.get("/api/v1/api-keys", headers=bearer(token(namespace="*")))).json()
     assert described["api_keys"][0]["namespaces"] is None
+
+
+async def test_a_zero_ttl_is_invalid_argument_and_a_short_one_expires(
+    gateway: tuple[httpx.AsyncClient, FastAPI], clock: ManualClock
+) -> None:
+    """A ttl under a second used to be rounded to 0, which meant no expiry at all."""
+    client, _ = gateway
+    admin = bearer(token(namespace="*"))
+    body = {"name": "k", "permissions": ["temporal:workflow:*"], "namespaces": ["default"]}
+    zero = await client.post("/api/v1/api-keys", headers=admin, json={**body, "ttl": "0s"})
+    error = assert_error(zero, 400, "INVALID_ARGUMENT")
+    assert error["details"][0]["field"] == "ttl", error
+    short = await client.post("/api/v1/api-keys", headers=admin, json={**body, "ttl": "0.5s"})
+    assert short.status_code == 200, short.text
+    issued = short.json()
+    assert issued["expires_time"] == "2026-01-01T00:00:00.500000+00:00", issued
+    key = bearer(issued["key"])
+    assert (await client.get(f"{NS}/workflows", headers=key)).status_code == 200
+    clock.advance(0.5)
+    assert_error(await client.get(f"{NS}/workflows", headers=key), 401, "UNAUTHENTICATED")
