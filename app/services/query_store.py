@@ -87,6 +87,17 @@ _MOVE_ON = Statement(
         _QUERIES.c.id == bindparam("key_id"), _QUERIES.c.state == bindparam("key_state")
     )
 )
+# A workflow task's completion names the queries it answers; only those handed to that
+# task's run are taken, so a worker cannot answer another run's (or namespace's) query.
+_MOVE_ON_IN_RUN = Statement(
+    update(_QUERIES).where(
+        _QUERIES.c.id == bindparam("key_id"),
+        _QUERIES.c.state == bindparam("key_state"),
+        _QUERIES.c.namespace_id == bindparam("run_namespace_id"),
+        _QUERIES.c.workflow_id == bindparam("run_workflow_id"),
+        _QUERIES.c.run_id == bindparam("run_run_id"),
+    )
+)
 _DELETE = Statement(delete(_QUERIES).where(_QUERIES.c.id == bindparam("key_id")))
 _ANSWER = Statement(
     select(_QUERIES.c.state, _QUERIES.c.answer).where(_QUERIES.c.id == bindparam("key_id"))
@@ -161,13 +172,19 @@ async def send_attached_on_their_own(uow: UnitOfWork, notifier: Notifier, run_ke
 
 
 async def resolve(
-    uow: UnitOfWork, notifier: Notifier, query_id: str, answer: dict[str, Any]
+    uow: UnitOfWork,
+    notifier: Notifier,
+    query_id: str,
+    answer: dict[str, Any],
+    run_key: RunKey | None = None,
 ) -> bool:
-    """Record a worker's answer; False when nobody waits for it any more."""
-    answered = await _MOVE_ON.run(
-        uow.session,
-        {"key_id": query_id, "key_state": "delivered", "state": "answered", "answer": answer},
-    )
+    """Record a worker's answer; False when nobody waits for it any more (or, given the
+    run it must belong to, when it is not that run's)."""
+    move = {"key_id": query_id, "key_state": "delivered", "state": "answered", "answer": answer}
+    if run_key is None:
+        answered = await _MOVE_ON.run(uow.session, move)
+    else:
+        answered = await _MOVE_ON_IN_RUN.run(uow.session, {**move, **_run_params(run_key)})
     if not answered:
         return False
     wake_after_commit(uow, notifier, answer_key(query_id))

@@ -186,6 +186,7 @@ async def settle_queries(
     waiting for a task that will not come are sent on their own."""
     if not results and task_pending:
         return
+    run_key = (claims["ns"], claims["wf"], claims["run"])
     for query_id, result in (results or {}).items():
         if isinstance(result, dict):
             await query_store.resolve(
@@ -198,9 +199,9 @@ async def settle_queries(
                     str(result.get("error_message", "")),
                     result.get("failure"),
                 ),
+                run_key,
             )
     if not task_pending:
-        run_key = (claims["ns"], claims["wf"], claims["run"])
         await query_store.send_attached_on_their_own(uow, ctx.notifier, run_key)
 
 

@@ -227,3 +227,37 @@ async def test_a_task_completed_between_the_querys_read_and_its_write_sends_it_o
     assert answered.status_code == 200, answered.text
     response = await asking
     assert response.json() == {"query_result": "waiting"}, response.text
+
+
+async def test_a_workflow_task_answers_only_its_own_runs_queries(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    worker = Worker(client, clock, app)
+    await worker.start("victim")
+    asking = _ask(client, "victim")
+    await wait_until(lambda: clock.pending_waits() == 1)
+    victim_task = await worker.workflow_task()
+    ((query_id, _),) = victim_task["queries"].items()
+    await worker.start("other")
+    other_task = await worker.workflow_task()
+    assert other_task["workflow_execution"]["workflow_id"] == "other"
+    forged = await client.post(
+        f"{NS}/workflow-tasks/complete",
+        json={
+            "task_token": other_task["task_token"],
+            "commands": [],
+            "query_results": {query_id: {"result_type": "ANSWERED", "answer": "FORGED"}},
+        },
+    )
+    assert forged.status_code == 200, forged.text
+    assert not asking.done()
+    answered = await client.post(
+        f"{NS}/workflow-tasks/complete",
+        json={
+            "task_token": victim_task["task_token"],
+            "commands": [],
+            "query_results": {query_id: {"result_type": "ANSWERED", "answer": "REAL"}},
+        },
+    )
+    assert answered.status_code == 200, answered.text
+    assert (await asking).json() == {"query_result": "REAL"}
