@@ -1,9 +1,9 @@
 """Who is calling: Bearer JWTs turned into a Principal carrying the spec's permissions,
 namespaces and task queues. python-jose checks the signature, with an exact algorithm
-allow-list; the claims (exp/nbf/iat with a small leeway, iss, aud and the scope claims)
-are checked here, each by type, so a malformed token is a 401 naming the claim, never a
-500. With authentication off, every caller is an anonymous principal with every
-permission.
+allow-list; the claims (exp/nbf/iat with a small leeway, against the injected clock; iss,
+aud and the scope claims) are checked here, each by type, so a malformed token is a 401
+naming the claim, never a 500. With authentication off, every caller is an anonymous
+principal with every permission.
 
 Scopes: None means every namespace (task queue); an empty set means none. Only `"*"` or,
 with `jwt_absent_namespace_means_all`, an absent namespace claim gives every namespace."""
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -113,6 +112,7 @@ class Authenticator:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         check_secret(settings)
         self.settings = settings
+        self._clock = clock  # exp/nbf/iat are checked against it, never the wall
         self._key_set = KeySet(settings, clock)
         # Exact names: a JWS `alg` is case-sensitive, and jose has no key for "hs256".
         self._algorithms = {a.upper() for a in settings.jwt_algorithms} - {"NONE"}
@@ -142,7 +142,7 @@ class Authenticator:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise unauthenticated("missing Bearer credentials")
         claims = await self._verified_claims(authorization[7:].strip())
-        return principal_from_claims(claims, self.settings, time.time())
+        return principal_from_claims(claims, self.settings, self._clock.now().timestamp())
 
     async def _verified_claims(self, token: str) -> dict[str, Any]:
         """The payload of a token whose signature verifies. No message echoes the token."""

@@ -27,6 +27,10 @@ from tests.conftest import assert_error, start_body
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256!"
 NS = "/api/v1/namespaces/default"
+# The time of every gateway here: a ManualClock's start. Tokens are minted at it, not at
+# the wall's time, which the gateway never reads.
+NOW = int(ManualClock().now().timestamp())
+LEEWAY = Settings().jwt_leeway_seconds
 
 
 def _rsa_pair() -> tuple[str, str]:
@@ -52,7 +56,7 @@ def token(
     algorithm: str = "HS256",
     **claims: Any,
 ) -> str:
-    now = int(time.time())
+    now = NOW
     body: dict[str, Any] = {
         "sub": "tester",
         "iat": now,
@@ -86,7 +90,7 @@ def hmac_by_hand(key: bytes, header: Any, claims: Any) -> str:
 def _hs256_by_hand(key: bytes) -> str:
     """The classic HS/RS confusion: HMAC over the token with the RSA public key as the
     secret."""
-    now = int(time.time())
+    now = NOW
     claims = {
         "sub": "x",
         "permissions": ["temporal:*"],
@@ -103,7 +107,9 @@ def bearer(value: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def secured(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def secured(
+    database_url: str, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[httpx.AsyncClient]:
     public_key = tmp_path / "public.pem"
     public_key.write_text(PUBLIC_KEY)
     settings = Settings(
@@ -114,7 +120,7 @@ async def secured(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.Asyn
         jwt_issuer="https://auth.company.com",
         jwt_audience="temporal.company.com",
     )
-    app: FastAPI = create_app(settings, clock=ManualClock())
+    app: FastAPI = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
@@ -127,8 +133,8 @@ async def secured(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.Asyn
         pytest.param(None, id="missing"),
         pytest.param("Basic dXNlcjpwYXNz", id="not-bearer"),
         pytest.param("Bearer not-a-jwt", id="garbage"),
-        pytest.param("Bearer " + token(exp=int(time.time()) - 3600), id="expired"),
-        pytest.param("Bearer " + token(nbf=int(time.time()) + 3600), id="not-yet-valid"),
+        pytest.param("Bearer " + token(exp=NOW - 3600), id="expired"),
+        pytest.param("Bearer " + token(nbf=NOW + 3600), id="not-yet-valid"),
         pytest.param("Bearer " + token(iss="https://evil.example"), id="wrong-issuer"),
         pytest.param("Bearer " + token(aud="someone-else"), id="wrong-audience"),
         pytest.param(
@@ -156,6 +162,37 @@ async def test_rs256_and_hs256_tokens_are_accepted(secured: httpx.AsyncClient) -
     for value in (token(), token(key=PRIVATE_KEY, algorithm="RS256")):
         response = await secured.get(f"{NS}/workflows", headers=bearer(value))
         assert response.status_code == 200, response.text
+
+
+async def test_exp_is_checked_against_the_gateways_clock(
+    secured: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """A token still valid at the wall's time is expired once the gateway's clock passes
+    its exp (and the leeway): the gateway reads its clock, never the wall."""
+    start = clock.now().timestamp()
+    expires = int(max(start, time.time())) + 600  # valid at the wall's time, as at the clock's
+    value = bearer(token(iat=NOW, nbf=NOW, exp=expires))
+    assert (await secured.get(f"{NS}/workflows", headers=value)).status_code == 200
+    clock.advance(expires + LEEWAY - 1 - start)
+    assert (await secured.get(f"{NS}/workflows", headers=value)).status_code == 200
+    clock.advance(1)
+    response = await secured.get(f"{NS}/workflows", headers=value)
+    assert "'exp'" in assert_error(response, 401, "UNAUTHENTICATED")["message"]
+    assert time.time() < expires  # the wall would still have taken it
+
+
+async def test_nbf_is_checked_against_the_gateways_clock(
+    secured: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """A token whose nbf is in the clock's future (though long past at the wall's time) is
+    refused until the clock reaches nbf less the leeway."""
+    value = bearer(token(iat=NOW, nbf=NOW + 3600, exp=NOW + 7200))
+    response = await secured.get(f"{NS}/workflows", headers=value)
+    assert "'nbf'" in assert_error(response, 401, "UNAUTHENTICATED")["message"]
+    clock.advance(3600 - LEEWAY - 1)
+    assert_error(await secured.get(f"{NS}/workflows", headers=value), 401, "UNAUTHENTICATED")
+    clock.advance(1)
+    assert (await secured.get(f"{NS}/workflows", headers=value)).status_code == 200
 
 
 async def test_health_and_docs_need_no_token(secured: httpx.AsyncClient) -> None:
@@ -289,7 +326,7 @@ async def test_jwks_picks_the_key_by_kid(database_url: str, tmp_path: Path) -> N
         jwt_algorithms=["RS256"],
     )
     app = create_app(settings, clock=ManualClock())
-    now = int(time.time())
+    now = NOW
     claims = {
         "sub": "svc",
         "permissions": ["temporal:*"],
@@ -388,12 +425,14 @@ def test_minted_tokens_scope_as_documented() -> None:
         (["*"], None),
         ([], frozenset()),
     ]:
-        minted = mint(settings, "alice", ["temporal:*"], namespaces, 600, int(time.time()))
-        claims = jwt.decode(minted, SECRET, algorithms=["HS256"])
-        principal = principal_from_claims(claims, settings, time.time())
+        minted = mint(settings, "alice", ["temporal:*"], namespaces, 600, NOW)
+        # The times are principal_from_claims's to check, at NOW: not jose's, at the wall's.
+        unchecked = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+        claims = jwt.decode(minted, SECRET, algorithms=["HS256"], options=unchecked)
+        principal = principal_from_claims(claims, settings, NOW)
         assert principal.namespaces == expected, namespaces
     told = Settings(jwt_secret=SECRET, jwt_absent_namespace_means_all=True)
-    assert principal_from_claims(claims, told, time.time()).namespaces is None
+    assert principal_from_claims(claims, told, NOW).namespaces is None
 
 
 async def test_a_scoped_credential_registers_only_its_namespaces(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_auth import (
+    NOW,
     PUBLIC_KEY,
     SECRET,
     _hs256_by_hand,
@@ -48,7 +48,7 @@ def unsigned(header: Any, payload: Any = None, signature: str = "c2ln") -> str:
 
 
 def good_claims() -> dict[str, Any]:
-    now = int(time.time())
+    now = NOW  # the gateway's clock's time
     return {
         "sub": "tester",
         "iat": now,
@@ -239,17 +239,17 @@ ATTACKS: dict[str, Attack] = {
     "namespace-an-object": unauth(token(namespace={"default": True}), "'namespace'"),
     "namespace-list-with-null": unauth(token(namespace=[None]), "'namespace'"),
     "task-queues-a-number": unauth(token(task_queues=3), "'task_queues'"),
-    "exp-a-string": unauth(token(exp=str(int(time.time()) + 600)), "'exp'"),
+    "exp-a-string": unauth(token(exp=str(NOW + 600)), "'exp'"),
     "exp-a-boolean": unauth(token(exp=True), "'exp'"),
     "exp-missing": unauth(claims_without("exp"), "'exp'"),
     "nbf-a-string": unauth(token(nbf="0"), "'nbf'"),
-    "iat-in-the-future": unauth(token(iat=int(time.time()) + 3600), "'iat'"),
+    "iat-in-the-future": unauth(token(iat=NOW + 3600), "'iat'"),
     "aud-missing": unauth(claims_without("aud"), "'aud'"),
     "aud-a-number": unauth(token(aud=42), "'aud'"),
     "sub-a-number": unauth(token(sub=42), "'sub'"),
     # already held: time, signature, issuer, audience
-    "expired": unauth(token(exp=int(time.time()) - 3600), "expired"),
-    "nbf-in-the-future": unauth(token(nbf=int(time.time()) + 3600), "'nbf'"),
+    "expired": unauth(token(exp=NOW - 3600), "expired"),
+    "nbf-in-the-future": unauth(token(nbf=NOW + 3600), "'nbf'"),
     "hs256-signed-with-the-public-key": unauth(_hs256_by_hand(PUBLIC_KEY.encode()), "signature"),
     "rs256-signed-by-another-key": unauth(
         token(key=_rsa_pair()[0], algorithm="RS256"), "signature"

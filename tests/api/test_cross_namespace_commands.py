@@ -6,7 +6,6 @@ before anything is written, and the other namespace sees nothing. Within its nam
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +25,12 @@ SECRET = "a-test-secret-that-is-long-enough-for-hs256!"
 API = "/api/v1/namespaces"
 HOME, OTHER = "default", "nsb"
 QUEUE = "senders"
+NOW = int(ManualClock().now().timestamp())  # each gateway's clock starts here
 
 
 def bearer(permissions: list[str], namespace: Any) -> dict[str, str]:
-    now = int(time.time())
+    """A token minted at the gateway's clock's start (the gateway checks exp against it)."""
+    now = NOW
     claims = {
         "sub": "cross-namespace",
         "permissions": permissions,

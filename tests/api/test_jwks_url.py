@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -87,8 +86,9 @@ async def gateway(
             yield client
 
 
-def signed(kid: str) -> dict[str, str]:
-    now = int(time.time())
+def signed(kid: str, clock: ManualClock) -> dict[str, str]:
+    """A token minted at the gateway's clock's time, signed with the key named `kid`."""
+    now = int(clock.now().timestamp())
     claims = {
         "sub": "svc",
         "permissions": ["temporal:*"],
@@ -104,10 +104,12 @@ async def test_keys_are_fetched_once_and_kept(
 ) -> None:
     issuer.publish("key-1")
     for _ in range(3):
-        assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1"))).status_code == 200
+        assert (
+            await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))
+        ).status_code == 200
     assert issuer.fetches == 1
     clock.advance(301)
-    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1"))).status_code == 200
+    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))).status_code == 200
     assert issuer.fetches == 2
 
 
@@ -115,16 +117,16 @@ async def test_a_rotated_key_is_fetched_early_but_not_on_every_unknown_kid(
     gateway: httpx.AsyncClient, issuer: Issuer, clock: ManualClock
 ) -> None:
     issuer.publish("key-1")
-    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1"))).status_code == 200
+    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))).status_code == 200
     issuer.publish("key-2")
     clock.advance(5)
-    response = await gateway.get(f"{NS}/workflows", headers=signed("key-2"))
+    response = await gateway.get(f"{NS}/workflows", headers=signed("key-2", clock))
     assert_error(response, 401, "UNAUTHENTICATED")  # asked again too soon
     assert issuer.fetches == 1
     clock.advance(10)
-    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-2"))).status_code == 200
+    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-2", clock))).status_code == 200
     assert issuer.fetches == 2
-    old = await gateway.get(f"{NS}/workflows", headers=signed("key-1"))
+    old = await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))
     assert_error(old, 401, "UNAUTHENTICATED")
 
 
@@ -132,17 +134,17 @@ async def test_an_issuer_outage_keeps_the_fetched_keys(
     gateway: httpx.AsyncClient, issuer: Issuer, clock: ManualClock
 ) -> None:
     issuer.publish("key-1")
-    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1"))).status_code == 200
+    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))).status_code == 200
     issuer.failing = True
     clock.advance(301)
-    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1"))).status_code == 200
+    assert (await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))).status_code == 200
     assert issuer.fetches == 2
 
 
 async def test_no_key_ever_fetched_is_unavailable_not_unauthenticated(
-    gateway: httpx.AsyncClient, issuer: Issuer
+    gateway: httpx.AsyncClient, issuer: Issuer, clock: ManualClock
 ) -> None:
     issuer.failing = True
-    response = await gateway.get(f"{NS}/workflows", headers=signed("key-1"))
+    response = await gateway.get(f"{NS}/workflows", headers=signed("key-1", clock))
     assert_error(response, 503, "UNAVAILABLE")
     assert_error(await gateway.get(f"{NS}/workflows"), 401, "UNAUTHENTICATED")

@@ -4,7 +4,6 @@ the workload did, read back through prometheus-client's own parser."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -203,8 +202,9 @@ async def test_metrics_need_cluster_read_when_authentication_is_on(
     )
 
     def bearer(*permissions: str) -> dict[str, str]:
-        # Real time: python-jose checks `exp` against the system clock.
-        token = auth.mint(settings, "ops", list(permissions), [], 600, int(time.time()))
+        # The gateway's time: it checks `exp` against its clock.
+        now = int(clock.now().timestamp())
+        token = auth.mint(settings, "ops", list(permissions), [], 600, now)
         return {"Authorization": f"Bearer {token}"}
 
     app = create_app(settings, clock=clock)
