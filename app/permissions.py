@@ -59,8 +59,9 @@ async def authenticate(ctx: AppContext, authorization: str | None) -> Principal:
     return await ctx.authenticator.authenticate(authorization)
 
 
-def caller(request: Request) -> Principal:
-    """The principal the route's guard admitted (see `requires`)."""
+async def caller(request: Request) -> Principal:
+    """The principal the route's guard admitted (see `requires`). Async: FastAPI runs a
+    plain function dependency on a worker thread, a hop the worker routes need not pay."""
     principal: Principal = request.state.principal
     return principal
 

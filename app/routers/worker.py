@@ -10,9 +10,8 @@ from app.auth import Principal
 from app.context import AppContext, context
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow
-from app.engine.commands import namespaces_named
 from app.engine.events import format_seconds
-from app.errors import bad_request, permission_denied
+from app.errors import bad_request
 from app.models.worker import (
     PollTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
@@ -21,7 +20,7 @@ from app.models.worker import (
     RespondWorkflowTaskFailedRequest,
 )
 from app.models.workflows import EmptyResponse
-from app.permissions import Permission, requires
+from app.permissions import Permission, caller, requires
 from app.rate_limits.rules import Limit
 from app.rate_limits.work import record_activity_task
 from app.routers import polling
@@ -95,8 +94,8 @@ async def _claim(
 async def respond_workflow_task_completed(
     namespace: str,
     body: RespondWorkflowTaskCompletedRequest,
-    request: Request,
     ctx: AppContext = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> dict[str, Any]:
     """Answer a workflow task with commands. A command with bad attributes fails the task
     (WorkflowTaskFailed with its cause, a new attempt is scheduled) and the call answers
@@ -107,7 +106,7 @@ async def respond_workflow_task_completed(
         raise bad_request("namespace", "namespace in the body does not match the path")
     # A child, signal or cancel request naming a namespace the credential may not act in
     # is PERMISSION_DENIED before anything is written.
-    _authorize_commands(request, body.commands)
+    service.authorize_commands(principal, body.commands)
 
     async def work(uow: UnitOfWork) -> CompletionOutcome:
         ns = await ctx.namespaces.current(uow.session, namespace)
@@ -123,18 +122,6 @@ async def respond_workflow_task_completed(
     for _ in outcome.activity_tasks:
         record_activity_task()
     return {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
-
-
-def _authorize_commands(request: Request, commands: list[dict[str, Any]]) -> None:
-    """The guard checked the namespace in the path; a command may name another, and a
-    credential sealed to its namespaces must not reach past them through its workflows."""
-    principal: Principal = request.state.principal
-    for kind, name in namespaces_named(commands):
-        if not principal.may_use_namespace(name):
-            raise permission_denied(
-                f"this credential may not act in namespace {name[:255]!r} (named by a {kind} "
-                "command)"
-            )
 
 
 @router.post(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import Principal
 from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow, QueryRow, RunRecord
@@ -173,6 +174,18 @@ async def attach_queries(session: AsyncSession, ns: NamespaceRow, response: dict
     attached = await query_store.take_attached(session, run_key)
     if attached:
         response["queries"] = {q.id: render(q.query) for q in attached}
+
+
+def authorize_commands(principal: Principal, commands: list[dict[str, Any]]) -> None:
+    """The route's guard checked the namespace in the path; a command may name another,
+    and a credential sealed to its namespaces must not reach past them through its
+    workflows."""
+    for kind, name in engine_commands.namespaces_named(commands):
+        if not principal.may_use_namespace(name):
+            raise permission_denied(
+                f"this credential may not act in namespace {name[:255]!r} (named by a {kind} "
+                "command)"
+            )
 
 
 async def settle_queries(
