@@ -93,7 +93,7 @@ async def _start(ctx: AppContext) -> None:
         ctx.db.partition_count = await cluster.fix_once(
             uow.session,
             cluster.PARTITIONS_KEY,
-            ctx.settings.task_queue_partitions or (1 if ctx.db.is_sqlite else 4),
+            ctx.settings.partitions_for(ctx.db.is_sqlite),
         )
         await cluster.join(uow.session, ctx.me, ctx.clock.now())
         await shards.ensure_rows(uow.session, ctx.db.shard_count)

@@ -103,8 +103,7 @@ def check_database(settings: Settings, *, must_exist: bool = False) -> None:
         fixed = asyncio.run(_check_postgres(settings.database_url))
     wanted = {
         "shard_count": settings.shard_count,
-        # As app.main's start-up fixes it when unset.
-        "task_queue_partitions": settings.task_queue_partitions or (1 if kind == "sqlite" else 4),
+        "task_queue_partitions": settings.partitions_for(kind == "sqlite"),
     }
     for key, value in wanted.items():
         if key in fixed and fixed[key] != str(value):

@@ -275,3 +275,7 @@ class Settings(BaseSettings):
             " one process serves (more partitions there only add lookups to every poll)."
         ),
     )
+
+    def partitions_for(self, sqlite: bool) -> int:
+        """The task-queue partitions a new database is created with (see the field)."""
+        return self.task_queue_partitions or (1 if sqlite else 4)
