@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -13,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
-from app.errors import ApiError, ErrorCode
+from app.errors import ApiError, ErrorCode, send_error
 from app.input_limits import ENCODED_SLASH, SCOPE_FLAG, too_large_error
 
 log = logging.getLogger("app.errors")
@@ -126,7 +125,4 @@ async def answer_unexpected(scope: Scope, send: Send, exc: Exception, responded:
     error = unexpected_error(scope, exc)
     if responded:  # nothing more can be said; the server ends the connection
         return
-    body = json.dumps(error.body()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, error)

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
+
+from starlette.types import Send
 
 
 class ErrorCode(StrEnum):
@@ -78,6 +82,22 @@ class ApiError(Exception):
         return {
             "error": {"code": self.code.value, "message": self.message, "details": self.details}
         }
+
+
+async def send_error(
+    send: Send, error: ApiError, extra_headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``error`` from an ASGI middleware, where the app's handlers do not reach:
+    the same envelope and status they would give."""
+    body = json.dumps(error.body()).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.encode(), value.encode()) for name, value in error.headers.items()),
+        *extra_headers,
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def bad_request(field: str, description: str) -> ApiError:

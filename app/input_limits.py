@@ -10,12 +10,11 @@ into ``/`` in the matched parameters (app.routers.strict_json)."""
 
 from __future__ import annotations
 
-import json
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ApiError, bad_request
+from app.errors import ApiError, bad_request, send_error
 
 SCOPE_FLAG = "gateway.body_too_large"
 ENCODED_SLASH = "\x00"
@@ -35,19 +34,7 @@ class InputLimitsMiddleware:
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send, error: ApiError | None = None) -> None:
-        error = error or too_large_error(self.max_bytes)
-        body = json.dumps(error.body()).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, error or too_large_error(self.max_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ApiError, ErrorCode
+from app.errors import ApiError, ErrorCode, send_error
 from app.route_index import route_path
 
 HEADER = "temporal-api-version"
@@ -15,16 +13,6 @@ DEPRECATED = "v1beta1"
 # Per the spec's table v1beta1's support ended on 2024-12-31.
 SUNSET = "Tue, 31 Dec 2024 23:59:59 GMT"
 SUPPORTED = [CURRENT]
-
-
-def _error_response(error: ApiError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps(error.body()).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (HEADER.encode(), CURRENT.encode()),
-    ]
-    return error.status, headers, body
 
 
 def resolve(requested: str | None, serve_deprecated: bool) -> tuple[str, list[tuple[str, str]]]:
@@ -86,9 +74,7 @@ class ApiVersionMiddleware:
         try:
             version, extra = resolve(requested, self.serve_deprecated)
         except ApiError as error:
-            status, headers, body = _error_response(error)
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, error, [(HEADER.encode(), CURRENT.encode())])
             return
         added = [(HEADER.encode(), version.encode())] + [(k.encode(), v.encode()) for k, v in extra]
 
