@@ -83,6 +83,23 @@ class StartWorkflowExecutionRequest(StrictModel):
     header: Header | None = None
 
 
+class SignalWithStartWorkflowExecutionRequest(StartWorkflowExecutionRequest):
+    """The start fields plus the signal. ``request_id`` is the start's idempotency key;
+    the conflict policy defaults to USE_EXISTING (signal the running run) and FAIL is
+    invalid, as in Temporal."""
+
+    workflow_id: str = Field(
+        "", max_length=1000, description="Must equal the path's workflow_id if given."
+    )
+    # Declared again (same type) only so that mypy's pydantic plugin, which would report
+    # the inherited field's type on no line at all, reports it here, where it is ignored.
+    workflow_id_reuse_policy: ReusePolicyField | None = None  # type: ignore[valid-type]
+    workflow_id_conflict_policy: ConflictPolicyField | None = None  # type: ignore[valid-type]
+    signal_name: str = Field(min_length=1, max_length=1000)
+    signal_input: Any = Field(None, description="Any JSON value, the signal's input.")
+    control: str = Field("", max_length=1000, description="Deprecated in Temporal; ignored.")
+
+
 class StartWorkflowExecutionResponse(BaseModel):
     run_id: str
     started: bool

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
-from app.db.database import UnitOfWork
 from app.models.workflows import (
     EmptyResponse,
     GetWorkflowExecutionResponse,
@@ -24,7 +23,7 @@ from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
-from app.services import history, namespaces
+from app.services import history
 from app.services import workflows as service
 
 router = APIRouter(
@@ -51,13 +50,7 @@ async def start_workflow(
     transaction. A running duplicate id is WORKFLOW_EXECUTION_ALREADY_STARTED with the
     running run_id in the details; a retry with the same request_id returns the same run."""
     service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
-
-    async def work(uow: UnitOfWork) -> tuple[str, bool]:
-        ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
-        return await service.start(uow, ctx, ns, body)
-
-    run_id, started = await ctx.db.run(work)
-    return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+    return await service.start_workflow(ctx, namespace, body)
 
 
 async def _describe(
@@ -137,12 +130,7 @@ async def _signal(
     service.check_body_matches(
         namespace, body.namespace, workflow_id, run_id, body.workflow_execution
     )
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await ctx.namespaces.current(uow.session, namespace)
-        await service.signal(uow, ctx, ns, workflow_id, run_id, body)
-
-    await ctx.db.run(work)
+    await service.signal_workflow(ctx, namespace, workflow_id, run_id, body)
     return EmptyResponse()
 
 
@@ -196,12 +184,7 @@ async def _cancel(
     service.check_body_matches(
         namespace, body.namespace, workflow_id, run_id, body.workflow_execution
     )
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await ctx.namespaces.current(uow.session, namespace)
-        await service.request_cancel(uow, ctx, ns, workflow_id, run_id, body)
-
-    await ctx.db.run(work)
+    await service.request_cancel_workflow(ctx, namespace, workflow_id, run_id, body)
     return EmptyResponse()
 
 
@@ -259,12 +242,7 @@ async def _terminate(
     service.check_body_matches(
         namespace, body.namespace, workflow_id, run_id, body.workflow_execution
     )
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await ctx.namespaces.current(uow.session, namespace)
-        await service.terminate(uow, ctx, ns, workflow_id, run_id, body)
-
-    await ctx.db.run(work)
+    await service.terminate_workflow(ctx, namespace, workflow_id, run_id, body)
     return EmptyResponse()
 
 

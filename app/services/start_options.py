@@ -64,12 +64,22 @@ def retry_policy(policy: RetryPolicy | None, field: str = "retry_policy") -> dic
 
 
 def policies(
-    req: StartWorkflowExecutionRequest,
+    req: StartWorkflowExecutionRequest, *, signal_with_start: bool = False
 ) -> tuple[WorkflowIdReusePolicy, WorkflowIdConflictPolicy]:
     """The effective reuse and conflict policies. TERMINATE_IF_RUNNING is the old spelling
-    of ALLOW_DUPLICATE + TERMINATE_EXISTING and cannot be combined with a conflict policy."""
+    of ALLOW_DUPLICATE + TERMINATE_EXISTING and cannot be combined with a conflict policy.
+    For signal-with-start the conflict policy defaults to USE_EXISTING, and FAIL is
+    invalid."""
     reuse = req.workflow_id_reuse_policy or WorkflowIdReusePolicy.ALLOW_DUPLICATE
     conflict = req.workflow_id_conflict_policy
+    if signal_with_start:
+        if conflict == WorkflowIdConflictPolicy.FAIL:
+            raise bad_request(
+                "workflow_id_conflict_policy",
+                "SignalWithStart does not take the conflict policy FAIL",
+            )
+        if reuse != WorkflowIdReusePolicy.TERMINATE_IF_RUNNING:
+            conflict = conflict or WorkflowIdConflictPolicy.USE_EXISTING
     if reuse == WorkflowIdReusePolicy.TERMINATE_IF_RUNNING:
         if conflict is not None:
             raise bad_request(

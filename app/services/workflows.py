@@ -1,10 +1,16 @@
 """Workflow executions: start (with id reuse, conflict policies and request-id
-idempotency), signal, cancel request, terminate and describe."""
+idempotency), signal-with-start, signal, cancel request, terminate and describe.
+
+The public operations (``start_workflow`` ... ``terminate_workflow``) are what both doors
+call, REST (app/routers/workflows.py) and gRPC: each resolves its namespace and runs in
+one transaction of its own."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, literal, select
 
@@ -13,20 +19,23 @@ from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, RequestIdRow, RunRecord, table_of
 from app.engine import workflow as engine
+from app.engine.events import EventType
 from app.engine.search_attributes import effective_types
-from app.engine.state import WorkflowStatus
+from app.engine.state import MutableState, Transition, WorkflowStatus
 from app.errors import ApiError, ErrorCode, bad_request, workflow_completed, workflow_not_found
 from app.models.common import WorkflowExecution
 from app.models.workflows import (
     RequestCancelWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
     TerminateWorkflowExecutionRequest,
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
 )
 from app.payloads import encode_payloads
-from app.services import executions, run_effects, search_attributes, start_options
+from app.services import executions, namespaces, run_effects, search_attributes, start_options
 from app.services.executions import state_of
 
 MAX_SIGNALS_PER_EXECUTION = 10_000
@@ -39,6 +48,83 @@ FAILED_STATUSES = {
     WorkflowStatus.TERMINATED,
     WorkflowStatus.TIMED_OUT,
 }
+
+
+async def start_workflow(
+    ctx: AppContext, namespace: str, request: StartWorkflowExecutionRequest
+) -> StartWorkflowExecutionResponse:
+    """StartWorkflowExecution in a transaction of its own (see ``start``)."""
+
+    async def work(uow: UnitOfWork) -> tuple[str, bool]:
+        ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
+        return await start(uow, ctx, ns, request)
+
+    run_id, started = await ctx.db.run(work)
+    return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+
+async def signal_with_start_workflow(
+    ctx: AppContext, namespace: str, request: SignalWithStartWorkflowExecutionRequest
+) -> StartWorkflowExecutionResponse:
+    """SignalWithStartWorkflowExecution in a transaction of its own (see
+    ``signal_with_start``)."""
+
+    async def work(uow: UnitOfWork) -> tuple[str, bool]:
+        ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
+        return await signal_with_start(uow, ctx, ns, request)
+
+    run_id, started = await ctx.db.run(work)
+    return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+
+async def signal_workflow(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    request: SignalWorkflowExecutionRequest,
+) -> None:
+    """SignalWorkflowExecution in a transaction of its own; run_id "" is the current run."""
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        await signal(uow, ctx, ns, workflow_id, run_id, request)
+
+    await ctx.db.run(work)
+
+
+async def request_cancel_workflow(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    request: RequestCancelWorkflowExecutionRequest,
+) -> None:
+    """RequestCancelWorkflowExecution in a transaction of its own; run_id "" is the
+    current run."""
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        await request_cancel(uow, ctx, ns, workflow_id, run_id, request)
+
+    await ctx.db.run(work)
+
+
+async def terminate_workflow(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    request: TerminateWorkflowExecutionRequest,
+) -> None:
+    """TerminateWorkflowExecution in a transaction of its own; run_id "" is the current
+    run."""
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        await terminate(uow, ctx, ns, workflow_id, run_id, request)
+
+    await ctx.db.run(work)
 
 
 def check_body_matches(
@@ -80,13 +166,49 @@ def _already_started(row: RunRecord, message: str) -> ApiError:
     )
 
 
+@dataclass(frozen=True)
+class _StartSignal:
+    """The signal of a signal-with-start, encoded."""
+
+    name: str
+    input: dict[str, Any] | None
+    identity: str
+    header: dict[str, Any] | None
+
+
+async def signal_with_start(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    req: SignalWithStartWorkflowExecutionRequest,
+) -> tuple[str, bool]:
+    """Signal the running run of the workflow id, or start a new run with the signal as
+    its second event: [WorkflowExecutionStarted, WorkflowExecutionSignaled,
+    WorkflowTaskScheduled], as Temporal writes it. The start rules apply (reuse policy,
+    request-id idempotency, the running-executions cap); the conflict policy defaults to
+    USE_EXISTING and FAIL is invalid. Returns (run_id, started)."""
+    if not req.workflow_id.strip():
+        raise bad_request("workflow_id", "workflow_id is required and cannot be empty")
+    sig = _StartSignal(
+        name=req.signal_name,
+        input=start_options.payloads(req.signal_input, "signal_input"),
+        identity=req.identity,
+        header=start_options.header(req.header),
+    )
+    return await start(uow, ctx, ns, req, sig)
+
+
 async def start(
-    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: StartWorkflowExecutionRequest
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    req: StartWorkflowExecutionRequest,
+    with_signal: _StartSignal | None = None,
 ) -> tuple[str, bool]:
     """Start a run. Returns (run_id, started); started is False only when the conflict
-    policy USE_EXISTING returned the running run."""
+    policy USE_EXISTING returned the running run (which ``with_signal`` then signals)."""
     now = ctx.clock.now()
-    reuse, conflict = start_options.policies(req)
+    reuse, conflict = start_options.policies(req, signal_with_start=with_signal is not None)
     timeouts = start_options.timeouts(req)
     params = engine.StartParams(
         workflow_id=req.workflow_id,
@@ -119,9 +241,11 @@ async def start(
         if existing.start_request_id == params.request_id:
             return existing.run_id, True
         replaces_running = existing.status == "RUNNING"
-        await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
-        if conflict == WorkflowIdConflictPolicy.USE_EXISTING and existing.status == "RUNNING":
+        if conflict == WorkflowIdConflictPolicy.USE_EXISTING and replaces_running:
+            if with_signal is not None:
+                await _signal_existing(uow, ctx, existing, with_signal, now)
             return existing.run_id, False
+        await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
     cap = ctx.settings.max_running_executions
     if cap and not replaces_running and await executions.running_at_least(session, ns.id, cap):
         raise ApiError(
@@ -141,6 +265,8 @@ async def start(
         )
 
     state, transition = engine.start(params, now)
+    if with_signal is not None:
+        _signal_before_first_task(state, transition, with_signal, now)
     await executions.create_run(
         uow,
         ctx.notifier,
@@ -153,6 +279,48 @@ async def start(
         replaces=current_id,
     )
     return params.run_id, True
+
+
+def _signal_before_first_task(
+    state: MutableState, transition: Transition, sig: _StartSignal, now: datetime
+) -> None:
+    """Temporal writes a signal-with-start's signal between WorkflowExecutionStarted and
+    the first WorkflowTaskScheduled. engine.start has scheduled that task already (unless
+    a start delay holds it back), so it is taken back here and scheduled again after the
+    signal, with the next event id."""
+    if state.workflow_task is not None:
+        scheduled = transition.events.pop()
+        if scheduled.event_type is not EventType.WORKFLOW_TASK_SCHEDULED:
+            raise AssertionError(f"start ended with {scheduled.event_type}")
+        transition.workflow_tasks.pop()
+        state.workflow_task = None
+        state.next_event_id -= 1
+    transition.extend(_signal_transition(state, sig, "", now))
+
+
+def _signal_transition(
+    state: MutableState, sig: _StartSignal, request_id: str, now: datetime
+) -> Transition:
+    if state.signal_count >= MAX_SIGNALS_PER_EXECUTION:
+        raise executions.too_many("Signals per execution", MAX_SIGNALS_PER_EXECUTION)
+    return engine.signal(
+        state,
+        signal_name=sig.name,
+        input=sig.input,
+        identity=sig.identity,
+        header=sig.header,
+        request_id=request_id,
+        now=now,
+    )
+
+
+async def _signal_existing(
+    uow: UnitOfWork, ctx: AppContext, row: RunRecord, sig: _StartSignal, now: datetime
+) -> None:
+    """A signal-with-start's signal to the running run."""
+    state = state_of(row)
+    transition = _signal_transition(state, sig, "", now)
+    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
 async def _resolve_conflict(
@@ -239,17 +407,13 @@ async def signal(
         raise workflow_completed(row.workflow_id, row.run_id, row.status)
     if not await _dedupe_request(uow, row, req.request_id, "signal"):
         return
-    if state.signal_count >= MAX_SIGNALS_PER_EXECUTION:
-        raise executions.too_many("Signals per execution", MAX_SIGNALS_PER_EXECUTION)
-    transition = engine.signal(
-        state,
-        signal_name=req.signal_name,
+    sig = _StartSignal(
+        name=req.signal_name,
         input=start_options.payloads(req.input, "input"),
         identity=req.identity,
         header=start_options.header(req.header),
-        request_id=req.request_id,
-        now=now,
     )
+    transition = _signal_transition(state, sig, req.request_id, now)
     await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
