@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from app.context import AppContext, context
-from app.db.database import UnitOfWork
-from app.engine import activities as engine
-from app.engine import command_values
-from app.engine.events import format_seconds
-from app.engine.state import MutableState, Transition
-from app.errors import bad_request
 from app.models.activities import (
     PollActivityTaskQueueResponse,
     RecordActivityTaskHeartbeatRequest,
@@ -25,11 +17,9 @@ from app.models.activities import (
 )
 from app.models.worker import PollTaskQueueRequest
 from app.models.workflows import EmptyResponse
-from app.payloads import encode_payloads
 from app.permissions import Permission, requires
-from app.rate_limits import work
 from app.rate_limits.rules import Limit
-from app.routers import polling
+from app.routers.disconnect import client_gone
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
 from app.services import activities as service
@@ -37,11 +27,6 @@ from app.services import activities as service
 router = APIRouter(
     prefix="/api/v1/namespaces/{namespace}", tags=["Worker"], route_class=StrictJsonRoute
 )
-Change = Callable[[MutableState, int, int, datetime], Transition]
-
-
-def _payloads(value: Any) -> dict[str, Any] | None:
-    return encode_payloads(value) if value is not None else None
 
 
 @router.post(
@@ -66,26 +51,8 @@ async def poll_activity_task_queue(
     """Wait for an activity attempt (up to `wait_timeout`, at most 50s): its input, attempt,
     timeouts and the heartbeat details of the previous attempt. With none, the response
     is empty (`task_token` "") and names the window it waited."""
-    claimed, window = await polling.poll(
-        request, ctx, namespace, task_queue, body, service.TASK_TYPE, service.claim
-    )
-    if claimed is None:
-        return {"poll_window": format_seconds(window)}
-    work.record_activity_task()
-    return claimed
-
-
-async def _apply(
-    ctx: AppContext, namespace: str, body_namespace: str | None, token: str, change: Change
-) -> None:
-    if body_namespace and body_namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await ctx.namespaces.current(uow.session, namespace)
-        await service.apply(uow, ctx, ns, token, change)
-
-    await ctx.db.run(work)
+    async with client_gone(request) as gone:
+        return await service.poll(ctx, namespace, task_queue, body, gone)
 
 
 @router.post(
@@ -102,16 +69,9 @@ async def record_activity_task_heartbeat(
 ) -> RecordActivityTaskHeartbeatResponse:
     """Report progress: keeps `details` for the next attempt, resets the heartbeat
     timeout, and answers whether the workflow asked to cancel the activity."""
-    cancel_requested = False
-
-    def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
-        nonlocal cancel_requested
-        cancel_requested, transition = engine.heartbeat(
-            state, sched, attempt, _payloads(body.details), now
-        )
-        return transition
-
-    await _apply(ctx, namespace, body.namespace, body.task_token, change)
+    cancel_requested = await service.record_heartbeat(
+        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
+    )
     return RecordActivityTaskHeartbeatResponse(cancel_requested=cancel_requested)
 
 
@@ -129,15 +89,8 @@ async def respond_activity_task_completed(
 ) -> EmptyResponse:
     """The attempt succeeded: ActivityTaskStarted and ActivityTaskCompleted are written
     and the workflow gets a task. An attempt that already timed out is NOT_FOUND."""
-    result = _payloads(body.result)
-    await _apply(
-        ctx,
-        namespace,
-        body.namespace,
-        body.task_token,
-        lambda s, sched, attempt, now: engine.complete(
-            s, sched, attempt, result, body.identity, now
-        ),
+    await service.respond_completed(
+        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
     )
     return EmptyResponse()
 
@@ -157,19 +110,8 @@ async def respond_activity_task_failed(
     """The attempt failed. The server retries per the activity's retry policy (no
     history event); when retries end, ActivityTaskStarted and ActivityTaskFailed are
     written with the retry state."""
-    try:
-        failure = command_values.encode_failure(body.failure, "")
-    except command_values.BadCommand as bad:
-        raise bad_request("failure", bad.message) from None
-    details = _payloads(body.last_heartbeat_details)
-    await _apply(
-        ctx,
-        namespace,
-        body.namespace,
-        body.task_token,
-        lambda s, sched, attempt, now: engine.fail(
-            s, sched, attempt, failure, body.identity, details, now
-        ),
+    await service.respond_failed(
+        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
     )
     return EmptyResponse()
 
@@ -188,14 +130,7 @@ async def respond_activity_task_canceled(
 ) -> EmptyResponse:
     """Confirm a cancellation the workflow requested (seen as `cancel_requested` on a
     heartbeat): writes ActivityTaskCanceled. Without a request it is FAILED_PRECONDITION."""
-    details = _payloads(body.details)
-    await _apply(
-        ctx,
-        namespace,
-        body.namespace,
-        body.task_token,
-        lambda s, sched, attempt, now: engine.canceled(
-            s, sched, attempt, details, body.identity, now
-        ),
+    await service.respond_canceled(
+        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
     )
     return EmptyResponse()

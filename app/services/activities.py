@@ -1,25 +1,46 @@
-"""Activity tasks as the worker sees them: claiming an attempt from a poll, heartbeats,
+"""Activity tasks as the worker sees them: the poll that claims an attempt, heartbeats,
 and the three outcomes. Tokens name the exact attempt, so an answer from an attempt that
-timed out or was retried is NOT_FOUND."""
+timed out or was retried is NOT_FOUND.
+
+Each use case (`poll`, `record_heartbeat`, `respond_completed`, `respond_failed`,
+`respond_canceled`) takes plain values and its request model, runs its own transaction
+and returns a plain result; a door (HTTP, gRPC) only parses, authorises and replies."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.clock import Clock
 from app.context import AppContext
-from app.db.database import UnitOfWork
+from app.db.database import Database, UnitOfWork
 from app.db.tables import NamespaceRow, RunRecord
 from app.engine import activities as engine
+from app.engine import command_values
 from app.engine.events import format_seconds, format_time
 from app.engine.state import ActivityInfo, MutableState, Transition
-from app.errors import ApiError, ErrorCode, permission_denied
-from app.payloads import render
+from app.errors import ApiError, ErrorCode, bad_request
+from app.models.activities import (
+    ActivityTaskRequest,
+    RecordActivityTaskHeartbeatRequest,
+    RespondActivityTaskCanceledRequest,
+    RespondActivityTaskCompletedRequest,
+    RespondActivityTaskFailedRequest,
+)
+from app.models.worker import PollTaskQueueRequest
+from app.payloads import encode_payloads, render
+from app.rate_limits import work
 from app.services import executions, matching
+from app.services.namespace_cache import NamespaceCache
+from app.services.notifier import Notifier
+from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
-TOKEN_KIND = "activity_task"
+TOKEN_KIND = TaskKind.ACTIVITY
 TASK_TYPE = "activity"
+# (state, scheduled event id, attempt, now) -> the transition of that attempt's change.
+Change = Callable[[MutableState, int, int, datetime], Transition]
 
 
 def activity_not_found() -> ApiError:
@@ -56,27 +77,20 @@ def _stale(state: MutableState, scheduled_event_id: int, attempt: int) -> ApiErr
     return activity_not_found()
 
 
-def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState, info: ActivityInfo) -> str:
-    return ctx.signer.encode(
-        TOKEN_KIND,
-        {
-            "ns": ns.id,
-            "wf": state.workflow_id,
-            "run": state.run_id,
-            "sched": info.scheduled_event_id,
-            "attempt": info.attempt,
-        },
+def _token(ns: NamespaceRow, state: MutableState, info: ActivityInfo) -> TaskToken:
+    return TaskToken.for_task(
+        TOKEN_KIND, ns.id, state.workflow_id, state.run_id, info.scheduled_event_id, info.attempt
     )
 
 
 def task_response(
-    ctx: AppContext, ns: NamespaceRow, row: RunRecord, state: MutableState, info: ActivityInfo
+    signer: TokenSigner, ns: NamespaceRow, row: RunRecord, state: MutableState, info: ActivityInfo
 ) -> dict[str, Any]:
     """A started attempt as its worker receives it (from a poll, or eagerly)."""
     assert info.started_time is not None
     response: dict[str, Any] = render(
         {
-            "task_token": _token(ctx, ns, state, info),
+            "task_token": signer.seal(_token(ns, state, info)),
             "workflow_namespace": ns.name,
             "workflow_type": {"name": row.workflow_type},
             "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
@@ -119,40 +133,153 @@ async def claim(
         except engine.StaleActivityTask:
             return None
         await executions.save(uow, ctx.notifier, row, state, transition, now)
-        return {**task_response(ctx, ns, row, state, info), "poll_window": format_seconds(window)}
+        response = task_response(ctx.signer, ns, row, state, info)
+        return {**response, "poll_window": format_seconds(window)}
 
     return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
-def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
-    claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
-    if claims.get("ns") != ns.id:
-        raise permission_denied("task_token was issued in another namespace")
-    return claims
-
-
-async def apply(
-    uow: UnitOfWork,
+async def poll(
     ctx: AppContext,
-    ns: NamespaceRow,
-    token: str,
-    change: Callable[[MutableState, int, int, datetime], Transition],
+    namespace: str,
+    task_queue: str,
+    request: PollTaskQueueRequest | None,
+    gone: asyncio.Event,
+) -> dict[str, Any]:
+    """PollActivityTaskQueue: wait for an attempt (up to the poll's window) and start it.
+    With none (the window ended first, or the poller is ``gone``), the window waited."""
+    claimed, window = await matching.poll(
+        ctx, namespace, task_queue, request, TASK_TYPE, claim, gone
+    )
+    if claimed is None:
+        return {"poll_window": format_seconds(window)}
+    work.record_activity_task()
+    return claimed
+
+
+def _payloads(value: Any) -> dict[str, Any] | None:
+    return encode_payloads(value) if value is not None else None
+
+
+async def _apply(
+    db: Database,
+    namespaces: NamespaceCache,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    namespace: str,
+    request: ActivityTaskRequest,
+    change: Change,
 ) -> None:
-    """Load the run a token names and apply one change to its activity."""
-    claims = decode_token(ctx, ns, token)
-    row = await executions.find(uow.session, ns.id, claims["wf"], claims["run"], for_update=True)
-    if row is None:
-        raise activity_not_found()
-    state = executions.state_of(row)
-    now = ctx.clock.now()
+    """In one transaction: load the run the request's token names and apply one change
+    to its activity attempt."""
+    if request.namespace and request.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+
+    async def apply(uow: UnitOfWork) -> None:
+        ns = await namespaces.current(uow.session, namespace)
+        token = signer.open(request.task_token, TOKEN_KIND, ns.id)
+        row = await executions.find(
+            uow.session, ns.id, token.workflow_id, token.run_id, for_update=True
+        )
+        if row is None:
+            raise activity_not_found()
+        state = executions.state_of(row)
+        now = clock.now()
+        try:
+            transition = change(state, token.scheduled_event_id, token.attempt, now)
+        except engine.StaleActivityTask:
+            raise _stale(state, token.scheduled_event_id, token.attempt) from None
+        except engine.CancelNotRequested:
+            raise ApiError(
+                ErrorCode.FAILED_PRECONDITION,
+                "The activity cannot be canceled: cancellation was not requested.",
+                [{"type": "CancelNotRequested"}],
+            ) from None
+        await executions.save(uow, notifier, row, state, transition, now)
+
+    await db.run(apply)
+
+
+async def record_heartbeat(
+    db: Database,
+    namespaces: NamespaceCache,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    namespace: str,
+    request: RecordActivityTaskHeartbeatRequest,
+) -> bool:
+    """RecordActivityTaskHeartbeat: keep the details for the next attempt and reset the
+    heartbeat timeout. Whether the workflow asked to cancel the activity."""
+    details = _payloads(request.details)
+    cancel_requested = False
+
+    def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
+        nonlocal cancel_requested
+        cancel_requested, transition = engine.heartbeat(state, sched, attempt, details, now)
+        return transition
+
+    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+    return cancel_requested
+
+
+async def respond_completed(
+    db: Database,
+    namespaces: NamespaceCache,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    namespace: str,
+    request: RespondActivityTaskCompletedRequest,
+) -> None:
+    """RespondActivityTaskCompleted: the attempt succeeded."""
+    result = _payloads(request.result)
+    identity = request.identity
+
+    def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
+        return engine.complete(state, sched, attempt, result, identity, now)
+
+    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+
+
+async def respond_failed(
+    db: Database,
+    namespaces: NamespaceCache,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    namespace: str,
+    request: RespondActivityTaskFailedRequest,
+) -> None:
+    """RespondActivityTaskFailed: the attempt failed; retried per the retry policy."""
     try:
-        transition = change(state, int(claims["sched"]), int(claims["attempt"]), now)
-    except engine.StaleActivityTask:
-        raise _stale(state, int(claims["sched"]), int(claims["attempt"])) from None
-    except engine.CancelNotRequested:
-        raise ApiError(
-            ErrorCode.FAILED_PRECONDITION,
-            "The activity cannot be canceled: cancellation was not requested.",
-            [{"type": "CancelNotRequested"}],
-        ) from None
-    await executions.save(uow, ctx.notifier, row, state, transition, now)
+        failure = command_values.encode_failure(request.failure, "")
+    except command_values.BadCommand as bad:
+        raise bad_request("failure", bad.message) from None
+    details = _payloads(request.last_heartbeat_details)
+    identity = request.identity
+
+    def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
+        return engine.fail(state, sched, attempt, failure, identity, details, now)
+
+    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+
+
+async def respond_canceled(
+    db: Database,
+    namespaces: NamespaceCache,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    namespace: str,
+    request: RespondActivityTaskCanceledRequest,
+) -> None:
+    """RespondActivityTaskCanceled: confirm a cancellation the workflow requested."""
+    details = _payloads(request.details)
+    identity = request.identity
+
+    def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
+        return engine.canceled(state, sched, attempt, details, identity, now)
+
+    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)

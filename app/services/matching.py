@@ -1,7 +1,8 @@
 """Task queues: long polls that claim a durable task, woken right after the commit
 that wrote one, or handed one by that transaction itself (app.services.hand_off).
 Claims are exclusive (one transaction deletes the task row; SKIP LOCKED lets concurrent
-pollers on PostgreSQL pass each other)."""
+pollers on PostgreSQL pass each other). `poll` is the long poll of a worker's request, the
+same for workflow and activity tasks: the request's checks, the window, the claim."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from app.context import AppContext
 from app.db.database import UnitOfWork, shard_of
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, PollerRow, RunRecord, TaskRow, table_of
+from app.errors import bad_request
+from app.models.common import MAX_ID_LENGTH
+from app.models.worker import PollTaskQueueRequest
 from app.services import executions, workers
 from app.services.hand_off import WaitingPoll
 from app.services.notifier import queue_key
@@ -29,6 +33,8 @@ from app.services.poller_ledger import PollerKey
 
 MAX_POLL_SECONDS = 50.0
 T = TypeVar("T")
+# (uow, ctx, ns, task_queue, identity, window) -> the task claimed, or None.
+Claim = Callable[[UnitOfWork, AppContext, NamespaceRow, str, str, float], Awaitable[T | None]]
 
 
 def poll_window(requested: timedelta | None) -> float:
@@ -213,6 +219,44 @@ async def backlog_hint(
     """The queue's backlog, counted up to BACKLOG_HINT_CAP."""
     where = {"namespace_id": namespace_id, "task_queue": task_queue, "task_type": task_type}
     return int(await _BACKLOG.scalar(session, {**where, "cap": BACKLOG_HINT_CAP}))
+
+
+def check_poll_request(task_queue: str, request: PollTaskQueueRequest, namespace: str) -> None:
+    if not task_queue or len(task_queue) > MAX_ID_LENGTH:
+        raise bad_request("task_queue", f"task_queue must be 1 to {MAX_ID_LENGTH} characters")
+    if request.namespace and request.namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+    queue = request.task_queue
+    named = queue.get("name") if isinstance(queue, dict) else queue
+    if named and named != task_queue:
+        raise bad_request("task_queue", "task_queue in the body does not match the path")
+
+
+async def poll(
+    ctx: AppContext,
+    namespace: str,
+    task_queue: str,
+    request: PollTaskQueueRequest | None,
+    task_type: str,
+    claim: Claim[T],
+    gone: asyncio.Event,
+) -> tuple[T | None, float]:
+    """A worker's long poll: the task claimed (None when the window ended first or the
+    poller is ``gone``, an event its door sets when the client leaves) and the window
+    waited, in seconds."""
+    request = request or PollTaskQueueRequest()
+    check_poll_request(task_queue, request, namespace)
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    window = poll_window(request.wait_timeout)
+    identity = request.identity
+
+    async def claim_one(uow: UnitOfWork) -> T | None:
+        return await claim(uow, ctx, ns, task_queue, identity, window)
+
+    claimed = await long_poll(
+        ctx, ns, task_queue, task_type, identity, window, claim_one, gone, request.rate_per_second
+    )
+    return claimed, window
 
 
 async def long_poll(

@@ -1,9 +1,14 @@
-"""Workflow tasks as the worker sees them: claiming one from a poll, and answering it
-with commands or a failure. Task tokens are signed and name the exact task attempt, so
-a forged, moved or stale token is refused."""
+"""Workflow tasks as the worker sees them: claiming one from a poll (a waiting query
+first), and answering it with commands or a failure. Task tokens are signed and name the
+exact task attempt, so a forged, moved or stale token is refused.
+
+The use cases (`poll`, `respond_completed`, `respond_failed`) take plain values and their
+request models, run their own transaction and return plain results; a door (HTTP, gRPC)
+only parses, authorises and replies."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,11 +27,13 @@ from app.engine.search_attributes import effective_types
 from app.engine.state import MutableState, Transition
 from app.errors import ApiError, ErrorCode, bad_request, permission_denied
 from app.models.worker import (
+    PollTaskQueueRequest,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
     WorkflowTaskFailedCause,
 )
 from app.payloads import render
+from app.rate_limits import work
 from app.services import (
     activities,
     executions,
@@ -36,9 +43,10 @@ from app.services import (
     query_store,
     run_effects,
 )
+from app.services.tokens import TaskKind, TaskToken
 
-TOKEN_KIND = "workflow_task"
-QUERY_TOKEN_KIND = "query_task"
+TOKEN_KIND = TaskKind.WORKFLOW
+QUERY_TOKEN_KIND = TaskKind.QUERY
 TASK_TYPE = "workflow"
 
 
@@ -49,9 +57,9 @@ class ClaimedTask:
 
 @dataclass
 class CompletionOutcome:
+    token: TaskToken
     new_task: dict[str, Any] | None = None
     failed: ApiError | None = None
-    claims: dict[str, Any] = field(default_factory=dict)
     task_pending: bool = False
     activity_tasks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -64,9 +72,9 @@ def task_not_found() -> ApiError:
     )
 
 
-def stale_task(state: MutableState, claims: dict[str, Any]) -> ApiError:
+def stale_task(state: MutableState, token: TaskToken) -> ApiError:
     """Why a token no longer names the current task: it timed out, or it is unknown."""
-    timed_out = [int(claims["sched"]), int(claims["attempt"])]
+    timed_out = [token.scheduled_event_id, token.attempt]
     if state.is_running and state.timed_out_workflow_task == timed_out:
         return ApiError(
             ErrorCode.WORKFLOW_TASK_TIMEOUT,
@@ -74,34 +82,20 @@ def stale_task(state: MutableState, claims: dict[str, Any]) -> ApiError:
             [
                 {
                     "type": "WorkflowTaskTimeout",
-                    "scheduled_event_id": int(claims["sched"]),
-                    "attempt": int(claims["attempt"]),
+                    "scheduled_event_id": token.scheduled_event_id,
+                    "attempt": token.attempt,
                 }
             ],
         )
     return task_not_found()
 
 
-def _token(ctx: AppContext, ns: NamespaceRow, state: MutableState) -> str:
+def _token(ns: NamespaceRow, state: MutableState) -> TaskToken:
     task = state.workflow_task
     assert task is not None
-    return ctx.signer.encode(
-        TOKEN_KIND,
-        {
-            "ns": ns.id,
-            "wf": state.workflow_id,
-            "run": state.run_id,
-            "sched": task.scheduled_event_id,
-            "attempt": task.attempt,
-        },
+    return TaskToken.for_task(
+        TOKEN_KIND, ns.id, state.workflow_id, state.run_id, task.scheduled_event_id, task.attempt
     )
-
-
-def decode_token(ctx: AppContext, ns: NamespaceRow, token: str) -> dict[str, Any]:
-    claims = ctx.signer.decode(TOKEN_KIND, token, field="task_token")
-    if claims.get("ns") != ns.id:
-        raise permission_denied("task_token was issued in another namespace")
-    return claims
 
 
 async def _response(
@@ -119,7 +113,7 @@ async def _response(
         session, ctx, ns, row, marker, engine.transient_events(state)
     )
     return {
-        "task_token": _token(ctx, ns, state),
+        "task_token": ctx.signer.seal(_token(ns, state)),
         "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
         "workflow_type": {"name": row.workflow_type},
         "previous_started_event_id": state.previous_started_event_id,
@@ -151,7 +145,7 @@ async def query_task(
     rendered, next_token = await history.first_page(uow.session, ctx, ns, row)
     return ClaimedTask(
         {
-            "task_token": ctx.signer.encode(QUERY_TOKEN_KIND, {"ns": ns.id, "id": query.id}),
+            "task_token": ctx.signer.seal(TaskToken.for_query(ns.id, query.id)),
             "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
             "workflow_type": {"name": row.workflow_type},
             "previous_started_event_id": state.previous_started_event_id,
@@ -191,7 +185,7 @@ def authorize_commands(principal: Principal, commands: list[dict[str, Any]]) -> 
 async def settle_queries(
     uow: UnitOfWork,
     ctx: AppContext,
-    claims: dict[str, Any],
+    token: TaskToken,
     results: dict[str, Any] | None,
     task_pending: bool,
 ) -> None:
@@ -199,7 +193,7 @@ async def settle_queries(
     waiting for a task that will not come are sent on their own."""
     if not results and task_pending:
         return
-    run_key = (claims["ns"], claims["wf"], claims["run"])
+    run_key = token.run_key
     for query_id, result in (results or {}).items():
         if isinstance(result, dict):
             await query_store.resolve(
@@ -271,18 +265,94 @@ async def claim(
     return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
-async def _load_for_token(uow: UnitOfWork, ns: NamespaceRow, claims: dict[str, Any]) -> RunRecord:
-    row = await executions.find(uow.session, ns.id, claims["wf"], claims["run"], for_update=True)
+async def claim_for_poll(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    ns: NamespaceRow,
+    task_queue: str,
+    identity: str,
+    window: float,
+) -> ClaimedTask | None:
+    """What a poll takes: a waiting query goes first (it is cheap and a caller is blocked
+    on it); then the oldest workflow task, with the run's waiting queries handed to it."""
+    skip_locked = not ctx.db.is_sqlite
+    query = await query_store.take_direct(uow.session, ns.id, task_queue, skip_locked=skip_locked)
+    if query is not None:
+        task = await query_task(uow, ctx, ns, query, window)
+        if task is not None:
+            return task
+    claimed = await claim(uow, ctx, ns, task_queue, identity, window)
+    if claimed is not None and claimed.response.get("started_event_id"):
+        await attach_queries(uow.session, ns, claimed.response)
+    return claimed
+
+
+async def poll(
+    ctx: AppContext,
+    namespace: str,
+    task_queue: str,
+    request: PollTaskQueueRequest | None,
+    gone: asyncio.Event,
+) -> dict[str, Any]:
+    """PollWorkflowTaskQueue: wait for a query or workflow task (up to the poll's window)
+    and start it. With none (the window ended first, or the poller is ``gone``), the
+    window waited."""
+    claimed, window = await matching.poll(
+        ctx, namespace, task_queue, request, TASK_TYPE, claim_for_poll, gone
+    )
+    if claimed is None:
+        return {"poll_window": format_seconds(window)}
+    return claimed.response
+
+
+def _check_namespace(namespace: str, body_namespace: str | None) -> None:
+    if body_namespace and body_namespace != namespace:
+        raise bad_request("namespace", "namespace in the body does not match the path")
+
+
+async def _load_for_token(uow: UnitOfWork, token: TaskToken) -> RunRecord:
+    row = await executions.find(
+        uow.session, token.namespace_id, token.workflow_id, token.run_id, for_update=True
+    )
     if row is None:
         raise task_not_found()
     return row
 
 
 async def respond_completed(
+    ctx: AppContext,
+    namespace: str,
+    principal: Principal,
+    request: RespondWorkflowTaskCompletedRequest,
+) -> dict[str, Any]:
+    """RespondWorkflowTaskCompleted: apply the task's commands and answer the queries it
+    answered, in one transaction. A command with bad attributes fails the task (raised
+    once that is written); the new workflow task when asked for, and the activities
+    started eagerly, as their polls would return them."""
+    _check_namespace(namespace, request.namespace)
+    # A child, signal or cancel request naming a namespace the credential may not act in
+    # is PERMISSION_DENIED before anything is written.
+    authorize_commands(principal, request.commands)
+
+    async def complete(uow: UnitOfWork) -> CompletionOutcome:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        outcome = await _complete(uow, ctx, ns, request)
+        await settle_queries(uow, ctx, outcome.token, request.query_results, outcome.task_pending)
+        return outcome
+
+    outcome = await ctx.db.run(complete)
+    if outcome.failed is not None:
+        raise outcome.failed
+    for _ in outcome.activity_tasks:
+        work.record_activity_task()
+    return {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
+
+
+async def _complete(
     uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskCompletedRequest
 ) -> CompletionOutcome:
-    claims = decode_token(ctx, ns, req.task_token)
-    row = await _load_for_token(uow, ns, claims)
+    token = ctx.signer.open(req.task_token, TOKEN_KIND, ns.id)
+    row = await _load_for_token(uow, token)
     state = executions.state_of(row)
     now = ctx.clock.now()
     completion = engine.Completion(
@@ -299,14 +369,12 @@ async def respond_completed(
         search_attribute_types=effective_types(ns.search_attribute_types),
     )
     try:
-        result = engine.complete(
-            state, int(claims["sched"]), int(claims["attempt"]), completion, now
-        )
+        result = engine.complete(state, token.scheduled_event_id, token.attempt, completion, now)
     except engine.StaleWorkflowTask:
-        raise stale_task(state, claims) from None
+        raise stale_task(state, token) from None
     except engine_commands.InvalidCommandSequence as exc:
         raise bad_request("commands", str(exc)) from None
-    outcome = CompletionOutcome(claims=claims)
+    outcome = CompletionOutcome(token)
     transition = result.transition
     if result.failed_cause is not None:
         outcome.failed = ApiError(
@@ -334,29 +402,44 @@ async def respond_completed(
     ):
         outcome.new_task = await _response(uow.session, ctx, ns, row, state, 0.0)
     outcome.activity_tasks = [
-        activities.task_response(ctx, ns, row, state, info) for info in result.eager_activities
+        activities.task_response(ctx.signer, ns, row, state, info)
+        for info in result.eager_activities
     ]
     return outcome
 
 
 async def respond_failed(
+    ctx: AppContext, namespace: str, request: RespondWorkflowTaskFailedRequest
+) -> None:
+    """RespondWorkflowTaskFailed: the worker could not process the task; the next attempt
+    is scheduled."""
+    _check_namespace(namespace, request.namespace)
+
+    async def fail(uow: UnitOfWork) -> None:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        await _fail(uow, ctx, ns, request)
+
+    await ctx.db.run(fail)
+
+
+async def _fail(
     uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskFailedRequest
 ) -> None:
-    claims = decode_token(ctx, ns, req.task_token)
-    row = await _load_for_token(uow, ns, claims)
+    token = ctx.signer.open(req.task_token, TOKEN_KIND, ns.id)
+    row = await _load_for_token(uow, token)
     state = executions.state_of(row)
     now = ctx.clock.now()
     failure = command_values.encode_failure(req.failure, "") if req.failure else None
     try:
         transition = engine.fail(
             state,
-            int(claims["sched"]),
-            int(claims["attempt"]),
+            token.scheduled_event_id,
+            token.attempt,
             cause=str(req.cause or WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE),
             failure=failure,
             identity=req.identity,
             now=now,
         )
     except engine.StaleWorkflowTask:
-        raise stale_task(state, claims) from None
+        raise stale_task(state, token) from None
     await run_effects.save(uow, ctx.notifier, row, state, transition, now)
