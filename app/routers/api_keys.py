@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 
 from app.auth import Principal
 from app.context import AppContext, context
-from app.db.database import UnitOfWork
 from app.models.api_keys import CreateApiKeyRequest, CreateApiKeyResponse, ListApiKeysResponse
 from app.models.workflows import EmptyResponse
 from app.permissions import Permission, caller, requires
@@ -35,21 +34,7 @@ async def create_api_key(
     keeps only a hash. Use it as `Authorization: Bearer <key>`. A key is never wider than
     its issuer: each permission must be granted by the caller's, and its namespaces and task
     queues must be among the caller's (PERMISSION_DENIED names what is too wide)."""
-
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        row, key = await service.issue(
-            uow.session,
-            principal,
-            body.name,
-            body.permissions,
-            body.namespaces,
-            body.task_queues,
-            body.ttl.total_seconds() if body.ttl is not None else None,
-            ctx.clock.now(),
-        )
-        return {**service.describe(row), "key": key}
-
-    return await ctx.db.run(work)
+    return await service.create_api_key(ctx.db, ctx.clock, principal, body)
 
 
 @router.get(
@@ -64,9 +49,7 @@ async def list_api_keys(
 ) -> dict[str, Any]:
     """The keys within the caller's scope (those it could have issued), with their scope
     and state (never the key itself)."""
-    async with ctx.db.read() as session:
-        rows = await service.list_keys(session, principal)
-    return {"api_keys": [service.describe(row) for row in rows]}
+    return await service.list_api_keys(ctx.db, principal)
 
 
 @router.delete(
@@ -81,9 +64,5 @@ async def revoke_api_key(
 ) -> EmptyResponse:
     """Revoke a key: it is refused from now on. A key beyond the caller's scope is
     NOT_FOUND, as if it did not exist."""
-
-    async def work(uow: UnitOfWork) -> None:
-        await service.revoke(uow.session, principal, key_id, ctx.clock.now())
-
-    await ctx.db.run(work)
+    await service.revoke_api_key(ctx.db, ctx.clock, principal, key_id)
     return EmptyResponse()

@@ -1,6 +1,9 @@
 """API keys issued by the gateway: `tgk_<id>_<secret>`, shown once, stored as a SHA-256
 hash of the secret, scoped (permissions, namespaces, task queues, expiry), listed and
-revoked. A caller issues, sees and revokes only keys within its own scope."""
+revoked. A caller issues, sees and revokes only keys within its own scope.
+
+The Admin API's use cases (`create_api_key`, `list_api_keys`, `revoke_api_key`) run their
+own transaction; `issue`, `list_keys` and `revoke` work in the caller's session (the CLI's)."""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth import Principal, scope
+from app.clock import Clock
+from app.db.database import Database, UnitOfWork
 from app.db.tables import ApiKeyRow
 from app.errors import ApiError, ErrorCode, bad_request, permission_denied
+from app.models.api_keys import CreateApiKeyRequest
 
 PREFIX = "tgk_"
 
@@ -136,3 +142,41 @@ async def revoke(session: AsyncSession, caller: Principal, key_id: str, now: dat
         row.revoked_time = now
         session.add(row)
         await session.flush()
+
+
+async def create_api_key(
+    db: Database, clock: Clock, caller: Principal, request: CreateApiKeyRequest
+) -> dict[str, Any]:
+    """CreateApiKey: the new key described, with the key itself (shown this once)."""
+    ttl = request.ttl.total_seconds() if request.ttl is not None else None
+
+    async def create(uow: UnitOfWork) -> dict[str, Any]:
+        row, key = await issue(
+            uow.session,
+            caller,
+            request.name,
+            request.permissions,
+            request.namespaces,
+            request.task_queues,
+            ttl,
+            clock.now(),
+        )
+        return {**describe(row), "key": key}
+
+    return await db.run(create)
+
+
+async def list_api_keys(db: Database, caller: Principal) -> dict[str, Any]:
+    """ListApiKeys: the keys within the caller's scope, described."""
+    async with db.read() as session:
+        rows = await list_keys(session, caller)
+    return {"api_keys": [describe(row) for row in rows]}
+
+
+async def revoke_api_key(db: Database, clock: Clock, caller: Principal, key_id: str) -> None:
+    """RevokeApiKey: a key within the caller's scope is refused from now on."""
+
+    async def revoke_it(uow: UnitOfWork) -> None:
+        await revoke(uow.session, caller, key_id, clock.now())
+
+    await db.run(revoke_it)

@@ -1,5 +1,6 @@
 """The cluster as its database records it: the one cluster id, the fixed shard count, and
-the gateway processes that are members (registered, heartbeating, reaped when silent)."""
+the gateway processes that are members (registered, heartbeating, reaped when silent);
+and the Admin API's use cases over it (`describe_cluster`, `list_cluster_members`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import __version__
+from app.clock import Clock
+from app.db.database import Database
 from app.db.tables import ClusterMemberRow, ClusterMetadata
+from app.models.cluster import (
+    ClusterInfo,
+    ClusterMember,
+    DescribeClusterResponse,
+    ListClusterMembersResponse,
+)
+from app.settings import Settings
 
 CLUSTER_ID_KEY = "cluster_id"
 SHARD_COUNT_KEY = "shard_count"
@@ -107,3 +117,52 @@ async def members(session: AsyncSession, now: datetime, silence: float) -> list[
         .order_by(col(ClusterMemberRow.session_start_time), col(ClusterMemberRow.identity))
     )
     return list((await session.execute(query)).scalars())
+
+
+def _member(row: ClusterMemberRow, timeout: float) -> ClusterMember:
+    return ClusterMember(
+        role=row.role,
+        host_id=row.identity,
+        rpc_address=row.rpc_address,
+        rpc_port=row.rpc_port,
+        version=row.version,
+        session_start_time=row.session_start_time,
+        last_heartbeat_time=row.last_heartbeat_time,
+        record_expiry_time=row.last_heartbeat_time + timedelta(seconds=timeout),
+    )
+
+
+async def _live_members(
+    session: AsyncSession, settings: Settings, clock: Clock
+) -> list[ClusterMember]:
+    timeout = settings.member_timeout_seconds
+    return [_member(row, timeout) for row in await members(session, clock.now(), timeout)]
+
+
+async def describe_cluster(
+    db: Database, settings: Settings, clock: Clock
+) -> DescribeClusterResponse:
+    """DescribeCluster: the cluster's name and id, server version, stores, shard count
+    and its live members (one read)."""
+    async with db.read() as session:
+        the_id = await cluster_id(session)
+        live = await _live_members(session, settings, clock)
+    info = ClusterInfo(
+        cluster_name=settings.cluster_name,
+        cluster_id=the_id,
+        server_version=__version__,
+        persistence_store=db.dialect,
+        visibility_store=db.dialect,
+        history_shard_count=settings.shard_count,
+        supported_api_versions=["v1"],
+    )
+    return DescribeClusterResponse(cluster_info=info, membership_info=live)
+
+
+async def list_cluster_members(
+    db: Database, settings: Settings, clock: Clock
+) -> ListClusterMembersResponse:
+    """ListClusterMembers: the live members, oldest first."""
+    async with db.read() as session:
+        live = await _live_members(session, settings, clock)
+    return ListClusterMembersResponse(active_members=live)
