@@ -18,6 +18,7 @@ from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.errors import ApiError
+from app.grpc.server import GrpcServer
 from app.input_limits import InputLimitsMiddleware
 from app.observability.metrics import NO_METRICS, Metrics
 from app.observability.requests import ObservedRequests
@@ -207,6 +208,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if settings.run_background_loops:
             for loop in ctx.loops:
                 loop.start()
+        # The second door, on this event loop, over the same context and services.
+        grpc_server = GrpcServer(ctx) if settings.grpc_port else None
+        if grpc_server is not None:
+            await grpc_server.start()
         # What start-up built (routes, models, tables) lives as long as the process: out
         # of the collector's generations, each full collection walks far fewer objects.
         gc.freeze()
@@ -219,6 +224,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             yield
         finally:
             ctx.drain()  # served in-process (tests): no wait outlives the app either
+            if grpc_server is not None:
+                await grpc_server.stop()
             for loop in ctx.loops:
                 await loop.stop()
             if wakeups is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from app import json_codec
@@ -17,12 +18,31 @@ _JSON_PLAIN_B64 = base64.b64encode(JSON_PLAIN.encode()).decode()
 Payload = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class EncodedPayload:
+    """A payload that arrived already encoded (over gRPC): stored as it came, its bytes
+    and metadata untouched, whatever its encoding (a codec's ciphertext included)."""
+
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class EncodedPayloads:
+    """A Payloads list that arrived already encoded; see EncodedPayload."""
+
+    payloads: list[Payload]
+
+
 def encode_payload(value: Any) -> Payload:
+    if isinstance(value, EncodedPayload):
+        return value.payload
     data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
     return {"metadata": {"encoding": _JSON_PLAIN_B64}, "data": base64.b64encode(data).decode()}
 
 
 def encode_payloads(value: Any) -> dict[str, list[Payload]]:
+    if isinstance(value, EncodedPayloads):
+        return {"payloads": value.payloads}
     return {"payloads": [encode_payload(value)]}
 
 
@@ -30,9 +50,11 @@ def encode_payload_map(values: dict[str, Any]) -> dict[str, Payload]:
     return {key: encode_payload(value) for key, value in values.items()}
 
 
-def _json_plain_value(payload: Payload) -> tuple[bool, Any]:
+def _json_plain_value(payload: Payload, exact: bool = True) -> tuple[bool, Any]:
+    """``exact``: the payload carries no metadata beyond its encoding, so that showing
+    it as its bare value loses nothing."""
     metadata = payload.get("metadata") or {}
-    if metadata != {"encoding": _JSON_PLAIN_B64}:
+    if metadata.get("encoding") != _JSON_PLAIN_B64 or (exact and len(metadata) != 1):
         return False, None
     try:
         data = base64.b64decode(payload.get("data", ""))
@@ -48,8 +70,9 @@ def _json_plain_value(payload: Payload) -> tuple[bool, Any]:
 
 
 def decode_payload(payload: Payload) -> Any:
-    """The JSON value of a json/plain payload; any other payload is returned whole."""
-    ok, value = _json_plain_value(payload)
+    """The JSON value of a json/plain payload (other metadata beside its encoding, such
+    as the SDKs' search-attribute ``type``, ignored); any other payload is returned whole."""
+    ok, value = _json_plain_value(payload, exact=False)
     return value if ok else payload
 
 

@@ -3,6 +3,7 @@ dependency that enforces it together with namespace (and task-queue) scoping."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from functools import partial
 from typing import Any
@@ -14,7 +15,7 @@ from app.auth import Principal, unauthenticated
 from app.context import AppContext, context
 from app.errors import ApiError, permission_denied
 from app.rate_limits import work
-from app.rate_limits.limiter import RateLimiter, Slot, nearest
+from app.rate_limits.limiter import RateLimiter, Slot, Usage, nearest
 from app.rate_limits.middleware import SETTLE_KEY
 from app.rate_limits.rules import Limit
 from app.services import api_keys
@@ -66,50 +67,82 @@ async def caller(request: Request) -> Principal:
     return principal
 
 
+async def admit(
+    ctx: AppContext,
+    authorization: str | None,
+    address: str,
+    permission: Permission,
+    budgets: tuple[Limit, ...],
+    namespace: str | None,
+    task_queue: str | None = None,
+    note_usage: Callable[[Usage | None], None] = lambda _: None,
+) -> tuple[Principal, dict[Limit, str]]:
+    """Admit one call through either door: authenticate, draw on the cluster's and the
+    client's budgets, check the permission and the namespace (and task-queue) scope,
+    then draw on the call's own budgets. ``note_usage`` hears each usage the reply's
+    rate-limit headers could report, the nearest to its limit last."""
+    limiter = ctx.rate_limiter
+    try:
+        principal = await authenticate(ctx, authorization)
+    except ApiError:
+        note_usage(await limiter.take(_per_request(address)))
+        raise
+    client = principal.subject if ctx.settings.auth_enabled else address
+    usages = [await limiter.take(_per_request(client))]
+    note_usage(usages[0])
+    authorize(principal, permission, namespace, task_queue)
+    scopes = _scopes(namespace or "", task_queue or "", client)
+    usages.append(await limiter.take([(b, scopes[b]) for b in budgets if b in DRAWN]))
+    usages += [await limiter.check(b, scopes[b]) for b in budgets if b in CHARGED_AFTER]
+    note_usage(nearest(usages))
+    return principal, scopes
+
+
+async def hold(
+    ctx: AppContext, scopes: dict[Limit, str], budgets: tuple[Limit, ...]
+) -> Callable[[], Awaitable[None]] | None:
+    """For a call whose budgets are held while it runs (a long-poll slot) or charged by
+    what it did: take the slot and start counting; the caller awaits what this returns
+    when the call ends. None when the call has no such budget."""
+    if Limit.LONG_POLLS not in budgets and not any(b in CHARGED_AFTER for b in budgets):
+        return None
+    limiter = ctx.rate_limiter
+    slot = None
+    if Limit.LONG_POLLS in budgets:
+        slot = await limiter.enter(Limit.LONG_POLLS, scopes[Limit.LONG_POLLS])
+    done = work.begin()
+    return partial(_settle, limiter, slot, done, scopes, budgets)
+
+
 def requires(permission: Permission, *budgets: Limit) -> dict[str, Any]:
     """Keyword arguments for a route decorator: the guard, and the permission and
     rate-limit budgets named in the OpenAPI document. Every API request also draws on
     the cluster's budget and its client's."""
 
-    async def admit(request: Request, ctx: AppContext) -> dict[Limit, str]:
-        limiter = ctx.rate_limiter
-        request.state.rate_limit = None  # the headers come from this guard, not the middleware
-        address = get_remote_address(request)
-        try:
-            principal = await authenticate(ctx, request.headers.get("authorization"))
-        except ApiError:
-            request.state.rate_limit = await limiter.take(_per_request(address))
-            raise
-        client = principal.subject if ctx.settings.auth_enabled else address
-        usages = [await limiter.take(_per_request(client))]
-        request.state.rate_limit = usages[0]
-        _authorize(request, principal, permission)
-        request.state.principal = principal
-        scopes = _scopes(request, client)
-        usages.append(await limiter.take([(b, scopes[b]) for b in budgets if b in DRAWN]))
-        usages += [await limiter.check(b, scopes[b]) for b in budgets if b in CHARGED_AFTER]
-        request.state.rate_limit = nearest(usages)
-        return scopes
-
-    held_or_charged = Limit.LONG_POLLS in budgets or any(b in CHARGED_AFTER for b in budgets)
-
     async def guard(request: Request) -> None:
         # The context is taken here, not as a sub-dependency: FastAPI solves each
         # dependency level per request (~1 % of the CPU of the bench's end to end).
         ctx = await context(request)
-        scopes = await admit(request, ctx)
-        if not held_or_charged:
-            return
+        state = request.state
+        state.rate_limit = None  # the headers come from this guard, not the middleware
+        params = request.path_params
+        state.principal, scopes = await admit(
+            ctx,
+            request.headers.get("authorization"),
+            get_remote_address(request),
+            permission,
+            budgets,
+            params.get("namespace"),
+            params.get("task_queue"),
+            partial(setattr, state, "rate_limit"),
+        )
         # Budgets held while the request runs or charged by what it did: settled by
         # the rate-limit middleware when the request ends (a dependency that yields
         # cost FastAPI an exit stack and a cancel scope per request, ~4 % of the CPU
         # of the bench's end to end).
-        limiter = ctx.rate_limiter
-        slot = None
-        if Limit.LONG_POLLS in budgets:
-            slot = await limiter.enter(Limit.LONG_POLLS, scopes[Limit.LONG_POLLS])
-        done = work.begin()
-        setattr(request.state, SETTLE_KEY, partial(_settle, limiter, slot, done, scopes, budgets))
+        settle = await hold(ctx, scopes, budgets)
+        if settle is not None:
+            setattr(state, SETTLE_KEY, settle)
 
     extra: dict[str, Any] = {"x-permission": permission.value}
     if budgets:
@@ -131,7 +164,8 @@ def requires_unmetered(permission: Permission) -> dict[str, Any]:
         except ApiError:
             await ctx.rate_limiter.take(_per_request(get_remote_address(request)))
             raise
-        _authorize(request, principal, permission)
+        params = request.path_params
+        authorize(principal, permission, params.get("namespace"), params.get("task_queue"))
         request.state.principal = principal
 
     extra = {"x-permission": permission.value, "x-unmetered": True}
@@ -165,26 +199,23 @@ def _per_request(client: str) -> list[tuple[Limit, str]]:
     return [(Limit.CLUSTER, "cluster"), (Limit.CLIENT, f"client:{client}")]
 
 
-def _authorize(request: Request, principal: Principal, permission: Permission) -> None:
+def authorize(
+    principal: Principal, permission: Permission, namespace: str | None, task_queue: str | None
+) -> None:
     if not principal.may(permission):
         raise permission_denied(f"this credential lacks {permission.value}")
-    namespace = request.path_params.get("namespace")
     if namespace and not principal.may_use_namespace(namespace):
         raise permission_denied(f"this credential may not act in namespace {namespace!r}")
-    queue = request.path_params.get("task_queue")
-    if queue and not principal.may_use_task_queue(queue):
-        raise permission_denied(f"this credential may not use task queue {queue!r}")
+    if task_queue and not principal.may_use_task_queue(task_queue):
+        raise permission_denied(f"this credential may not use task queue {task_queue!r}")
 
 
-def _scopes(request: Request, client: str) -> dict[Limit, str]:
-    namespace = request.path_params.get("namespace", "")
+def _scopes(namespace: str, task_queue: str, client: str) -> dict[Limit, str]:
     return {
         Limit.WORKFLOW_STARTS: f"namespace:{namespace}",
         Limit.ACTIVITY_EXECUTIONS: f"namespace:{namespace}",
         Limit.HISTORY_EVENTS: f"namespace:{namespace}",
-        Limit.TASK_QUEUE_OPERATIONS: (
-            f"task_queue:{namespace}/{request.path_params.get('task_queue', '')}"
-        ),
+        Limit.TASK_QUEUE_OPERATIONS: f"task_queue:{namespace}/{task_queue}",
         Limit.HEARTBEATS: f"client:{client}",
         Limit.LONG_POLLS: f"client:{client}",
     }

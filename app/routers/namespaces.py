@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query
 
 from app.auth import Principal
 from app.context import AppContext, context
-from app.errors import permission_denied
 from app.models.namespaces import (
     DeleteNamespaceResponse,
     DescribeNamespaceResponse,
@@ -17,7 +16,7 @@ from app.models.namespaces import (
 from app.permissions import Permission, caller, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
-from app.services import namespaces as service
+from app.services import namespace_operations as service
 
 router = APIRouter(prefix="/api/v1/namespaces", tags=["Namespaces"], route_class=StrictJsonRoute)
 
@@ -37,13 +36,7 @@ async def register_namespace(
     """Register a new namespace. Retention defaults to 72h and must be at least 1h (24h for
     a global namespace). A duplicate name is ALREADY_EXISTS. A credential limited to some
     namespaces registers only those (PERMISSION_DENIED otherwise)."""
-    if not principal.may_use_namespace(body.namespace):
-        raise permission_denied(
-            f"this credential may not act in namespace {body.namespace[:255]!r}"
-        )
-    async with ctx.db.write() as uow:
-        row = await service.register(uow.session, body, ctx.settings.cluster_name, ctx.clock.now())
-    return service.describe(row)
+    return await service.register_namespace(ctx, principal, body)
 
 
 @router.get(
@@ -60,13 +53,7 @@ async def list_namespaces(
     principal: Principal = Depends(caller),
 ) -> ListNamespacesResponse:
     """List namespaces by name, a page at a time: those the caller may act in."""
-    after = ctx.signer.decode("namespaces", next_page_token)["after"] if (next_page_token) else None
-    async with ctx.db.read() as session:
-        rows, last = await service.list_page(session, page_size, after, principal.namespaces)
-    token = ctx.signer.encode("namespaces", {"after": last}) if last else ""
-    return ListNamespacesResponse(
-        namespaces=[service.describe(r) for r in rows], next_page_token=token
-    )
+    return await service.list_namespaces(ctx, principal, page_size, next_page_token)
 
 
 @router.get(
@@ -80,9 +67,7 @@ async def describe_namespace(
     namespace: str, ctx: AppContext = Depends(context)
 ) -> DescribeNamespaceResponse:
     """A namespace's info, configuration and replication settings."""
-    async with ctx.db.read() as session:
-        row = await service.get_by_name(session, namespace)
-    return service.describe(row)
+    return await service.describe_namespace(ctx, namespace)
 
 
 @router.post(
@@ -97,12 +82,7 @@ async def update_namespace(
 ) -> DescribeNamespaceResponse:
     """Change a namespace. Only the fields present are applied; `data` is merged.
     Setting `update_info.state` to DEPRECATED stops new workflows from starting."""
-    async with ctx.db.write() as uow:
-        row = await service.update(
-            uow.session, namespace, body, ctx.settings.cluster_name, ctx.clock.now()
-        )
-    ctx.namespaces.changed()
-    return service.describe(row)
+    return await service.update_namespace(ctx, namespace, body)
 
 
 @router.delete(
@@ -117,7 +97,4 @@ async def delete_namespace(
 ) -> DeleteNamespaceResponse:
     """Delete a namespace and, in the same transaction, every workflow run, history event,
     task and timer in it."""
-    async with ctx.db.write() as uow:
-        count = await service.delete_namespace(uow.session, namespace)
-    ctx.namespaces.changed()
-    return DeleteNamespaceResponse(deleted_namespace=namespace, deleted_executions=count)
+    return await service.delete_namespace(ctx, namespace)

@@ -14,6 +14,7 @@ from app.models.queries import (
     RespondQueryTaskCompletedRequest,
 )
 from app.models.workflows import EmptyResponse
+from app.payloads import render
 from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
@@ -42,8 +43,10 @@ async def _query(
             raise bad_request("execution.workflow_id", "execution.workflow_id does not match")
         if body.execution.run_id and run_id and body.execution.run_id != run_id:
             raise bad_request("execution.run_id", "execution.run_id does not match the path")
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    return await queries.query_workflow(ctx, ns, workflow_id, run_id, body)
+    answer = await queries.query_workflow(ctx, namespace, workflow_id, run_id, body)
+    if "query_result" in answer:
+        answer["query_result"] = render(answer["query_result"])
+    return answer
 
 
 @router.post(

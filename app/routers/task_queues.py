@@ -8,9 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
 from app.models.task_queues import DescribeTaskQueueResponse, ListTaskQueuePartitionsResponse
-from app.models.worker import UNLIMITED_RATE
 from app.permissions import Permission, requires
-from app.rate_limits.rules import Limit
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
 from app.services import task_queues
@@ -20,15 +18,6 @@ router = APIRouter(
 )
 
 QueueType = Literal["WORKFLOW", "ACTIVITY", "TASK_QUEUE_TYPE_WORKFLOW", "TASK_QUEUE_TYPE_ACTIVITY"]
-
-
-def _queue_rate(ctx: AppContext) -> float:
-    """The queue's dispatch rate: its task-queue operations budget, per second (Temporal's
-    100,000 when rate limits are off)."""
-    if not ctx.rate_limiter.enabled:
-        return UNLIMITED_RATE
-    budget = ctx.rate_limiter.budgets[Limit.TASK_QUEUE_OPERATIONS]
-    return budget.amount / budget.window_seconds
 
 
 @router.get(
@@ -52,17 +41,7 @@ async def describe_task_queue(
     age of the oldest waiting task; and the workers registered on the queue (RegisterWorker)
     whose registration has not lapsed."""
     kind = task_queue_type.removeprefix("TASK_QUEUE_TYPE_").lower()
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    async with ctx.db.read() as session:
-        return await task_queues.describe(
-            session,
-            ns.id,
-            task_queue,
-            kind,
-            ctx.clock.now(),
-            ctx.settings.worker_registration_ttl_seconds,
-            _queue_rate(ctx),
-        )
+    return await task_queues.describe_task_queue(ctx, namespace, task_queue, kind)
 
 
 @router.get(
@@ -78,8 +57,4 @@ async def list_task_queue_partitions(
     """Each partition of the queue (workflow and activity tasks), with its owner — the
     member whose pollers look in it first; any member's pollers take its tasks when
     theirs are empty — and the tasks waiting in it."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    async with ctx.db.read() as session:
-        return await task_queues.partitions(
-            session, ns.id, task_queue, ctx.db.partition_count, ctx.db.shard_count
-        )
+    return await task_queues.list_partitions(ctx, namespace, task_queue)

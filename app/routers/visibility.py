@@ -8,8 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
-from app.db.database import UnitOfWork
-from app.engine.search_attributes import SYSTEM as SYSTEM_ATTRIBUTES
 from app.errors import bad_request
 from app.models.visibility import (
     AddSearchAttributesRequest,
@@ -22,7 +20,7 @@ from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
-from app.services import namespaces, search_attributes, visibility
+from app.services import search_attributes, visibility
 
 router = APIRouter(
     prefix="/api/v1/namespaces/{namespace}", tags=["Visibility"], route_class=StrictJsonRoute
@@ -49,8 +47,7 @@ async def count_workflows(
     namespace: str, query: str = QUERY, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     """How many runs match the query; with `GROUP BY ExecutionStatus`, per status."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    return await visibility.count_executions(ctx, ns, query)
+    return await visibility.count_workflows(ctx, namespace, query)
 
 
 @router.get(
@@ -70,8 +67,9 @@ async def list_workflows(
 ) -> dict[str, Any]:
     """Runs matching the query, newest first unless the query says ORDER BY; page with
     `next_page_token` (runs started after the first page do not disturb the pages)."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    executions, token = await visibility.list_executions(ctx, ns, query, page_size, next_page_token)
+    executions, token = await visibility.list_workflows(
+        ctx, namespace, query, page_size, next_page_token
+    )
     return {"executions": executions, "next_page_token": token}
 
 
@@ -93,9 +91,8 @@ async def scan_workflows(
     body = body or ScanWorkflowExecutionsRequest()
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    executions, token = await visibility.list_executions(
-        ctx, ns, body.query, body.page_size, body.next_page_token, scan=True
+    executions, token = await visibility.list_workflows(
+        ctx, namespace, body.query, body.page_size, body.next_page_token, scan=True
     )
     return {"executions": executions, "next_page_token": token}
 
@@ -111,9 +108,8 @@ async def list_search_attributes(
     namespace: str, ctx: AppContext = Depends(context)
 ) -> ListSearchAttributesResponse:
     """The namespace's custom search attributes and the system ones, with their types."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    return ListSearchAttributesResponse(
-        custom_attributes=ns.search_attribute_types, system_attributes=SYSTEM_ATTRIBUTES
+    return ListSearchAttributesResponse.model_validate(
+        await search_attributes.list_registered(ctx, namespace)
     )
 
 
@@ -131,14 +127,7 @@ async def add_search_attributes(
     with the same type is a no-op; with another type, ALREADY_EXISTS."""
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
-        search_attributes.add(ns, body.search_attributes)
-        uow.session.add(ns)
-
-    await ctx.db.run(work)
-    ctx.namespaces.changed()
+    await search_attributes.register(ctx, namespace, body.search_attributes)
     return EmptyResponse()
 
 
@@ -153,12 +142,5 @@ async def remove_search_attribute(
     namespace: str, name: str, ctx: AppContext = Depends(context)
 ) -> EmptyResponse:
     """Unregister a custom search attribute; values already stored stay in the runs."""
-
-    async def work(uow: UnitOfWork) -> None:
-        ns = await namespaces.get_by_name(uow.session, namespace)
-        search_attributes.remove(ns, [name])
-        uow.session.add(ns)
-
-    await ctx.db.run(work)
-    ctx.namespaces.changed()
+    await search_attributes.unregister(ctx, namespace, [name])
     return EmptyResponse()

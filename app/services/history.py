@@ -3,7 +3,7 @@ for new events (long poll) without holding a transaction open."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from app.engine.events import (
     format_seconds,
     format_time,
 )
+from app.engine.state import ActivityInfo
 from app.engine.workflow_tasks import transient_events
 from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
@@ -30,6 +31,7 @@ from app.services.notifier import close_key, history_key
 
 MAX_PAGE_SIZE = 256
 TOKEN_KIND = "history"
+REVERSE_TOKEN_KIND = "history-reverse"
 
 
 @dataclass
@@ -37,6 +39,16 @@ class HistoryPage:
     events: list[dict[str, Any]]
     next_page_token: str
     run: RunRecord  # the run as it was when the page was read
+
+
+# How a door shows stored data: REST renders json/plain payloads as their values
+# (render, render_event); gRPC takes them as stored (raw, HistoryEvent.to_json).
+Present = Callable[[Any], Any]
+PresentEvent = Callable[[HistoryEvent], dict[str, Any]]
+
+
+def raw(value: Any) -> Any:
+    return value
 
 
 def render_event(event: HistoryEvent) -> dict[str, Any]:
@@ -64,6 +76,17 @@ _read_events = (
     .limit(bindparam("limit"))
 )
 _READ_EVENTS = Statement(_read_events)
+_READ_EVENTS_BACKWARDS = Statement(
+    select(_EVENTS.c.event_id, _EVENTS.c.event_type, _EVENTS.c.event_time, _EVENTS.c.attributes)
+    .where(
+        _EVENTS.c.namespace_id == bindparam("namespace_id"),
+        _EVENTS.c.workflow_id == bindparam("workflow_id"),
+        _EVENTS.c.run_id == bindparam("run_id"),
+        _EVENTS.c.event_id <= bindparam("last_event_id"),
+    )
+    .order_by(_EVENTS.c.event_id.desc())
+    .limit(bindparam("limit"))
+)
 _READ_CLOSE_EVENTS = Statement(
     _read_events.where(_EVENTS.c.event_type.in_([literal(t.value) for t in CLOSE_EVENT_TYPES]))
 )
@@ -111,7 +134,7 @@ async def first_page(
     return [render_event(e) for e in [*events, *transient]], ""
 
 
-def execution_info(row: RunRecord) -> dict[str, Any]:
+def execution_info(row: RunRecord, present: Present = render) -> dict[str, Any]:
     """The run as visibility shows it (WorkflowExecutionInfo)."""
     execution = {"workflow_id": row.workflow_id, "run_id": row.run_id}
     info: dict[str, Any] = {
@@ -124,8 +147,8 @@ def execution_info(row: RunRecord) -> dict[str, Any]:
         "history_size_bytes": row.history_size_bytes,
         "state_transition_count": row.db_version,
         "execution_time": format_time(row.execution_time),
-        "memo": render(row.memo),
-        "search_attributes": render(row.search_attributes),
+        "memo": present(row.memo),
+        "search_attributes": present(row.search_attributes),
         "task_queue": row.task_queue,
         "first_run_id": row.first_execution_run_id,
         "root_execution": {"workflow_id": row.root_workflow_id, "run_id": row.root_run_id},
@@ -139,9 +162,9 @@ def execution_info(row: RunRecord) -> dict[str, Any]:
     return info
 
 
-def describe(row: RunRecord) -> dict[str, Any]:
+def describe(row: RunRecord, present: Present = render) -> dict[str, Any]:
     state = executions.state_of(row)
-    info = execution_info(row)
+    info = execution_info(row, present)
 
     config = {
         "task_queue": {"name": row.task_queue, "kind": "NORMAL"},
@@ -186,6 +209,7 @@ async def get_page(
     wait_new_event: bool,
     filter_type: HistoryEventFilterType,
     window: float | None = None,
+    present: PresentEvent = render_event,
 ) -> HistoryPage:
     """One page of history. With ``wait_new_event`` and nothing new to return, wait until
     an event is appended (or, for CLOSE_EVENT, until the run closes) or the window ends;
@@ -224,9 +248,9 @@ async def get_page(
                 next_id = events[-1].event_id + 1
                 keep_going = more or (wait_new_event and not closed and not close_only)
                 next_token = page_token(ctx, ns, row, next_id, task) if keep_going else ""
-                rendered = [render_event(e) for e in events]
+                rendered = [present(e) for e in events]
                 if not more:
-                    rendered += _transient_tail(row, task)
+                    rendered += [present(e) for e in _transient_tail(row, task)]
                 return HistoryPage(rendered, next_token, row)
             if closed or wake is None:
                 return HistoryPage([], "", row)
@@ -264,11 +288,129 @@ def page_token(
     return ctx.signer.encode(TOKEN_KIND, position)
 
 
-def _transient_tail(row: RunRecord, task: list[int] | None) -> list[dict[str, Any]]:
+def _transient_tail(row: RunRecord, task: list[int] | None) -> list[HistoryEvent]:
     if not task:
         return []
     state = executions.state_of(row)
     pending = state.workflow_task
     if pending is None or [pending.scheduled_event_id, pending.attempt] != task:
         return []
-    return [render_event(e) for e in transient_events(state)]
+    return list(transient_events(state))
+
+
+async def read_history_backwards(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int,
+    next_page_token: str,
+    present: PresentEvent = render_event,
+) -> HistoryPage:
+    """One page of the run's history from its last event backwards
+    (GetWorkflowExecutionHistoryReverse)."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    size = page_size(maximum_page_size)
+    executions.check_run_id(run_id)
+    last_event_id = 2**62
+    if next_page_token:
+        token = ctx.signer.decode(REVERSE_TOKEN_KIND, next_page_token)
+        if token.get("ns") != ns.id or token.get("wf") != workflow_id:
+            raise bad_request("next_page_token", "next_page_token belongs to another workflow")
+        run_id, last_event_id = token["run"], int(token["last"])
+    async with ctx.db.read() as session:
+        row = await executions.load(session, ns.id, workflow_id, run_id)
+        rows = await _READ_EVENTS_BACKWARDS.all(
+            session,
+            {
+                "namespace_id": row.namespace_id,
+                "workflow_id": row.workflow_id,
+                "run_id": row.run_id,
+                "last_event_id": last_event_id,
+                "limit": size + 1,
+            },
+        )
+    events = [HistoryEvent(EventType(t), at, attributes, i) for i, t, at, attributes in rows]
+    token_text = ""
+    if len(events) > size:
+        events = events[:size]
+        position = {"ns": ns.id, "wf": row.workflow_id, "run": row.run_id}
+        token_text = ctx.signer.encode(
+            REVERSE_TOKEN_KIND, {**position, "last": events[-1].event_id - 1}
+        )
+    return HistoryPage([present(e) for e in events], token_text, row)
+
+
+async def read_history(
+    ctx: AppContext,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    maximum_page_size: int,
+    next_page_token: str,
+    wait_new_event: bool,
+    filter_type: HistoryEventFilterType,
+    window: float | None = None,
+    present: PresentEvent = render_event,
+) -> HistoryPage:
+    """GetWorkflowExecutionHistory as both doors call it (see get_page)."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    return await get_page(
+        ctx,
+        ns,
+        workflow_id,
+        run_id,
+        maximum_page_size,
+        next_page_token,
+        wait_new_event,
+        filter_type,
+        window,
+        present,
+    )
+
+
+async def describe_workflow(
+    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, present: Present = render
+) -> dict[str, Any]:
+    """DescribeWorkflowExecution: the run's info and config, and what it waits on (its
+    workflow task, activities and children), as Temporal fills them."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    executions.check_run_id(run_id)
+    async with ctx.db.read() as session:
+        row = await executions.load(session, ns.id, workflow_id, run_id)
+    state = executions.state_of(row)
+    return {
+        **describe(row, present),
+        "pending_activities": [pending_activity(a, present) for a in state.activities.values()],
+        "pending_children": [
+            {
+                "workflow_id": child["workflow_id"],
+                "run_id": child["run_id"],
+                "workflow_type_name": child["workflow_type"],
+                "initiated_id": int(initiated),
+                "parent_close_policy": child.get("parent_close_policy") or None,
+            }
+            for initiated, child in state.children.items()
+        ],
+    }
+
+
+def pending_activity(activity: ActivityInfo, present: Present) -> dict[str, Any]:
+    if activity.cancel_requested_event_id:
+        status = "CANCEL_REQUESTED"
+    else:
+        status = "STARTED" if activity.started_time else "SCHEDULED"
+    maximum_attempts = int(activity.retry_policy.get("maximum_attempts") or 0)
+    return {
+        "activity_id": activity.activity_id,
+        "activity_type": {"name": activity.activity_type},
+        "state": status,
+        "heartbeat_details": present(activity.heartbeat_details),
+        "last_heartbeat_time": _time(activity.last_heartbeat_time),
+        "last_started_time": _time(activity.started_time),
+        "attempt": activity.attempt,
+        "maximum_attempts": maximum_attempts,
+        "scheduled_time": format_time(activity.attempt_scheduled_time),
+        "last_failure": present(activity.last_failure),
+        "last_worker_identity": activity.started_identity,
+    }

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.context import AppContext
-from app.db.tables import NamespaceRow, QueryRow, RunRecord
+from app.db.tables import QueryRow, RunRecord
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
 from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
@@ -35,8 +35,10 @@ def not_ready(message: str) -> ApiError:
 
 
 async def query_workflow(
-    ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, req: QueryWorkflowRequest
+    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, req: QueryWorkflowRequest
 ) -> dict[str, Any]:
+    """``{"query_result": Payloads as stored}`` or ``{"query_rejected": {"status"}}``."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     async with ctx.db.read() as session:
         row = await executions.load(session, ns.id, workflow_id, run_id)
     if _rejected(row, req.query_reject_condition):
@@ -123,7 +125,7 @@ def _response(answer: dict[str, Any]) -> dict[str, Any]:
             f"Query failed: {failure.get('message') or answer.get('error_message', '')}",
             [{"type": "QueryFailed", "failure": render(failure)}],
         )
-    return {"query_result": render(answer.get("answer"))}
+    return {"query_result": answer.get("answer")}
 
 
 def answer_of(

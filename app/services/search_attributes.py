@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import AppContext
+from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, SearchAttributeValueRow, table_of
 from app.engine.search_attributes import (
@@ -115,3 +117,34 @@ async def index(
             values[column] = value
             rows.append({**run, "name": name, "value_type": kind, **values})
     await _INSERT_VALUE.run_many(session, rows)
+
+
+# The operations both doors call (REST routes, gRPC RPCs), each in its own transaction.
+
+
+async def list_registered(ctx: AppContext, namespace: str) -> dict[str, dict[str, str]]:
+    """The namespace's custom search attributes and the system ones, name -> type."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    return {"custom_attributes": dict(ns.search_attribute_types), "system_attributes": SYSTEM}
+
+
+async def register(ctx: AppContext, namespace: str, attributes: dict[str, str]) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        add(ns, attributes)
+        uow.session.add(ns)
+
+    await ctx.db.run(work)
+    ctx.namespaces.changed()
+
+
+async def unregister(ctx: AppContext, namespace: str, names: list[str]) -> None:
+    """Values already stored stay in the runs."""
+
+    async def work(uow: UnitOfWork) -> None:
+        ns = await namespaces.get_by_name(uow.session, namespace)
+        remove(ns, names)
+        uow.session.add(ns)
+
+    await ctx.db.run(work)
+    ctx.namespaces.changed()

@@ -113,18 +113,23 @@ def first_task_backoff(req: StartWorkflowExecutionRequest, now: datetime) -> flo
     return _secs(req.workflow_start_delay)
 
 
-def _checked(value: Any, field: str) -> dict[str, Any]:
-    payload = encode_payload(value)
+def _check_size(payload: dict[str, Any], field: str) -> dict[str, Any]:
     if payload_size(payload) > MAX_BLOB_BYTES:
         raise bad_request(field, f"{field} is larger than {MAX_BLOB_BYTES} bytes")
     return payload
 
 
+def _checked(value: Any, field: str) -> dict[str, Any]:
+    return _check_size(encode_payload(value), field)
+
+
 def payloads(value: Any, field: str) -> dict[str, Any] | None:
     if value is None:
         return None
-    _checked(value, field)
-    return encode_payloads(value)
+    encoded = encode_payloads(value)
+    for payload in encoded["payloads"]:
+        _check_size(payload, field)
+    return encoded
 
 
 def _payload_map(fields: dict[str, PayloadValue], field: str) -> dict[str, Any]:

@@ -10,8 +10,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.context import AppContext
 from app.db.tables import ClusterMemberRow, PollerRow, ShardRow, TaskRow
 from app.engine.events import format_seconds
+from app.models.worker import UNLIMITED_RATE
+from app.rate_limits.rules import Limit
 from app.services import workers
 from app.services.matching import partition_shard
 
@@ -126,3 +129,40 @@ async def partitions(
         "workflow_task_queue_partitions": listed("workflow"),
         "activity_task_queue_partitions": listed("activity"),
     }
+
+
+# The operations both doors call (REST routes, gRPC RPCs).
+
+
+def queue_rate(ctx: AppContext) -> float:
+    """The queue's dispatch rate: its task-queue operations budget, per second (Temporal's
+    100,000 when rate limits are off)."""
+    if not ctx.rate_limiter.enabled:
+        return UNLIMITED_RATE
+    budget = ctx.rate_limiter.budgets[Limit.TASK_QUEUE_OPERATIONS]
+    return budget.amount / budget.window_seconds
+
+
+async def describe_task_queue(
+    ctx: AppContext, namespace: str, task_queue: str, task_type: str
+) -> dict[str, Any]:
+    """``task_type``: workflow or activity."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    async with ctx.db.read() as session:
+        return await describe(
+            session,
+            ns.id,
+            task_queue,
+            task_type,
+            ctx.clock.now(),
+            ctx.settings.worker_registration_ttl_seconds,
+            queue_rate(ctx),
+        )
+
+
+async def list_partitions(ctx: AppContext, namespace: str, task_queue: str) -> dict[str, Any]:
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    async with ctx.db.read() as session:
+        return await partitions(
+            session, ns.id, task_queue, ctx.db.partition_count, ctx.db.shard_count
+        )

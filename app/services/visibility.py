@@ -14,7 +14,8 @@ from app.context import AppContext
 from app.db.tables import RUN_COLUMNS, ExecutionRow, NamespaceRow, RunRecord
 from app.engine.search_attributes import effective_types
 from app.errors import bad_request
-from app.services.history import execution_info
+from app.payloads import render
+from app.services.history import Present, execution_info
 from app.visibility.compile import compile_query, execution_status_name
 
 MAX_PAGE_SIZE = 1000
@@ -32,6 +33,28 @@ def _fingerprint(ns: NamespaceRow, query: str, scan: bool) -> str:
     return hashlib.sha256(text).hexdigest()[:24]
 
 
+async def list_workflows(
+    ctx: AppContext,
+    namespace: str,
+    query: str,
+    page_size: int,
+    next_page_token: str,
+    *,
+    scan: bool = False,
+    present: Present = render,
+) -> tuple[list[dict[str, Any]], str]:
+    """List (or, with ``scan``, Scan) as both doors call it."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    return await list_executions(
+        ctx, ns, query, page_size, next_page_token, scan=scan, present=present
+    )
+
+
+async def count_workflows(ctx: AppContext, namespace: str, query: str) -> dict[str, Any]:
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    return await count_executions(ctx, ns, query)
+
+
 async def list_executions(
     ctx: AppContext,
     ns: NamespaceRow,
@@ -40,6 +63,7 @@ async def list_executions(
     next_page_token: str,
     *,
     scan: bool = False,
+    present: Present = render,
 ) -> tuple[list[dict[str, Any]], str]:
     """One page. Pages are positions in a fixed order over the runs that had started when
     the first page was read, so runs started meanwhile neither shift nor repeat them."""
@@ -77,7 +101,7 @@ async def list_executions(
         token = ctx.signer.encode(
             LIST_TOKEN, {"q": fingerprint, "offset": offset + size, "as_of": as_of.isoformat()}
         )
-    return [execution_info(row) for row in rows], token
+    return [execution_info(row, present) for row in rows], token
 
 
 async def count_executions(ctx: AppContext, ns: NamespaceRow, query: str) -> dict[str, Any]:

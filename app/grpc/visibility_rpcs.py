@@ -1,0 +1,168 @@
+"""List, Scan and Count with the list query, search attributes (WorkflowService's
+GetSearchAttributes, OperatorService's Add/List/Remove) and the task-queue views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.operatorservice.v1 import request_response_pb2 as operator
+from temporalio.api.taskqueue.v1 import message_pb2 as taskqueue
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
+
+from app.context import AppContext
+from app.grpc.convert import from_json
+from app.grpc.door import Call
+from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.payloads import encode_payload
+from app.permissions import Permission
+from app.services import search_attributes, task_queues, visibility
+from app.services.history import raw
+
+IndexedValueType = common_enums.IndexedValueType
+
+
+def _executions(page: list[dict[str, Any]], token: str, message: Any) -> Any:
+    return from_json({"executions": page, "next_page_token": None}, message)
+
+
+@WORKFLOW_SERVICE.rpc("ListWorkflowExecutions", Permission.WORKFLOW_LIST)
+async def list_workflow_executions(
+    ctx: AppContext, request: wf.ListWorkflowExecutionsRequest, call: Call
+) -> wf.ListWorkflowExecutionsResponse:
+    page, token = await visibility.list_workflows(
+        ctx,
+        request.namespace,
+        request.query,
+        request.page_size,
+        request.next_page_token.decode(),
+        present=raw,
+    )
+    response: wf.ListWorkflowExecutionsResponse = _executions(
+        page, token, wf.ListWorkflowExecutionsResponse()
+    )
+    response.next_page_token = token.encode()
+    return response
+
+
+@WORKFLOW_SERVICE.rpc("ScanWorkflowExecutions", Permission.WORKFLOW_LIST)
+async def scan_workflow_executions(
+    ctx: AppContext, request: wf.ScanWorkflowExecutionsRequest, call: Call
+) -> wf.ScanWorkflowExecutionsResponse:
+    page, token = await visibility.list_workflows(
+        ctx,
+        request.namespace,
+        request.query,
+        request.page_size,
+        request.next_page_token.decode(),
+        scan=True,
+        present=raw,
+    )
+    response: wf.ScanWorkflowExecutionsResponse = _executions(
+        page, token, wf.ScanWorkflowExecutionsResponse()
+    )
+    response.next_page_token = token.encode()
+    return response
+
+
+@WORKFLOW_SERVICE.rpc("CountWorkflowExecutions", Permission.WORKFLOW_LIST)
+async def count_workflow_executions(
+    ctx: AppContext, request: wf.CountWorkflowExecutionsRequest, call: Call
+) -> wf.CountWorkflowExecutionsResponse:
+    counted = await visibility.count_workflows(ctx, request.namespace, request.query)
+    groups = [
+        {"group_values": [encode_payload(v) for v in g["group_values"]], "count": g["count"]}
+        for g in counted.get("groups", [])
+    ]
+    return from_json(
+        {"count": counted["count"], "groups": groups}, wf.CountWorkflowExecutionsResponse()
+    )
+
+
+def _types(names: dict[str, str]) -> dict[str, common_enums.IndexedValueType.ValueType]:
+    """Keyword -> INDEXED_VALUE_TYPE_KEYWORD, KeywordList -> …_KEYWORD_LIST."""
+    out = {}
+    for name, kind in names.items():
+        snake = "".join(f"_{c}" if c.isupper() else c for c in kind).lstrip("_").upper()
+        out[name] = IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{snake}")
+    return out
+
+
+@WORKFLOW_SERVICE.rpc("GetSearchAttributes", Permission.NAMESPACE_READ)
+async def get_search_attributes(
+    ctx: AppContext, request: wf.GetSearchAttributesRequest, call: Call
+) -> wf.GetSearchAttributesResponse:
+    """Temporal's request names no namespace: the attributes of every namespace the
+    gateway would answer for are the system ones plus those of ``default``."""
+    registered = await search_attributes.list_registered(ctx, "default")
+    return wf.GetSearchAttributesResponse(
+        keys=_types({**registered["system_attributes"], **registered["custom_attributes"]})
+    )
+
+
+@OPERATOR_SERVICE.rpc("ListSearchAttributes", Permission.NAMESPACE_READ)
+async def list_search_attributes(
+    ctx: AppContext, request: operator.ListSearchAttributesRequest, call: Call
+) -> operator.ListSearchAttributesResponse:
+    registered = await search_attributes.list_registered(ctx, request.namespace)
+    return operator.ListSearchAttributesResponse(
+        custom_attributes=_types(registered["custom_attributes"]),
+        system_attributes=_types(registered["system_attributes"]),
+    )
+
+
+@OPERATOR_SERVICE.rpc("AddSearchAttributes", Permission.NAMESPACE_UPDATE)
+async def add_search_attributes(
+    ctx: AppContext, request: operator.AddSearchAttributesRequest, call: Call
+) -> operator.AddSearchAttributesResponse:
+    wanted = {name: IndexedValueType.Name(kind) for name, kind in request.search_attributes.items()}
+    await search_attributes.register(ctx, request.namespace, wanted)
+    return operator.AddSearchAttributesResponse()
+
+
+@OPERATOR_SERVICE.rpc("RemoveSearchAttributes", Permission.NAMESPACE_UPDATE)
+async def remove_search_attributes(
+    ctx: AppContext, request: operator.RemoveSearchAttributesRequest, call: Call
+) -> operator.RemoveSearchAttributesResponse:
+    await search_attributes.unregister(ctx, request.namespace, list(request.search_attributes))
+    return operator.RemoveSearchAttributesResponse()
+
+
+@WORKFLOW_SERVICE.rpc("DescribeTaskQueue", Permission.CLUSTER_READ)
+async def describe_task_queue(
+    ctx: AppContext, request: wf.DescribeTaskQueueRequest, call: Call
+) -> wf.DescribeTaskQueueResponse:
+    kind = "activity" if request.task_queue_type == 2 else "workflow"  # TASK_QUEUE_TYPE_ACTIVITY
+    described = await task_queues.describe_task_queue(
+        ctx, request.namespace, request.task_queue.name, kind
+    )
+    shown = {
+        "pollers": [
+            {**p, "last_access_time": _text_time(p["last_access_time"])}
+            for p in described["pollers"]
+        ],
+        "task_queue_status": described["task_queue_status"],
+    }
+    return from_json(shown, wf.DescribeTaskQueueResponse())
+
+
+def _text_time(value: Any) -> str:
+    return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")
+
+
+@WORKFLOW_SERVICE.rpc("ListTaskQueuePartitions", Permission.CLUSTER_READ)
+async def list_task_queue_partitions(
+    ctx: AppContext, request: wf.ListTaskQueuePartitionsRequest, call: Call
+) -> wf.ListTaskQueuePartitionsResponse:
+    listed = await task_queues.list_partitions(ctx, request.namespace, request.task_queue.name)
+
+    def metadata(rows: list[dict[str, Any]]) -> list[taskqueue.TaskQueuePartitionMetadata]:
+        return [
+            taskqueue.TaskQueuePartitionMetadata(key=r["key"], owner_host_name=r["owner_host_name"])
+            for r in rows
+        ]
+
+    return wf.ListTaskQueuePartitionsResponse(
+        workflow_task_queue_partitions=metadata(listed["workflow_task_queue_partitions"]),
+        activity_task_queue_partitions=metadata(listed["activity_task_queue_partitions"]),
+    )

@@ -1,0 +1,72 @@
+"""The namespace operations as both doors call them (REST routes, gRPC RPCs): each runs
+its own transaction over app.services.namespaces."""
+
+from __future__ import annotations
+
+from app.auth import Principal
+from app.context import AppContext
+from app.errors import permission_denied
+from app.models.namespaces import (
+    DeleteNamespaceResponse,
+    DescribeNamespaceResponse,
+    ListNamespacesResponse,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
+from app.services import namespaces
+
+PAGE_TOKEN_KIND = "namespaces"
+
+
+async def register_namespace(
+    ctx: AppContext, principal: Principal, request: RegisterNamespaceRequest
+) -> DescribeNamespaceResponse:
+    """A credential limited to some namespaces registers only those."""
+    if not principal.may_use_namespace(request.namespace):
+        raise permission_denied(
+            f"this credential may not act in namespace {request.namespace[:255]!r}"
+        )
+    async with ctx.db.write() as uow:
+        row = await namespaces.register(
+            uow.session, request, ctx.settings.cluster_name, ctx.clock.now()
+        )
+    return namespaces.describe(row)
+
+
+async def list_namespaces(
+    ctx: AppContext, principal: Principal, page_size: int, next_page_token: str
+) -> ListNamespacesResponse:
+    """The namespaces the caller may act in, by name, a page at a time."""
+    after = (
+        ctx.signer.decode(PAGE_TOKEN_KIND, next_page_token)["after"] if next_page_token else None
+    )
+    async with ctx.db.read() as session:
+        rows, last = await namespaces.list_page(session, page_size, after, principal.namespaces)
+    token = ctx.signer.encode(PAGE_TOKEN_KIND, {"after": last}) if last else ""
+    return ListNamespacesResponse(
+        namespaces=[namespaces.describe(r) for r in rows], next_page_token=token
+    )
+
+
+async def describe_namespace(ctx: AppContext, name: str) -> DescribeNamespaceResponse:
+    async with ctx.db.read() as session:
+        row = await namespaces.get_by_name(session, name)
+    return namespaces.describe(row)
+
+
+async def update_namespace(
+    ctx: AppContext, name: str, request: UpdateNamespaceRequest
+) -> DescribeNamespaceResponse:
+    async with ctx.db.write() as uow:
+        row = await namespaces.update(
+            uow.session, name, request, ctx.settings.cluster_name, ctx.clock.now()
+        )
+    ctx.namespaces.changed()
+    return namespaces.describe(row)
+
+
+async def delete_namespace(ctx: AppContext, name: str) -> DeleteNamespaceResponse:
+    async with ctx.db.write() as uow:
+        count = await namespaces.delete_namespace(uow.session, name)
+    ctx.namespaces.changed()
+    return DeleteNamespaceResponse(deleted_namespace=name, deleted_executions=count)
