@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# Temporal Gateway: the HTTP/JSON workflow server on its embedded SQLite file in /data.
+# Temporal Gateway: the workflow server on its embedded SQLite file in /data, its REST
+# (HTTP/JSON) API on 7243 and gRPC (Temporal's WorkflowService) on 7233.
 #   docker build -t temporal-gateway .
-#   docker run -p 7233:7233 -v temporal-gateway-data:/data \
+#   docker run -p 7243:7243 -p 7233:7233 -v temporal-gateway-data:/data \
 #     -e TEMPORAL_GATEWAY_JWT_SECRET=<at least 32 characters> temporal-gateway
 # (it serves on 0.0.0.0, which the gateway refuses without authentication configured)
 # PostgreSQL instead: -e TEMPORAL_GATEWAY_DATABASE_URL=postgresql://user:pass@host/db
@@ -31,7 +32,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TEMPORAL_GATEWAY_DATABASE_URL=sqlite:////data/temporal-gateway.db \
-    TEMPORAL_GATEWAY_PORT=7233 \
+    TEMPORAL_GATEWAY_PORT=7243 \
+    TEMPORAL_GATEWAY_GRPC_PORT=7233 \
     TEMPORAL_GATEWAY_SHUTDOWN_GRACE_SECONDS=2
 
 RUN groupadd --system --gid 10001 gateway \
@@ -48,17 +50,17 @@ USER gateway
 WORKDIR /data
 # The SQLite database (and its WAL) lives here; mount a volume to keep it.
 VOLUME /data
-# The default port; with another TEMPORAL_GATEWAY_PORT, publish that one (the
-# HEALTHCHECK follows the variable).
-EXPOSE 7233
+# The default ports, REST's and gRPC's; with another TEMPORAL_GATEWAY_PORT or
+# TEMPORAL_GATEWAY_GRPC_PORT, publish that one (the HEALTHCHECK follows the REST one).
+EXPOSE 7243 7233
 
 # /readyz, not /livez: Docker has one health status, and what reads it (docker ps,
 # compose's depends_on: service_healthy, a load balancer) wants "can serve": database
 # answering, schema migrated, not stopping. Plain Docker restarts nothing for being
 # unhealthy; under an orchestrator that does (Swarm), probe /livez instead so a database
-# outage does not restart every gateway. The port comes from the environment.
+# outage does not restart every gateway. The REST port comes from the environment.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request\ntry:\n    urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('TEMPORAL_GATEWAY_PORT', '7233'), timeout=4)\nexcept Exception:\n    sys.exit(1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request\ntry:\n    urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('TEMPORAL_GATEWAY_PORT', '7243'), timeout=4)\nexcept Exception:\n    sys.exit(1)"]
 
 # Exec form: the server is PID 1 and receives `docker stop`'s signal directly. On it the
 # gateway answers its open long polls at once, gives requests in flight

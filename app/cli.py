@@ -25,21 +25,25 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="temporal-gateway",
-        description="Temporal Gateway: a Temporal-model workflow server with an HTTP/JSON API.",
+        description=(
+            "Temporal Gateway: a Temporal-model workflow server with an HTTP/JSON API and "
+            "Temporal's gRPC WorkflowService."
+        ),
         epilog="Every setting is also an environment variable TEMPORAL_GATEWAY_* (README).",
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, help="the command to run")
-    serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default 7233)")
+    serve = commands.add_parser("serve", help="run the server (REST, and gRPC unless turned off)")
+    serve.add_argument("--host", help="address both ports bind, REST and gRPC (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="REST (HTTP/JSON) port (default 7243)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default 7233; 0 turns gRPC off)")
     serve.add_argument("--database-url", help="sqlite:///file.db or postgresql://…")
     serve.add_argument(
         "--allow-unauthenticated-network",
         action="store_true",
-        help="serve without authentication on a non-loopback address (unsafe)",
+        help="serve without authentication on a non-loopback address, REST and gRPC alike (unsafe)",
     )
     token = commands.add_parser("token", help="development tokens")
     token_commands = token.add_subparsers(
@@ -192,13 +196,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _ports(settings: Settings) -> str:
+    rest = f"REST port {settings.port}"
+    return f"{rest} and gRPC port {settings.grpc_port}" if settings.grpc_port else rest
+
+
 def check_bind(settings: Settings) -> None:
-    """Without authentication the server serves only on loopback, unless told otherwise."""
+    """Without authentication the server serves only on loopback, unless told otherwise:
+    the REST and the gRPC ports alike, which both bind ``settings.host``."""
     if settings.auth_enabled:
         return
     if not _is_loopback(settings.host) and not settings.allow_unauthenticated_network:
         raise SystemExit(
-            f"refusing to serve on {settings.host} without authentication: set "
+            f"refusing to serve on {settings.host} ({_ports(settings)}) without "
+            "authentication: set "
             "TEMPORAL_GATEWAY_JWT_SECRET (or TEMPORAL_GATEWAY_JWT_PUBLIC_KEY_FILE), or pass "
             "--allow-unauthenticated-network if you really mean it"
         )
@@ -214,6 +225,7 @@ def _serve(args: argparse.Namespace) -> None:
         for k, v in {
             "host": args.host,
             "port": args.port,
+            "grpc_port": args.grpc_port,
             "database_url": args.database_url,
             "allow_unauthenticated_network": args.allow_unauthenticated_network or None,
         }.items()
@@ -227,9 +239,11 @@ def _serve(args: argparse.Namespace) -> None:
         auth.check_secret(settings)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    # Each usual mistake is one line here, before any start-up work (the port first: it
-    # leaves nothing behind, where opening a SQLite database creates its file).
+    # Each usual mistake is one line here, before any start-up work (the ports first: they
+    # leave nothing behind, where opening a SQLite database creates its file).
     preflight.check_port(settings.host, settings.port)
+    if settings.grpc_port:
+        preflight.check_port(settings.host, settings.grpc_port, option="--grpc-port")
     from app.db.database import claim_sqlite_file
 
     try:  # one clear line, before anything opens the file (under a hard link's name,

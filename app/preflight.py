@@ -73,11 +73,12 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
         raise SystemExit(_describe(exc, options)) from None
 
 
-def check_port(host: str, port: int) -> None:
-    """Bind the server's address once, so that a port in use is one line before any
-    start-up work: uvicorn binds only after the app has started (migrations and all), and
-    then says so among its other lines. The socket is closed again at once; another
-    process taking the port in that moment still meets uvicorn's own one-line refusal."""
+def check_port(host: str, port: int, option: str = "--port") -> None:
+    """Bind one of the server's addresses once (REST's, then gRPC's with ``option``
+    "--grpc-port"), so that a port in use is one line before any start-up work: the
+    servers bind only once the app's start-up is under way (migrations and all), and then
+    say so among their other lines. The socket is closed again at once; another process
+    taking the port in that moment still meets the server's own refusal."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         # As uvicorn binds: a port whose last connections are in TIME_WAIT is free.
@@ -87,7 +88,7 @@ def check_port(host: str, port: int) -> None:
         except OSError as exc:
             hint = exc.strerror or str(exc)
             if exc.errno == errno.EADDRINUSE:  # the words bench/ and tests/e2e/ look for
-                hint = "address already in use: another process listens there (--port)"
+                hint = f"address already in use: another process listens there ({option})"
             raise SystemExit(f"cannot listen on {host}:{port}: {hint}") from None
 
 

@@ -28,8 +28,17 @@ Rate = Annotated[str, AfterValidator(_rate)]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEMPORAL_GATEWAY_", extra="ignore")
 
-    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
-    port: int = Field(7233, ge=0, le=65535, description="TCP port of the HTTP server.")
+    host: str = Field("127.0.0.1", description="Address the REST and the gRPC servers bind to.")
+    port: int = Field(7243, ge=0, le=65535, description="TCP port of the REST (HTTP/JSON) server.")
+    grpc_port: int = Field(
+        7233,
+        ge=0,
+        le=65535,
+        description=(
+            "TCP port of the gRPC server (Temporal's WorkflowService, for the official SDKs"
+            " and the temporal CLI); 0 turns gRPC off."
+        ),
+    )
     database_url: DatabaseUrl = Field(
         DEFAULT_DATABASE_URL,
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user@host/db.",
@@ -154,7 +163,9 @@ class Settings(BaseSettings):
     )
     allow_unauthenticated_network: bool = Field(
         False,
-        description="Serve without authentication on a non-loopback address (unsafe).",
+        description=(
+            "Serve without authentication on a non-loopback address, REST and gRPC alike (unsafe)."
+        ),
     )
     create_default_namespace: bool = Field(
         True, description="Register the `default` namespace at start-up when it is missing."
@@ -240,6 +251,17 @@ class Settings(BaseSettings):
             return data
         figures = PROFILES.get(str(data.get("rate_limit_profile", "default")))
         return {**figures.settings(), **data} if figures is not None else data
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Settings:
+        """REST and gRPC bind the same host: one port cannot serve both."""
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ValueError(
+                "the REST port (--port, TEMPORAL_GATEWAY_PORT) and the gRPC port "
+                f"(--grpc-port, TEMPORAL_GATEWAY_GRPC_PORT) are both {self.port}: give them "
+                "different ports, or turn gRPC off with --grpc-port 0"
+            )
+        return self
 
     shard_count: int = Field(
         16,

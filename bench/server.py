@@ -39,8 +39,10 @@ def launch(
 ) -> subprocess.Popen[bytes]:
     """Start ``python -m app serve`` (returns at once; the caller waits for /healthz).
     No TEMPORAL_GATEWAY_* setting of this environment leaks in: ``settings`` and the
-    command line decide."""
+    command line decide. gRPC is off (never the fixed 7233) unless ``settings`` give it
+    a ``grpc_port``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
+    settings = {"grpc_port": "0", **settings}
     env.update({f"TEMPORAL_GATEWAY_{k.upper()}": v for k, v in settings.items()})
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -24,6 +24,10 @@ from app.db.migrate import migrate
 from app.main import create_app
 from app.settings import Settings
 
+# In-process apps must not bind gRPC's fixed 7233 (taken by a real Temporal, or by a
+# parallel run): every Settings() a test builds has gRPC off unless the test asks for it.
+os.environ.setdefault("TEMPORAL_GATEWAY_GRPC_PORT", "0")
+
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 _TEMPLATE = f"tg_template_{os.getpid()}"

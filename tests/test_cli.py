@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from jose import jwt
 
-from app import __version__, cli
+from app import __version__, cli, logs, preflight
+from app.db import database
 from app.db.database import Database
 from app.db.migrate import migrate
 from app.settings import Settings
@@ -23,6 +24,49 @@ SECRET = "cli-test-secret-long-enough-for-hs256-000"
 def test_refuses_network_bind_without_auth() -> None:
     with pytest.raises(SystemExit, match="without authentication"):
         cli.check_bind(Settings(host="0.0.0.0"))
+
+
+@pytest.mark.parametrize(
+    ("grpc_port", "ports"),
+    [(7233, "REST port 7243 and gRPC port 7233"), (0, "REST port 7243")],
+)
+def test_the_loopback_rule_names_every_port_it_covers(grpc_port: int, ports: str) -> None:
+    """REST and gRPC bind the same host: the refusal covers both."""
+    with pytest.raises(SystemExit) as refused:
+        cli.check_bind(Settings(host="0.0.0.0", grpc_port=grpc_port))
+    assert str(refused.value.code).startswith(f"refusing to serve on 0.0.0.0 ({ports}) without")
+
+
+def test_serve_names_both_ports_and_their_defaults() -> None:
+    serve = dict(_parsers(cli._parser()))["temporal-gateway serve"]
+    helps = {action.dest: action.help for action in serve._actions}
+    assert helps["port"] == "REST (HTTP/JSON) port (default 7243)"
+    assert helps["grpc_port"] == "gRPC port (default 7233; 0 turns gRPC off)"
+
+
+def test_serve_checks_both_ports_before_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--grpc-port is a setting like --port, and its port is checked as REST's is (none
+    when gRPC is off), before anything opens the database."""
+    checked: list[tuple[str, int, str]] = []
+
+    def check_port(host: str, port: int, option: str = "--port") -> None:
+        checked.append((host, port, option))
+
+    def claim(url: str) -> None:
+        raise RuntimeError("stopped before the database")
+
+    monkeypatch.setattr(preflight, "check_port", check_port)
+    monkeypatch.setattr(logs, "configure", lambda settings: None)
+    monkeypatch.setattr(database, "claim_sqlite_file", claim)
+    monkeypatch.setenv("TEMPORAL_GATEWAY_JWT_SECRET", SECRET)
+    for grpc_port, expected in [
+        ("17233", [("127.0.0.1", 17243, "--port"), ("127.0.0.1", 17233, "--grpc-port")]),
+        ("0", [("127.0.0.1", 17243, "--port")]),
+    ]:
+        checked.clear()
+        with pytest.raises(SystemExit, match="stopped before the database"):
+            cli.main(["serve", "--port", "17243", "--grpc-port", grpc_port])
+        assert checked == expected
 
 
 @pytest.mark.parametrize(

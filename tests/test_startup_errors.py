@@ -37,9 +37,13 @@ def gateway(
 ) -> subprocess.CompletedProcess[str]:
     """`python -m app ARGS` in an empty folder, with authentication on (so that no warning
     about it shares stderr) and only the TEMPORAL_GATEWAY_* variables given; `serve` on a
-    free port unless told one (a case that did start must not take 7233)."""
-    if args[0] == "serve" and "--port" not in args and "TEMPORAL_GATEWAY_PORT" not in (env or {}):
+    free port and with gRPC off unless told otherwise (a case that did start must take
+    neither 7243 nor 7233)."""
+    given = {*args, *(env or {})}
+    if args[0] == "serve" and not given & {"--port", "TEMPORAL_GATEWAY_PORT"}:
         args = (*args, "--port", str(free_port()))
+    if args[0] == "serve" and not given & {"--grpc-port", "TEMPORAL_GATEWAY_GRPC_PORT"}:
+        args = (*args, "--grpc-port", "0")
     environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("TEMPORAL_")}
     environ.update({"PYTHONPATH": str(ROOT), "TEMPORAL_GATEWAY_JWT_SECRET": SECRET, **(env or {})})
     return subprocess.run(
@@ -119,6 +123,36 @@ def test_a_port_in_use_is_one_line_before_any_start_up_work(tmp_path: Path) -> N
     assert not (tmp_path / "gw.db").exists()  # nothing started: not even the database
 
 
+def test_a_grpc_port_in_use_is_one_line_naming_its_option(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = gateway(
+            tmp_path, "serve", "--grpc-port", str(port), "--database-url", "sqlite:///./gw.db"
+        )
+    assert_one_line(
+        result, f"cannot listen on 127.0.0.1:{port}: address already in use", "(--grpc-port)"
+    )
+    assert not (tmp_path / "gw.db").exists()
+
+
+@pytest.mark.parametrize("where", ["options", "environment"])
+def test_one_port_for_rest_and_grpc_is_one_line(tmp_path: Path, where: str) -> None:
+    port = str(free_port())
+    if where == "options":
+        result = gateway(tmp_path, "serve", "--port", port, "--grpc-port", port)
+    else:
+        env = {"TEMPORAL_GATEWAY_PORT": port, "TEMPORAL_GATEWAY_GRPC_PORT": port}
+        result = gateway(tmp_path, "serve", env=env)
+    assert_one_line(
+        result,
+        "invalid settings: the REST port (--port, TEMPORAL_GATEWAY_PORT) and the gRPC port "
+        f"(--grpc-port, TEMPORAL_GATEWAY_GRPC_PORT) are both {port}",
+        "--grpc-port 0",
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
@@ -126,6 +160,8 @@ def test_a_port_in_use_is_one_line_before_any_start_up_work(tmp_path: Path) -> N
         ("TEMPORAL_GATEWAY_JWT_ALGORITHMS", "none", "'none' (unsigned tokens) is never"),
         ("TEMPORAL_GATEWAY_JWT_ALGORITHMS", '["HS256"', "is not a JSON list"),
         ("TEMPORAL_GATEWAY_PORT", "http", "valid integer"),
+        ("TEMPORAL_GATEWAY_GRPC_PORT", "grpc", "valid integer"),
+        ("TEMPORAL_GATEWAY_GRPC_PORT", "70000", "less than or equal to 65535"),
         ("TEMPORAL_GATEWAY_LOG_LEVEL", "loud", "'debug', 'info', 'warning' or 'error'"),
         ("TEMPORAL_GATEWAY_RATE_LIMIT_CLIENT", "lots", "lots"),
         ("TEMPORAL_GATEWAY_JWT_PUBLIC_KEY_FILE", "missing.pem", "no such file: missing.pem"),

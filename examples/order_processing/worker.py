@@ -1,6 +1,6 @@
 """A Temporal worker for OrderProcessingWorkflow made of nothing but an async HTTP client.
 
-    python -m examples.order_processing.worker --url http://127.0.0.1:7233 \\
+    python -m examples.order_processing.worker --url http://127.0.0.1:7243 \\
         --namespace default --task-queue order-processing-queue
 
 Two pollers run side by side (asyncio tasks), each in a loop of long polls on the task
@@ -243,7 +243,7 @@ async def _main(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:7233")
+    parser.add_argument("--url", default="http://127.0.0.1:7243")
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--task-queue", default="order-processing-queue")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -46,7 +46,7 @@ async def test_describe_cluster_reports_this_cluster_and_its_one_process(
     assert info["server_version"]
     [member] = body["membership_info"]
     assert member["host_id"] == app.state.ctx.me.identity
-    assert (member["rpc_address"], member["rpc_port"]) == ("127.0.0.1", 7233)
+    assert (member["rpc_address"], member["rpc_port"]) == ("127.0.0.1", 7243)
     assert member["role"] == "frontend,history,matching"
 
 
@@ -71,7 +71,7 @@ async def test_a_silent_member_leaves_the_list_and_is_reaped(
                 identity="gone-host:1:abcd",
                 role="frontend,history,matching",
                 rpc_address="10.0.0.9",
-                rpc_port=7233,
+                rpc_port=7243,
                 version="0.1.0",
                 session_start_time=clock.now() - timedelta(minutes=5),
                 last_heartbeat_time=clock.now(),

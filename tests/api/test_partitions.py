@@ -54,7 +54,7 @@ async def test_tasks_spread_over_the_partitions_and_all_are_drained(
     assert sum(waiting) == 40 and all(n > 0 for n in waiting), waiting
     me = app.state.ctx.me.identity
     assert {p["owner_host_name"] for p in workflow} == {me}
-    assert {p["owner_address"] for p in workflow} == {"127.0.0.1:7233"}
+    assert {p["owner_address"] for p in workflow} == {"127.0.0.1:7243"}
     assert [p["backlog_count_hint"] for p in listed["activity_task_queue_partitions"]] == [0] * 4
 
     taken = set()

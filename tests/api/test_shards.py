@@ -47,7 +47,7 @@ async def test_a_lone_member_owns_every_shard(
     for shard_id in range(settings.shard_count):
         described = await shard(client, shard_id)
         assert (described["owner"], described["range_id"]) == (me, 1)
-        assert described["owner_address"] == "127.0.0.1:7233"
+        assert described["owner_address"] == "127.0.0.1:7243"
         assert not described["lease_expired"]
     assert_error(await client.get(f"/api/v1/shards/{settings.shard_count}"), 404, "NOT_FOUND")
     assert_error(await client.get("/api/v1/shards/-1"), 404, "NOT_FOUND")

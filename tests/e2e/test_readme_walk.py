@@ -20,7 +20,7 @@ from tests.e2e.server import ServerProcess
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WALK_HEADING = "## A walk through the API with curl"
-BASE_URL_LINE = "GW=http://127.0.0.1:7233/api/v1"
+BASE_URL_LINE = "GW=http://127.0.0.1:7243/api/v1"
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.M | re.S)
 # A result call and the outcome the README states under it.
 STATED_OUTCOME = re.compile(
