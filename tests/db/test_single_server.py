@@ -85,6 +85,7 @@ async def test_serve_through_a_hard_link_is_one_line_and_leaves_nothing_beside_i
         env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_GATEWAY_")}
         env["TEMPORAL_GATEWAY_DATABASE_URL"] = f"sqlite:///{link}"
         env["TEMPORAL_GATEWAY_PORT"] = str(free_port())
+        env["TEMPORAL_GATEWAY_GRPC_PORT"] = "0"
         second = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "app", "serve", env=env, stderr=asyncio.subprocess.PIPE
         )
