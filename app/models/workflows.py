@@ -84,12 +84,17 @@ class StartWorkflowExecutionRequest(StrictModel):
 
 
 class SignalWithStartWorkflowExecutionRequest(StartWorkflowExecutionRequest):
-    """The start fields plus the signal. ``request_id`` is the start's idempotency key;
-    the conflict policy defaults to USE_EXISTING (signal the running run) and FAIL is
-    invalid, as in Temporal."""
+    """The start fields plus the signal. The conflict policy defaults to USE_EXISTING
+    (signal the running run) and FAIL is invalid, as in Temporal."""
 
     workflow_id: str = Field(
         "", max_length=1000, description="Must equal the path's workflow_id if given."
+    )
+    request_id: str = Field(
+        "",
+        max_length=1000,
+        description="Names the start and the signal: a retry while the run is open "
+        "returns its run_id and records no second signal.",
     )
     # Declared again (same type) only so that mypy's pydantic plugin, which would report
     # the inherited field's type on no line at all, reports it here, where it is ignored.

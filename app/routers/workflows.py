@@ -1,19 +1,26 @@
 """Workflow execution operations. Runs are addressed as
 ``/workflows/{workflow_id}/runs/{run_id}``, or ``/workflows/{workflow_id}`` for the
-current run."""
+current run: each operation on a run is defined once and registered on both paths
+(``_twin``). The handlers only translate HTTP; the work is app/services/workflows.py's,
+which the gRPC door calls too."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
+from app.errors import bad_request
 from app.models.workflows import (
     EmptyResponse,
     GetWorkflowExecutionResponse,
     HistoryEventFilterType,
     RequestCancelWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     StartWorkflowExecutionResponse,
@@ -34,11 +41,105 @@ router = APIRouter(
 RUN = "/{workflow_id}/runs/{run_id}"
 CURRENT = "/{workflow_id}"
 
+Handler = Callable[..., Awaitable[Any]]
+Body = (
+    StartWorkflowExecutionRequest
+    | SignalWorkflowExecutionRequest
+    | RequestCancelWorkflowExecutionRequest
+    | TerminateWorkflowExecutionRequest
+)
 
-@router.post(
+
+def _check_body(namespace: str, workflow_id: str, run_id: str, body: Body | None) -> None:
+    """The rule of every body route, applied in one place (``_route``): where the body
+    repeats the path's namespace, workflow id or run id, it must agree (400
+    INVALID_ARGUMENT naming the field)."""
+    if body is None:
+        return
+    if isinstance(body, StartWorkflowExecutionRequest):  # and signal-with-start
+        if workflow_id and body.workflow_id and body.workflow_id != workflow_id:
+            raise bad_request("workflow_id", "workflow_id in the body does not match the path")
+        service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
+        return
+    service.check_body_matches(
+        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
+    )
+
+
+def _body_checked(handler: Handler) -> Handler:
+    """The handler, behind the body rule if it takes a body. A plain call in the
+    handler's own coroutine, not a FastAPI dependency (each dependency is solved per
+    request, and the start route is the hot one)."""
+    if "body" not in inspect.signature(handler).parameters:
+        return handler
+
+    @functools.wraps(handler)
+    async def checked(**values: Any) -> Any:
+        _check_body(
+            values["namespace"],
+            values.get("workflow_id", ""),
+            values.get("run_id", ""),
+            values["body"],
+        )
+        return await handler(**values)
+
+    return checked
+
+
+def _route(method: str, path: str, summary: str, handler: Handler, **route: Any) -> Handler:
+    endpoint = _body_checked(handler)
+    router.add_api_route(path, endpoint, methods=[method], summary=summary, **route)
+    return handler
+
+
+def _single(method: str, path: str, summary: str, **route: Any) -> Callable[[Handler], Handler]:
+    """Register an operation on one path."""
+
+    def register(handler: Handler) -> Handler:
+        return _route(method, path, summary, handler, **route)
+
+    return register
+
+
+def _twin(
+    method: str,
+    suffix: str,
+    summary: str,
+    current_description: str | None = None,
+    **route: Any,
+) -> Callable[[Handler], Handler]:
+    """Register an operation on a run, ``RUN + suffix``, and on the current run of the
+    workflow id, ``CURRENT + suffix`` (summary "<summary> (current run)", so its
+    operationId is "<summary>CurrentRun"). The handler takes ``run_id``; the current-run
+    route has no such path parameter and calls it with ``run_id=""``. Its description is
+    the handler's (or ``description``) unless ``current_description`` says otherwise."""
+
+    def register(handler: Handler) -> Handler:
+        _route(method, RUN + suffix, summary, handler, **route)
+        signature = inspect.signature(handler)
+
+        async def current_run(**values: Any) -> Any:
+            return await handler(run_id="", **values)
+
+        current_run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values() if p.name != "run_id"]
+        )
+        current_run.__name__ = f"{handler.__name__}_current_run"
+        current_run.__doc__ = handler.__doc__
+        current_route = dict(route)
+        if current_description is not None:
+            current_route["description"] = current_description
+        _route(method, CURRENT + suffix, f"{summary} (current run)", current_run, **current_route)
+        return handler
+
+    return register
+
+
+@_single(
+    "POST",
     "",
+    "StartWorkflowExecution",
     response_model=StartWorkflowExecutionResponse,
-    summary="StartWorkflowExecution",
     **requires(Permission.WORKFLOW_START, Limit.WORKFLOW_STARTS, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
 )
@@ -49,8 +150,36 @@ async def start_workflow(
     WorkflowTaskScheduled (or, for cron and start delays, the first-task backoff) in one
     transaction. A running duplicate id is WORKFLOW_EXECUTION_ALREADY_STARTED with the
     running run_id in the details; a retry with the same request_id returns the same run."""
-    service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
     return await service.start_workflow(ctx, namespace, body)
+
+
+@_single(
+    "POST",
+    CURRENT + "/signal-with-start",
+    "SignalWithStartWorkflowExecution",
+    response_model=StartWorkflowExecutionResponse,
+    **requires(Permission.WORKFLOW_START, Limit.WORKFLOW_STARTS, Limit.HISTORY_EVENTS),
+    responses=errors(404, 409),
+)
+async def signal_with_start_workflow(
+    namespace: str,
+    workflow_id: str,
+    body: SignalWithStartWorkflowExecutionRequest,
+    ctx: AppContext = Depends(context),
+) -> StartWorkflowExecutionResponse:
+    """Signal the running run of the workflow id, or start a new run and signal it:
+    history [WorkflowExecutionStarted, WorkflowExecutionSignaled, WorkflowTaskScheduled],
+    `started` true. A running run is signalled (a workflow task scheduled if none is
+    pending) and answered with `started` false; the conflict policy defaults to
+    USE_EXISTING (TERMINATE_EXISTING starts a new run instead; FAIL is invalid). A closed
+    run is replaced as the id reuse policy allows, else WORKFLOW_EXECUTION_ALREADY_STARTED.
+    `request_id` names the start and the signal: a retry while the run is open is
+    answered with its run_id and records no second signal. A signal-with-start ends a
+    start delay or cron wait at once. Temporal treats it as a start: it takes the start
+    permission and the workflow-starts budget, not the signal permission."""
+    if not body.workflow_id:
+        body = body.model_copy(update={"workflow_id": workflow_id})
+    return await service.signal_with_start_workflow(ctx, namespace, body)
 
 
 async def _describe(
@@ -83,10 +212,12 @@ PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
 PAGE_TOKEN = Query("", description="Token from the previous page.")
 
 
-@router.get(
-    RUN,
+@_twin(
+    "GET",
+    "",
+    "GetWorkflowExecution",
+    current_description="The current (latest) run of a workflow id, as GetWorkflowExecution.",
     response_model=GetWorkflowExecutionResponse,
-    summary="GetWorkflowExecution",
     **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
 )
@@ -102,50 +233,13 @@ async def get_workflow(
     return await _describe(ctx, namespace, workflow_id, run_id, maximum_page_size, next_page_token)
 
 
-@router.get(
-    CURRENT,
-    response_model=GetWorkflowExecutionResponse,
-    summary="GetWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_READ),
-    responses=errors(404),
-)
-async def get_current_workflow(
-    namespace: str,
-    workflow_id: str,
-    maximum_page_size: int = PAGE_SIZE,
-    next_page_token: str = PAGE_TOKEN,
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    """The current (latest) run of a workflow id, as GetWorkflowExecution."""
-    return await _describe(ctx, namespace, workflow_id, "", maximum_page_size, next_page_token)
-
-
-async def _signal(
-    ctx: AppContext,
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    body: SignalWorkflowExecutionRequest,
-) -> EmptyResponse:
-    service.check_body_matches(
-        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
-    )
-    await service.signal_workflow(ctx, namespace, workflow_id, run_id, body)
-    return EmptyResponse()
-
-
-SIGNAL_DOC = """Record a signal (WorkflowExecutionSignaled) and schedule a workflow task
-if none is pending. A repeated request_id is applied once. A closed run is
-WORKFLOW_EXECUTION_COMPLETED."""
-
-
-@router.post(
-    RUN + "/signal",
+@_twin(
+    "POST",
+    "/signal",
+    "SignalWorkflowExecution",
     response_model=EmptyResponse,
-    summary="SignalWorkflowExecution",
     **requires(Permission.WORKFLOW_SIGNAL, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
-    description=SIGNAL_DOC,
 )
 async def signal_workflow(
     namespace: str,
@@ -154,52 +248,20 @@ async def signal_workflow(
     body: SignalWorkflowExecutionRequest,
     ctx: AppContext = Depends(context),
 ) -> EmptyResponse:
-    return await _signal(ctx, namespace, workflow_id, run_id, body)
-
-
-@router.post(
-    CURRENT + "/signal",
-    response_model=EmptyResponse,
-    summary="SignalWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_SIGNAL, Limit.HISTORY_EVENTS),
-    responses=errors(404, 409),
-    description=SIGNAL_DOC,
-)
-async def signal_current_workflow(
-    namespace: str,
-    workflow_id: str,
-    body: SignalWorkflowExecutionRequest,
-    ctx: AppContext = Depends(context),
-) -> EmptyResponse:
-    return await _signal(ctx, namespace, workflow_id, "", body)
-
-
-async def _cancel(
-    ctx: AppContext,
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    body: RequestCancelWorkflowExecutionRequest,
-) -> EmptyResponse:
-    service.check_body_matches(
-        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
-    )
-    await service.request_cancel_workflow(ctx, namespace, workflow_id, run_id, body)
+    """Record a signal (WorkflowExecutionSignaled) and schedule a workflow task
+    if none is pending. A repeated request_id is applied once. A closed run is
+    WORKFLOW_EXECUTION_COMPLETED."""
+    await service.signal_workflow(ctx, namespace, workflow_id, run_id, body)
     return EmptyResponse()
 
 
-CANCEL_DOC = """Ask the workflow to cancel itself: records WorkflowExecutionCancelRequested
-and schedules a workflow task; the workflow decides. Repeating the request, or asking a
-closed run, succeeds without effect."""
-
-
-@router.post(
-    RUN + "/cancel",
+@_twin(
+    "POST",
+    "/cancel",
+    "RequestCancelWorkflowExecution",
     response_model=EmptyResponse,
-    summary="RequestCancelWorkflowExecution",
     **requires(Permission.WORKFLOW_CANCEL, Limit.HISTORY_EVENTS),
     responses=errors(404),
-    description=CANCEL_DOC,
 )
 async def cancel_workflow(
     namespace: str,
@@ -208,55 +270,21 @@ async def cancel_workflow(
     body: RequestCancelWorkflowExecutionRequest | None = None,
     ctx: AppContext = Depends(context),
 ) -> EmptyResponse:
-    return await _cancel(
-        ctx, namespace, workflow_id, run_id, body or RequestCancelWorkflowExecutionRequest()
-    )
-
-
-@router.post(
-    CURRENT + "/cancel",
-    response_model=EmptyResponse,
-    summary="RequestCancelWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_CANCEL, Limit.HISTORY_EVENTS),
-    responses=errors(404),
-    description=CANCEL_DOC,
-)
-async def cancel_current_workflow(
-    namespace: str,
-    workflow_id: str,
-    body: RequestCancelWorkflowExecutionRequest | None = None,
-    ctx: AppContext = Depends(context),
-) -> EmptyResponse:
-    return await _cancel(
-        ctx, namespace, workflow_id, "", body or RequestCancelWorkflowExecutionRequest()
-    )
-
-
-async def _terminate(
-    ctx: AppContext,
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    body: TerminateWorkflowExecutionRequest,
-) -> EmptyResponse:
-    service.check_body_matches(
-        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
-    )
-    await service.terminate_workflow(ctx, namespace, workflow_id, run_id, body)
+    """Ask the workflow to cancel itself: records WorkflowExecutionCancelRequested
+    and schedules a workflow task; the workflow decides. Repeating the request, or asking a
+    closed run, succeeds without effect."""
+    request = body or RequestCancelWorkflowExecutionRequest()
+    await service.request_cancel_workflow(ctx, namespace, workflow_id, run_id, request)
     return EmptyResponse()
 
 
-TERMINATE_DOC = """Close the run at once with WorkflowExecutionTerminated; no workflow code
-runs. A closed run is WORKFLOW_EXECUTION_COMPLETED."""
-
-
-@router.post(
-    RUN + "/terminate",
+@_twin(
+    "POST",
+    "/terminate",
+    "TerminateWorkflowExecution",
     response_model=EmptyResponse,
-    summary="TerminateWorkflowExecution",
     **requires(Permission.WORKFLOW_TERMINATE, Limit.HISTORY_EVENTS),
     responses=errors(404, 409),
-    description=TERMINATE_DOC,
 )
 async def terminate_workflow(
     namespace: str,
@@ -265,25 +293,8 @@ async def terminate_workflow(
     body: TerminateWorkflowExecutionRequest | None = None,
     ctx: AppContext = Depends(context),
 ) -> EmptyResponse:
-    return await _terminate(
-        ctx, namespace, workflow_id, run_id, body or TerminateWorkflowExecutionRequest()
-    )
-
-
-@router.post(
-    CURRENT + "/terminate",
-    response_model=EmptyResponse,
-    summary="TerminateWorkflowExecution (current run)",
-    **requires(Permission.WORKFLOW_TERMINATE, Limit.HISTORY_EVENTS),
-    responses=errors(404, 409),
-    description=TERMINATE_DOC,
-)
-async def terminate_current_workflow(
-    namespace: str,
-    workflow_id: str,
-    body: TerminateWorkflowExecutionRequest | None = None,
-    ctx: AppContext = Depends(context),
-) -> EmptyResponse:
-    return await _terminate(
-        ctx, namespace, workflow_id, "", body or TerminateWorkflowExecutionRequest()
-    )
+    """Close the run at once with WorkflowExecutionTerminated; no workflow code
+    runs. A closed run is WORKFLOW_EXECUTION_COMPLETED."""
+    request = body or TerminateWorkflowExecutionRequest()
+    await service.terminate_workflow(ctx, namespace, workflow_id, run_id, request)
+    return EmptyResponse()

@@ -167,8 +167,8 @@ def _already_started(row: RunRecord, message: str) -> ApiError:
 
 
 @dataclass(frozen=True)
-class _StartSignal:
-    """The signal of a signal-with-start, encoded."""
+class _Signal:
+    """A signal to record, its payloads encoded."""
 
     name: str
     input: dict[str, Any] | None
@@ -184,12 +184,23 @@ async def signal_with_start(
 ) -> tuple[str, bool]:
     """Signal the running run of the workflow id, or start a new run with the signal as
     its second event: [WorkflowExecutionStarted, WorkflowExecutionSignaled,
-    WorkflowTaskScheduled], as Temporal writes it. The start rules apply (reuse policy,
-    request-id idempotency, the running-executions cap); the conflict policy defaults to
-    USE_EXISTING and FAIL is invalid. Returns (run_id, started)."""
+    WorkflowTaskScheduled]. Returns (run_id, started). As Temporal does it (checked
+    against its dev server):
+
+    - The conflict policy defaults to USE_EXISTING; FAIL is invalid. A running run is
+      signalled whatever the reuse policy (started=False); TERMINATE_EXISTING (or the
+      old TERMINATE_IF_RUNNING) ends it and starts a new run.
+    - A closed run: the reuse policy decides, as for a start. Unlike a start, a retry
+      whose request_id started that closed run is not answered with it.
+    - ``request_id`` (one is made up if empty) names both the start and the signal.
+      The signal's request ids are the ones SignalWorkflowExecution dedupes by, so a
+      retry while the run is open is answered with its run_id (started=False) and the
+      signal is not recorded twice.
+    - Signalling a run that waits out its first-task backoff (start delay, cron)
+      schedules its workflow task at once, which a plain signal does not."""
     if not req.workflow_id.strip():
         raise bad_request("workflow_id", "workflow_id is required and cannot be empty")
-    sig = _StartSignal(
+    sig = _Signal(
         name=req.signal_name,
         input=start_options.payloads(req.signal_input, "signal_input"),
         identity=req.identity,
@@ -203,10 +214,11 @@ async def start(
     ctx: AppContext,
     ns: NamespaceRow,
     req: StartWorkflowExecutionRequest,
-    with_signal: _StartSignal | None = None,
+    with_signal: _Signal | None = None,
 ) -> tuple[str, bool]:
     """Start a run. Returns (run_id, started); started is False only when the conflict
-    policy USE_EXISTING returned the running run (which ``with_signal`` then signals)."""
+    policy USE_EXISTING returned the running run. ``with_signal`` makes it a
+    signal-with-start (see ``signal_with_start``)."""
     now = ctx.clock.now()
     reuse, conflict = start_options.policies(req, signal_with_start=with_signal is not None)
     timeouts = start_options.timeouts(req)
@@ -238,12 +250,12 @@ async def start(
         existing = await executions.load(
             session, ns.id, req.workflow_id, current_id, for_update=True
         )
-        if existing.start_request_id == params.request_id:
+        if with_signal is None and existing.start_request_id == params.request_id:
             return existing.run_id, True
         replaces_running = existing.status == "RUNNING"
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and replaces_running:
             if with_signal is not None:
-                await _signal_existing(uow, ctx, existing, with_signal, now)
+                await _signal_existing(uow, ctx, existing, with_signal, params.request_id, now)
             return existing.run_id, False
         await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
     cap = ctx.settings.max_running_executions
@@ -266,7 +278,7 @@ async def start(
 
     state, transition = engine.start(params, now)
     if with_signal is not None:
-        _signal_before_first_task(state, transition, with_signal, now)
+        _signal_before_first_task(state, transition, with_signal, params.request_id, now)
     await executions.create_run(
         uow,
         ctx.notifier,
@@ -278,28 +290,39 @@ async def start(
         now,
         replaces=current_id,
     )
+    if with_signal is not None:
+        await _RECORD_REQUEST.run(
+            uow.session,
+            {
+                "namespace_id": ns.id,
+                "workflow_id": params.workflow_id,
+                "run_id": params.run_id,
+                "request_id": params.request_id,
+                "kind": "signal",
+            },
+        )
     return params.run_id, True
 
 
 def _signal_before_first_task(
-    state: MutableState, transition: Transition, sig: _StartSignal, now: datetime
+    state: MutableState, transition: Transition, sig: _Signal, request_id: str, now: datetime
 ) -> None:
     """Temporal writes a signal-with-start's signal between WorkflowExecutionStarted and
     the first WorkflowTaskScheduled. engine.start has scheduled that task already (unless
-    a start delay holds it back), so it is taken back here and scheduled again after the
-    signal, with the next event id."""
+    a start delay or cron holds it back), so it is taken back here and scheduled again
+    after the signal, with the next event id."""
     if state.workflow_task is not None:
         scheduled = transition.events.pop()
         if scheduled.event_type is not EventType.WORKFLOW_TASK_SCHEDULED:
-            raise AssertionError(f"start ended with {scheduled.event_type}")
+            raise AssertionError(f"a start ended with {scheduled.event_type}")
         transition.workflow_tasks.pop()
         state.workflow_task = None
         state.next_event_id -= 1
-    transition.extend(_signal_transition(state, sig, "", now))
+    transition.extend(_signal_transition(state, sig, request_id, now))
 
 
 def _signal_transition(
-    state: MutableState, sig: _StartSignal, request_id: str, now: datetime
+    state: MutableState, sig: _Signal, request_id: str, now: datetime
 ) -> Transition:
     if state.signal_count >= MAX_SIGNALS_PER_EXECUTION:
         raise executions.too_many("Signals per execution", MAX_SIGNALS_PER_EXECUTION)
@@ -315,11 +338,20 @@ def _signal_transition(
 
 
 async def _signal_existing(
-    uow: UnitOfWork, ctx: AppContext, row: RunRecord, sig: _StartSignal, now: datetime
+    uow: UnitOfWork,
+    ctx: AppContext,
+    row: RunRecord,
+    sig: _Signal,
+    request_id: str,
+    now: datetime,
 ) -> None:
-    """A signal-with-start's signal to the running run."""
+    """A signal-with-start's signal to the running run: once per request id, and it ends
+    a first-task backoff (Temporal schedules the workflow task at once)."""
+    if not await _dedupe_request(uow, row, request_id, "signal"):
+        return
     state = state_of(row)
-    transition = _signal_transition(state, sig, "", now)
+    state.awaiting_first_task_backoff = False
+    transition = _signal_transition(state, sig, request_id, now)
     await run_effects.save(uow, ctx.notifier, row, state, transition, now)
 
 
@@ -407,7 +439,7 @@ async def signal(
         raise workflow_completed(row.workflow_id, row.run_id, row.status)
     if not await _dedupe_request(uow, row, req.request_id, "signal"):
         return
-    sig = _StartSignal(
+    sig = _Signal(
         name=req.signal_name,
         input=start_options.payloads(req.input, "input"),
         identity=req.identity,
