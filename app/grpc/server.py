@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 
 import app.grpc.namespace_rpcs
@@ -27,6 +29,7 @@ OPTIONS = [
     ("grpc.http2.max_ping_strikes", 0),
 ]
 STOP_GRACE_SECONDS = 5.0
+log = logging.getLogger("app.grpc")
 
 
 class GrpcServer:
@@ -44,6 +47,7 @@ class GrpcServer:
         server.add_insecure_port(f"{host}:{settings.grpc_port}")
         await server.start()
         self._server = server
+        log.info("gRPC (Temporal's WorkflowService) on %s:%d", host, settings.grpc_port)
 
     async def stop(self) -> None:
         """Calls in flight get the grace to finish (long polls have been answered by the
