@@ -16,6 +16,7 @@ from app.models.workflows import (
 )
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.run_routes import twin
 from app.routers.strict_json import StrictJsonRoute
 from app.services import history, results
 
@@ -31,42 +32,19 @@ the closing event. With `wait_new_event=true` the call waits (up to the server's
 end of the window returns an empty page whose token continues the wait."""
 
 
-async def _history(
-    ctx: AppContext,
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    maximum_page_size: int,
-    next_page_token: str,
-    wait_new_event: bool,
-    history_event_filter_type: Any,
-) -> GetWorkflowExecutionHistoryResponse:
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    page = await history.get_page(
-        ctx,
-        ns,
-        workflow_id,
-        run_id,
-        maximum_page_size,
-        next_page_token,
-        wait_new_event,
-        history_event_filter_type,
-    )
-    return GetWorkflowExecutionHistoryResponse.model_validate(
-        {"history": page.events, "next_page_token": page.next_page_token}
-    )
-
-
 PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
 PAGE_TOKEN = Query("", description="Token from the previous page.")
 WAIT = Query(False, description="Long poll for new events.")
 FILTER = Query(description="ALL_EVENT or CLOSE_EVENT (full proto names too).")
 
 
-@router.get(
+@twin(
+    router,
     "/{workflow_id}/runs/{run_id}/history",
+    "/{workflow_id}/history",
+    "GET",
+    "GetWorkflowExecutionHistory",
     response_model=GetWorkflowExecutionHistoryResponse,
-    summary="GetWorkflowExecutionHistory",
     **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=DOC,
@@ -81,7 +59,7 @@ async def get_history(
     history_event_filter_type: Annotated[HistoryFilterField, FILTER] = "ALL_EVENT",
     ctx: AppContext = Depends(context),
 ) -> GetWorkflowExecutionHistoryResponse:
-    return await _history(
+    page = await history.read_history(
         ctx,
         namespace,
         workflow_id,
@@ -91,34 +69,8 @@ async def get_history(
         wait_new_event,
         history_event_filter_type,
     )
-
-
-@router.get(
-    "/{workflow_id}/history",
-    response_model=GetWorkflowExecutionHistoryResponse,
-    summary="GetWorkflowExecutionHistory (current run)",
-    **requires(Permission.WORKFLOW_READ),
-    responses=errors(404),
-    description=DOC,
-)
-async def get_current_history(
-    namespace: str,
-    workflow_id: str,
-    maximum_page_size: int = PAGE_SIZE,
-    next_page_token: str = PAGE_TOKEN,
-    wait_new_event: bool = WAIT,
-    history_event_filter_type: Annotated[HistoryFilterField, FILTER] = "ALL_EVENT",
-    ctx: AppContext = Depends(context),
-) -> GetWorkflowExecutionHistoryResponse:
-    return await _history(
-        ctx,
-        namespace,
-        workflow_id,
-        "",
-        maximum_page_size,
-        next_page_token,
-        wait_new_event,
-        history_event_filter_type,
+    return GetWorkflowExecutionHistoryResponse.model_validate(
+        {"history": page.events, "next_page_token": page.next_page_token}
     )
 
 
@@ -129,26 +81,14 @@ of the wait answers `status: RUNNING`."""
 WAIT_TIMEOUT = Query(None, description="How long to wait for the outcome, e.g. '30s'.")
 
 
-async def _result(
-    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, wait_timeout: str | None
-) -> dict[str, Any]:
-    try:
-        wait = (
-            parse_duration(wait_timeout).total_seconds()
-            if wait_timeout
-            else (ctx.settings.history_long_poll_seconds)
-        )
-    except ValueError as exc:
-        raise bad_request("wait_timeout", str(exc)) from None
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    return await results.await_result(ctx, ns, workflow_id, run_id, wait)
-
-
-@router.get(
+@twin(
+    router,
     "/{workflow_id}/runs/{run_id}/result",
+    "/{workflow_id}/result",
+    "GET",
+    "GetWorkflowResult",
     response_model=WorkflowResultResponse,
     response_model_exclude_none=True,
-    summary="GetWorkflowResult",
     **requires(Permission.WORKFLOW_READ),
     responses=errors(404),
     description=RESULT_DOC,
@@ -160,22 +100,13 @@ async def get_result(
     wait_timeout: str | None = WAIT_TIMEOUT,
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
-    return await _result(ctx, namespace, workflow_id, run_id, wait_timeout)
-
-
-@router.get(
-    "/{workflow_id}/result",
-    response_model=WorkflowResultResponse,
-    response_model_exclude_none=True,
-    summary="GetWorkflowResult (current run)",
-    **requires(Permission.WORKFLOW_READ),
-    responses=errors(404),
-    description=RESULT_DOC,
-)
-async def get_current_result(
-    namespace: str,
-    workflow_id: str,
-    wait_timeout: str | None = WAIT_TIMEOUT,
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    return await _result(ctx, namespace, workflow_id, "", wait_timeout)
+    try:
+        wait = (
+            parse_duration(wait_timeout).total_seconds()
+            if wait_timeout
+            else (ctx.settings.history_long_poll_seconds)
+        )
+    except ValueError as exc:
+        raise bad_request("wait_timeout", str(exc)) from None
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    return await results.await_result(ctx, ns, workflow_id, run_id, wait)

@@ -17,6 +17,7 @@ from app.models.workflows import EmptyResponse
 from app.payloads import render
 from app.permissions import Permission, requires
 from app.routers.docs import errors
+from app.routers.run_routes import twin
 from app.routers.strict_json import StrictJsonRoute
 from app.services import queries, query_store
 from app.services.workflow_tasks import QUERY_TOKEN_KIND
@@ -33,8 +34,24 @@ QueryFailed detail; no answer within 20s is FAILED_PRECONDITION; a query still w
 the gateway is told to stop is 503 UNAVAILABLE (retry it)."""
 
 
-async def _query(
-    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, body: QueryWorkflowRequest
+@twin(
+    router,
+    "/workflows/{workflow_id}/runs/{run_id}/query",
+    "/workflows/{workflow_id}/query",
+    "POST",
+    "QueryWorkflow",
+    response_model=QueryWorkflowResponse,
+    response_model_exclude_none=True,
+    **requires(Permission.WORKFLOW_QUERY),
+    responses=errors(404),
+    description=DOC,
+)
+async def query_workflow(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    body: QueryWorkflowRequest,
+    ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     if body.namespace and body.namespace != namespace:
         raise bad_request("namespace", "namespace in the body does not match the path")
@@ -47,43 +64,6 @@ async def _query(
     if "query_result" in answer:
         answer["query_result"] = render(answer["query_result"])
     return answer
-
-
-@router.post(
-    "/workflows/{workflow_id}/runs/{run_id}/query",
-    response_model=QueryWorkflowResponse,
-    response_model_exclude_none=True,
-    summary="QueryWorkflow",
-    **requires(Permission.WORKFLOW_QUERY),
-    responses=errors(404),
-    description=DOC,
-)
-async def query_workflow(
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    body: QueryWorkflowRequest,
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    return await _query(ctx, namespace, workflow_id, run_id, body)
-
-
-@router.post(
-    "/workflows/{workflow_id}/query",
-    response_model=QueryWorkflowResponse,
-    response_model_exclude_none=True,
-    summary="QueryWorkflow (current run)",
-    **requires(Permission.WORKFLOW_QUERY),
-    responses=errors(404),
-    description=DOC,
-)
-async def query_current_workflow(
-    namespace: str,
-    workflow_id: str,
-    body: QueryWorkflowRequest,
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    return await _query(ctx, namespace, workflow_id, "", body)
 
 
 @router.post(

@@ -1,14 +1,14 @@
 """Workflow execution operations. Runs are addressed as
 ``/workflows/{workflow_id}/runs/{run_id}``, or ``/workflows/{workflow_id}`` for the
 current run: each operation on a run is defined once and registered on both paths
-(``_twin``). The handlers only translate HTTP; the work is app/services/workflows.py's,
+(run_routes.twin). The handlers only translate HTTP; the work is app/services/workflows.py's,
 which the gRPC door calls too."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -29,6 +29,7 @@ from app.models.workflows import (
 from app.permissions import Permission, requires
 from app.rate_limits.rules import Limit
 from app.routers.docs import errors
+from app.routers.run_routes import Handler, twin
 from app.routers.strict_json import StrictJsonRoute
 from app.services import history
 from app.services import workflows as service
@@ -41,7 +42,6 @@ router = APIRouter(
 RUN = "/{workflow_id}/runs/{run_id}"
 CURRENT = "/{workflow_id}"
 
-Handler = Callable[..., Awaitable[Any]]
 Body = (
     StartWorkflowExecutionRequest
     | SignalWorkflowExecutionRequest
@@ -101,38 +101,11 @@ def _single(method: str, path: str, summary: str, **route: Any) -> Callable[[Han
     return register
 
 
-def _twin(
-    method: str,
-    suffix: str,
-    summary: str,
-    current_description: str | None = None,
-    **route: Any,
-) -> Callable[[Handler], Handler]:
-    """Register an operation on a run, ``RUN + suffix``, and on the current run of the
-    workflow id, ``CURRENT + suffix`` (summary "<summary> (current run)", so its
-    operationId is "<summary>CurrentRun"). The handler takes ``run_id``; the current-run
-    route has no such path parameter and calls it with ``run_id=""``. Its description is
-    the handler's (or ``description``) unless ``current_description`` says otherwise."""
-
-    def register(handler: Handler) -> Handler:
-        _route(method, RUN + suffix, summary, handler, **route)
-        signature = inspect.signature(handler)
-
-        async def current_run(**values: Any) -> Any:
-            return await handler(run_id="", **values)
-
-        current_run.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[p for p in signature.parameters.values() if p.name != "run_id"]
-        )
-        current_run.__name__ = f"{handler.__name__}_current_run"
-        current_run.__doc__ = handler.__doc__
-        current_route = dict(route)
-        if current_description is not None:
-            current_route["description"] = current_description
-        _route(method, CURRENT + suffix, f"{summary} (current run)", current_run, **current_route)
-        return handler
-
-    return register
+def _twin(method: str, suffix: str, summary: str, **route: Any) -> Callable[[Handler], Handler]:
+    """Register an operation on a run and on the current run (see run_routes.twin)."""
+    return twin(
+        router, RUN + suffix, CURRENT + suffix, method, summary, wrap=_body_checked, **route
+    )
 
 
 @_single(
