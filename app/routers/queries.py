@@ -53,8 +53,6 @@ async def query_workflow(
     body: QueryWorkflowRequest,
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     if body.execution is not None:
         if body.execution.workflow_id != workflow_id:
             raise bad_request("execution.workflow_id", "execution.workflow_id does not match")
@@ -81,8 +79,6 @@ async def respond_query_task_completed(
     """Answer a query task (a poll response with `query` set): `completed_type` ANSWERED
     with `query_result`, or FAILED with `error_message` / `failure`. A query whose caller
     stopped waiting is NOT_FOUND."""
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     ns = await ctx.namespaces.get(ctx.db, namespace)
     claims = ctx.signer.decode(QUERY_TOKEN_KIND, body.task_token, field="task_token")
     if claims.get("ns") != ns.id:

@@ -1,7 +1,8 @@
 """The route class of every API router: request bodies are read as strict JSON
 (app.json_codec), not by the standard library's lenient reader, nesting at most
-``MAX_NESTING`` levels; and an id with an encoded slash in it (``orders%2F2024%2F42``)
-reaches its route whole (app.input_limits.ENCODED_SLASH)."""
+``MAX_NESTING`` levels, and a body's ``namespace`` must be the path's; an id with an
+encoded slash in it (``orders%2F2024%2F42``) reaches its route whole
+(app.input_limits.ENCODED_SLASH)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,20 @@ class _StrictJsonRequest(Request):
                 self._strict_json = parse_request_body(await self.body())
             except TooDeep as exc:
                 raise _BodyRefused(bad_request("body", str(exc))) from None
+            _check_namespace(self._strict_json, self.path_params.get("namespace"))
         return self._strict_json
+
+
+def _check_namespace(body: Any, path_namespace: str | None) -> None:
+    """The rule of every body route under a namespace: a body that names the namespace
+    (Temporal's requests all may) names the path's."""
+    if path_namespace is None or not isinstance(body, dict):
+        return
+    named = body.get("namespace")
+    if isinstance(named, str) and named and named != path_namespace:
+        raise _BodyRefused(
+            bad_request("namespace", "namespace in the body does not match the path")
+        )
 
 
 class StrictJsonRoute(APIRoute):

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from app.context import AppContext, context
-from app.errors import bad_request
 from app.models.visibility import (
     AddSearchAttributesRequest,
     CountWorkflowExecutionsResponse,
@@ -89,8 +88,6 @@ async def scan_workflows(
     """Like List but in storage order, without ORDER BY: the cheapest way to visit every
     matching run."""
     body = body or ScanWorkflowExecutionsRequest()
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     executions, token = await visibility.list_workflows(
         ctx, namespace, body.query, body.page_size, body.next_page_token, scan=True
     )
@@ -125,8 +122,6 @@ async def add_search_attributes(
 ) -> EmptyResponse:
     """Register custom search attributes (name -> type). Registering an existing name
     with the same type is a no-op; with another type, ALREADY_EXISTS."""
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     await search_attributes.register(ctx, namespace, body.search_attributes)
     return EmptyResponse()
 

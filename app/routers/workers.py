@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from app.auth import Principal
 from app.context import AppContext, context
-from app.errors import bad_request, permission_denied
+from app.errors import permission_denied
 from app.models.workers import RegisteredWorker, RegisterWorkerRequest
 from app.permissions import Permission, caller, requires
 from app.routers.docs import errors
@@ -36,8 +36,6 @@ async def register_worker(
     """Register a worker on a task queue with the workflow and activity types it runs.
     The registration is listed by DescribeTaskQueue until it lapses: it is kept alive by
     registering again or by polling the queue with the same identity."""
-    if body.namespace and body.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     # The guard checks a task queue in the path; this one is in the body.
     queue = service.queue_name(body)
     if not principal.may_use_task_queue(queue):

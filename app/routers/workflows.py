@@ -50,20 +50,17 @@ Body = (
 )
 
 
-def _check_body(namespace: str, workflow_id: str, run_id: str, body: Body | None) -> None:
-    """The rule of every body route, applied in one place (``_route``): where the body
-    repeats the path's namespace, workflow id or run id, it must agree (400
-    INVALID_ARGUMENT naming the field)."""
+def _check_body(workflow_id: str, run_id: str, body: Body | None) -> None:
+    """The rule of every body route, applied in one place (``_body_checked``): where the
+    body repeats the path's workflow id or run id, it must agree (400 INVALID_ARGUMENT
+    naming the field). Its namespace is checked for every route (StrictJsonRoute)."""
     if body is None:
         return
     if isinstance(body, StartWorkflowExecutionRequest):  # and signal-with-start
         if workflow_id and body.workflow_id and body.workflow_id != workflow_id:
             raise bad_request("workflow_id", "workflow_id in the body does not match the path")
-        service.check_body_matches(namespace, body.namespace, body.workflow_id, "", None)
         return
-    service.check_body_matches(
-        namespace, body.namespace, workflow_id, run_id, body.workflow_execution
-    )
+    service.check_body_matches(workflow_id, run_id, body.workflow_execution)
 
 
 def _body_checked(handler: Handler) -> Handler:
@@ -76,7 +73,6 @@ def _body_checked(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def checked(**values: Any) -> Any:
         _check_body(
-            values["namespace"],
             values.get("workflow_id", ""),
             values.get("run_id", ""),
             values["body"],

@@ -128,15 +128,11 @@ async def terminate_workflow(
 
 
 def check_body_matches(
-    namespace: str,
-    body_namespace: str | None,
     workflow_id: str,
     run_id: str,
     execution: WorkflowExecution | None,
 ) -> None:
     """Where the body repeats the path's ids, they must agree."""
-    if body_namespace and body_namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     if execution is None:
         return
     if execution.workflow_id != workflow_id:
