@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from app.context import AppContext, context
-from app.errors import ApiError, ErrorCode, bad_request, permission_denied
+from app.errors import bad_request
 from app.models.queries import (
     QueryWorkflowRequest,
     QueryWorkflowResponse,
@@ -19,8 +19,7 @@ from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.routers.run_routes import twin
 from app.routers.strict_json import StrictJsonRoute
-from app.services import queries, query_store
-from app.services.workflow_tasks import QUERY_TOKEN_KIND
+from app.services import queries
 
 router = APIRouter(
     prefix="/api/v1/namespaces/{namespace}", tags=["Queries"], route_class=StrictJsonRoute
@@ -79,19 +78,5 @@ async def respond_query_task_completed(
     """Answer a query task (a poll response with `query` set): `completed_type` ANSWERED
     with `query_result`, or FAILED with `error_message` / `failure`. A query whose caller
     stopped waiting is NOT_FOUND."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    claims = ctx.signer.decode(QUERY_TOKEN_KIND, body.task_token, field="task_token")
-    if claims.get("ns") != ns.id:
-        raise permission_denied("task_token was issued in another namespace")
-    answer = queries.answer_of(
-        str(body.completed_type or "ANSWERED"), body.query_result, body.error_message, body.failure
-    )
-    async with ctx.db.write() as uow:
-        resolved = await query_store.resolve(uow, ctx.notifier, str(claims["id"]), answer)
-    if not resolved:
-        raise ApiError(
-            ErrorCode.NOT_FOUND,
-            "Query not found: its caller stopped waiting.",
-            [{"type": "NotFound", "resource": "query"}],
-        )
+    await queries.respond_query_task_completed(ctx, namespace, body)
     return EmptyResponse()

@@ -173,8 +173,6 @@ async def _apply(
 ) -> None:
     """In one transaction: load the run the request's token names and apply one change
     to its activity attempt."""
-    if request.namespace and request.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
 
     async def apply(uow: UnitOfWork) -> None:
         ns = await namespaces.current(uow.session, namespace)

@@ -224,8 +224,6 @@ async def backlog_hint(
 def check_poll_request(task_queue: str, request: PollTaskQueueRequest, namespace: str) -> None:
     if not task_queue or len(task_queue) > MAX_ID_LENGTH:
         raise bad_request("task_queue", f"task_queue must be 1 to {MAX_ID_LENGTH} characters")
-    if request.namespace and request.namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
     queue = request.task_queue
     named = queue.get("name") if isinstance(queue, dict) else queue
     if named and named != task_queue:

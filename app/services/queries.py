@@ -12,11 +12,14 @@ from app.context import AppContext
 from app.db.tables import QueryRow, RunRecord
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
-from app.models.queries import QueryRejectCondition, QueryWorkflowRequest
+from app.models.queries import (
+    QueryRejectCondition,
+    QueryWorkflowRequest,
+    RespondQueryTaskCompletedRequest,
+)
 from app.payloads import encode_payloads, render
 from app.services import executions, query_store
-
-TOKEN_KIND = "query_task"
+from app.services.tokens import TaskKind
 
 
 def _rejected(row: RunRecord, condition: QueryRejectCondition | None) -> bool:
@@ -137,3 +140,26 @@ def answer_of(
         "error_message": error_message,
         "failure": failure,
     }
+
+
+async def respond_query_task_completed(
+    ctx: AppContext, namespace: str, request: RespondQueryTaskCompletedRequest
+) -> None:
+    """A worker's answer to a query task; a query whose caller stopped waiting is
+    NOT_FOUND."""
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    token = ctx.signer.open(request.task_token, TaskKind.QUERY, ns.id)
+    answer = answer_of(
+        str(request.completed_type or "ANSWERED"),
+        request.query_result,
+        request.error_message,
+        request.failure,
+    )
+    async with ctx.db.write() as uow:
+        resolved = await query_store.resolve(uow, ctx.notifier, token.query_id, answer)
+    if not resolved:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            "Query not found: its caller stopped waiting.",
+            [{"type": "NotFound", "resource": "query"}],
+        )

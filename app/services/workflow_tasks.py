@@ -46,7 +46,6 @@ from app.services import (
 from app.services.tokens import TaskKind, TaskToken
 
 TOKEN_KIND = TaskKind.WORKFLOW
-QUERY_TOKEN_KIND = TaskKind.QUERY
 TASK_TYPE = "workflow"
 
 
@@ -305,11 +304,6 @@ async def poll(
     return claimed.response
 
 
-def _check_namespace(namespace: str, body_namespace: str | None) -> None:
-    if body_namespace and body_namespace != namespace:
-        raise bad_request("namespace", "namespace in the body does not match the path")
-
-
 async def _load_for_token(uow: UnitOfWork, token: TaskToken) -> RunRecord:
     row = await executions.find(
         uow.session, token.namespace_id, token.workflow_id, token.run_id, for_update=True
@@ -329,7 +323,6 @@ async def respond_completed(
     answered, in one transaction. A command with bad attributes fails the task (raised
     once that is written); the new workflow task when asked for, and the activities
     started eagerly, as their polls would return them."""
-    _check_namespace(namespace, request.namespace)
     # A child, signal or cancel request naming a namespace the credential may not act in
     # is PERMISSION_DENIED before anything is written.
     authorize_commands(principal, request.commands)
@@ -413,7 +406,6 @@ async def respond_failed(
 ) -> None:
     """RespondWorkflowTaskFailed: the worker could not process the task; the next attempt
     is scheduled."""
-    _check_namespace(namespace, request.namespace)
 
     async def fail(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
