@@ -3,8 +3,9 @@ its own transaction over app.services.namespaces."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from app.auth import Principal
-from app.context import AppContext
 from app.errors import permission_denied
 from app.models.namespaces import (
     DeleteNamespaceResponse,
@@ -14,12 +15,32 @@ from app.models.namespaces import (
     UpdateNamespaceRequest,
 )
 from app.services import namespaces
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasNamespaces,
+    HasSettings,
+    HasSigner,
+    Namespaced,
+)
 
 PAGE_TOKEN_KIND = "namespaces"
 
 
+class Writing(HasDb, HasSettings, HasClock, Protocol):
+    """Register: the cluster's name and the time go into the row."""
+
+
+class Updating(Writing, HasNamespaces, Protocol):
+    """Update: a write, then the namespace cache told of the change."""
+
+
+class Listing(HasDb, HasSigner, Protocol):
+    """List: pages under signed tokens."""
+
+
 async def register_namespace(
-    ctx: AppContext, principal: Principal, request: RegisterNamespaceRequest
+    ctx: Writing, principal: Principal, request: RegisterNamespaceRequest
 ) -> DescribeNamespaceResponse:
     """A credential limited to some namespaces registers only those."""
     if not principal.may_use_namespace(request.namespace):
@@ -34,7 +55,7 @@ async def register_namespace(
 
 
 async def list_namespaces(
-    ctx: AppContext, principal: Principal, page_size: int, next_page_token: str
+    ctx: Listing, principal: Principal, page_size: int, next_page_token: str
 ) -> ListNamespacesResponse:
     """The namespaces the caller may act in, by name, a page at a time."""
     after = (
@@ -48,14 +69,14 @@ async def list_namespaces(
     )
 
 
-async def describe_namespace(ctx: AppContext, name: str) -> DescribeNamespaceResponse:
+async def describe_namespace(ctx: HasDb, name: str) -> DescribeNamespaceResponse:
     async with ctx.db.read() as session:
         row = await namespaces.get_by_name(session, name)
     return namespaces.describe(row)
 
 
 async def update_namespace(
-    ctx: AppContext, name: str, request: UpdateNamespaceRequest
+    ctx: Updating, name: str, request: UpdateNamespaceRequest
 ) -> DescribeNamespaceResponse:
     async with ctx.db.write() as uow:
         row = await namespaces.update(
@@ -65,7 +86,7 @@ async def update_namespace(
     return namespaces.describe(row)
 
 
-async def delete_namespace(ctx: AppContext, name: str) -> DeleteNamespaceResponse:
+async def delete_namespace(ctx: Namespaced, name: str) -> DeleteNamespaceResponse:
     async with ctx.db.write() as uow:
         count = await namespaces.delete_namespace(uow.session, name)
     ctx.namespaces.changed()

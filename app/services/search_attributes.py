@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, SearchAttributeValueRow, table_of
@@ -25,6 +24,7 @@ from app.engine.search_attributes import (
 from app.errors import ApiError, ErrorCode, bad_request
 from app.payloads import decode_payload
 from app.services import namespaces
+from app.services.dependencies import Namespaced
 
 MAX_CUSTOM = 100
 
@@ -122,13 +122,13 @@ async def index(
 # The operations both doors call (REST routes, gRPC RPCs), each in its own transaction.
 
 
-async def list_registered(ctx: AppContext, namespace: str) -> dict[str, dict[str, str]]:
+async def list_registered(ctx: Namespaced, namespace: str) -> dict[str, dict[str, str]]:
     """The namespace's custom search attributes and the system ones, name -> type."""
     ns = await ctx.namespaces.get(ctx.db, namespace)
     return {"custom_attributes": dict(ns.search_attribute_types), "system_attributes": SYSTEM}
 
 
-async def register(ctx: AppContext, namespace: str, attributes: dict[str, str]) -> None:
+async def register(ctx: Namespaced, namespace: str, attributes: dict[str, str]) -> None:
     async def work(uow: UnitOfWork) -> None:
         ns = await namespaces.get_by_name(uow.session, namespace)
         add(ns, attributes)
@@ -138,7 +138,7 @@ async def register(ctx: AppContext, namespace: str, attributes: dict[str, str]) 
     ctx.namespaces.changed()
 
 
-async def unregister(ctx: AppContext, namespace: str, names: list[str]) -> None:
+async def unregister(ctx: Namespaced, namespace: str, names: list[str]) -> None:
     """Values already stored stay in the runs."""
 
     async def work(uow: UnitOfWork) -> None:

@@ -4,22 +4,28 @@ and the workers registered on the queue."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.context import AppContext
 from app.db.tables import ClusterMemberRow, PollerRow, ShardRow, TaskRow
 from app.engine.events import format_seconds
 from app.models.worker import UNLIMITED_RATE
+from app.rate_limits.limiter import RateLimiter
 from app.rate_limits.rules import Limit
 from app.services import workers
+from app.services.dependencies import HasClock, HasRateLimiter, HasSettings, Namespaced
 from app.services.matching import partition_shard
 
 # Temporal lists a poller for five minutes after its last poll.
 POLLER_HISTORY = timedelta(minutes=5)
+
+
+class Describing(Namespaced, HasClock, HasSettings, HasRateLimiter, Protocol):
+    """DescribeTaskQueue: who polled lately and the workers still registered (by the
+    clock and the registration TTL), and the queue's rate (its budget)."""
 
 
 async def describe(
@@ -134,17 +140,17 @@ async def partitions(
 # The operations both doors call (REST routes, gRPC RPCs).
 
 
-def queue_rate(ctx: AppContext) -> float:
+def queue_rate(rate_limiter: RateLimiter) -> float:
     """The queue's dispatch rate: its task-queue operations budget, per second (Temporal's
     100,000 when rate limits are off)."""
-    if not ctx.rate_limiter.enabled:
+    if not rate_limiter.enabled:
         return UNLIMITED_RATE
-    budget = ctx.rate_limiter.budgets[Limit.TASK_QUEUE_OPERATIONS]
+    budget = rate_limiter.budgets[Limit.TASK_QUEUE_OPERATIONS]
     return budget.amount / budget.window_seconds
 
 
 async def describe_task_queue(
-    ctx: AppContext, namespace: str, task_queue: str, task_type: str
+    ctx: Describing, namespace: str, task_queue: str, task_type: str
 ) -> dict[str, Any]:
     """``task_type``: workflow or activity."""
     ns = await ctx.namespaces.get(ctx.db, namespace)
@@ -156,11 +162,11 @@ async def describe_task_queue(
             task_type,
             ctx.clock.now(),
             ctx.settings.worker_registration_ttl_seconds,
-            queue_rate(ctx),
+            queue_rate(ctx.rate_limiter),
         )
 
 
-async def list_partitions(ctx: AppContext, namespace: str, task_queue: str) -> dict[str, Any]:
+async def list_partitions(ctx: Namespaced, namespace: str, task_queue: str) -> dict[str, Any]:
     ns = await ctx.namespaces.get(ctx.db, namespace)
     async with ctx.db.read() as session:
         return await partitions(

@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 
-from app.context import AppContext
 from app.db.tables import RUN_COLUMNS, ExecutionRow, NamespaceRow, RunRecord
 from app.engine.search_attributes import effective_types
 from app.errors import bad_request
 from app.payloads import render
+from app.services.dependencies import HasClock, HasDb, HasSigner, Namespaced
 from app.services.history import Present, execution_info
 from app.visibility.compile import compile_query, execution_status_name
 
 MAX_PAGE_SIZE = 1000
 LIST_TOKEN = "list"
+
+
+class Paging(HasDb, HasClock, HasSigner, Protocol):
+    """A page of a list or scan: its snapshot time and position under a signed token."""
+
+
+class Listing(Paging, Namespaced, Protocol):
+    """List or Scan by namespace name."""
 
 
 def _page_size(requested: int) -> int:
@@ -34,7 +42,7 @@ def _fingerprint(ns: NamespaceRow, query: str, scan: bool) -> str:
 
 
 async def list_workflows(
-    ctx: AppContext,
+    ctx: Listing,
     namespace: str,
     query: str,
     page_size: int,
@@ -50,13 +58,13 @@ async def list_workflows(
     )
 
 
-async def count_workflows(ctx: AppContext, namespace: str, query: str) -> dict[str, Any]:
+async def count_workflows(ctx: Namespaced, namespace: str, query: str) -> dict[str, Any]:
     ns = await ctx.namespaces.get(ctx.db, namespace)
     return await count_executions(ctx, ns, query)
 
 
 async def list_executions(
-    ctx: AppContext,
+    ctx: Paging,
     ns: NamespaceRow,
     query: str,
     page_size: int,
@@ -104,7 +112,7 @@ async def list_executions(
     return [execution_info(row, present) for row in rows], token
 
 
-async def count_executions(ctx: AppContext, ns: NamespaceRow, query: str) -> dict[str, Any]:
+async def count_executions(ctx: HasDb, ns: NamespaceRow, query: str) -> dict[str, Any]:
     compiled = compile_query(query, effective_types(ns.search_attribute_types), ns.id)
     condition = [col(ExecutionRow.namespace_id) == ns.id]
     if compiled.where is not None:
