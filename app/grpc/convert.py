@@ -14,6 +14,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import message_pb2 as common
 
+from app.errors import bad_request
 from app.payloads import EncodedPayload, EncodedPayloads
 
 M = TypeVar("M", bound=Message)
@@ -81,7 +82,13 @@ def to_json(message: Message) -> dict[str, Any]:
 
 
 def payload_json(payload: common.Payload) -> dict[str, Any]:
-    return to_json(payload)
+    """A payload in the stored shape, always with both its keys: protobuf's JSON leaves
+    out empty ones (a ``binary/null`` payload has no data), and REST shows every
+    non-plain payload as ``{"metadata": {k: base64}, "data": base64}``."""
+    shaped = to_json(payload)
+    shaped.setdefault("metadata", {})
+    shaped.setdefault("data", "")
+    return shaped
 
 
 def payloads_in(payloads: common.Payloads) -> EncodedPayloads | None:
@@ -103,3 +110,13 @@ def seconds_in(duration: Duration) -> str | None:
     if not duration.seconds and not duration.nanos:
         return None
     return f"{duration.seconds + duration.nanos / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+
+
+def token_in(token: bytes) -> str:
+    """A request's page token as the services take it, text. The tokens the gateway
+    issues are ASCII; any other bytes are refused as a forged token is (INVALID_ARGUMENT),
+    not left to fail decoding as INTERNAL, which the SDKs retry."""
+    try:
+        return token.decode("ascii")
+    except UnicodeDecodeError:
+        raise bad_request("next_page_token", "next_page_token is not a valid page token") from None

@@ -10,7 +10,7 @@ from temporalio.api.history.v1 import message_pb2 as history_messages
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app.context import AppContext
-from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in
+from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in, token_in
 from app.grpc.door import Call
 from app.grpc.services import WORKFLOW_SERVICE
 from app.models.queries import QueryWorkflowRequest
@@ -32,8 +32,15 @@ from app.services.history import raw
 DEADLINE_MARGIN_SECONDS = 1.0
 
 
-def _enum_name(enum: Any, value: int) -> str | None:
-    return enum.Name(value) if value else None
+def _enum_name(enum: Any, value: int) -> str | int | None:
+    """The value's full name, as the request models take it; a number the proto does
+    not define is passed on as it came, for the model to refuse (INVALID_ARGUMENT)."""
+    if not value:
+        return None
+    try:
+        return str(enum.Name(value))
+    except ValueError:
+        return value
 
 
 def _retry_policy(request: Any) -> dict[str, Any] | None:
@@ -238,7 +245,7 @@ async def get_workflow_execution_history(
         execution.workflow_id,
         execution.run_id,
         request.maximum_page_size,
-        request.next_page_token.decode(),
+        token_in(request.next_page_token),
         request.wait_new_event,
         HistoryEventFilterType.CLOSE_EVENT if close_only else HistoryEventFilterType.ALL_EVENT,
         _window(ctx, call),
@@ -260,7 +267,7 @@ async def get_workflow_execution_history_reverse(
         execution.workflow_id,
         execution.run_id,
         request.maximum_page_size,
-        request.next_page_token.decode(),
+        token_in(request.next_page_token),
         present=lambda event: event.to_json(),
     )
     return wf.GetWorkflowExecutionHistoryReverseResponse(
