@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
 from app.db.statements import Statement
 from app.db.tables import HistoryEventRow, NamespaceRow, RunRecord, table_of
 from app.engine.events import (
@@ -27,11 +26,38 @@ from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
 from app.payloads import render
 from app.services import executions
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasDraining,
+    HasMetrics,
+    HasNamespaces,
+    HasNotifier,
+    HasSettings,
+    HasSigner,
+    Namespaced,
+)
 from app.services.notifier import close_key, history_key
+from app.services.tokens import TokenSigner
 
 MAX_PAGE_SIZE = 256
 TOKEN_KIND = "history"
 REVERSE_TOKEN_KIND = "history-reverse"
+
+
+class Paging(
+    HasDb, HasSigner, HasClock, HasSettings, HasNotifier, HasDraining, HasMetrics, Protocol
+):
+    """A page of a run's history (get_page): read, signed, and perhaps waited for (a long
+    poll on the notifier, within the settings' window, ended by draining, timed)."""
+
+
+class Reading(Paging, HasNamespaces, Protocol):
+    """GetWorkflowExecutionHistory by namespace name."""
+
+
+class ReadingBackwards(Namespaced, HasSigner, Protocol):
+    """GetWorkflowExecutionHistoryReverse: never waits."""
 
 
 @dataclass
@@ -118,7 +144,7 @@ async def read_events(
 
 async def first_page(
     session: AsyncSession,
-    ctx: AppContext,
+    signer: TokenSigner,
     ns: NamespaceRow,
     row: RunRecord,
     task: list[int] | None = None,
@@ -129,7 +155,7 @@ async def first_page(
     the last page ends with that workflow task's ``transient`` events."""
     events = await read_events(session, row, 1, MAX_PAGE_SIZE + 1)
     if len(events) > MAX_PAGE_SIZE:
-        token = page_token(ctx, ns, row, MAX_PAGE_SIZE + 1, task)
+        token = page_token(signer, ns, row, MAX_PAGE_SIZE + 1, task)
         return [render_event(e) for e in events[:MAX_PAGE_SIZE]], token
     return [render_event(e) for e in [*events, *transient]], ""
 
@@ -200,7 +226,7 @@ def _time(moment: datetime | None) -> str | None:
 
 
 async def get_page(
-    ctx: AppContext,
+    ctx: Paging,
     ns: NamespaceRow,
     workflow_id: str,
     run_id: str,
@@ -247,7 +273,7 @@ async def get_page(
                 events = events[:size]
                 next_id = events[-1].event_id + 1
                 keep_going = more or (wait_new_event and not closed and not close_only)
-                next_token = page_token(ctx, ns, row, next_id, task) if keep_going else ""
+                next_token = page_token(ctx.signer, ns, row, next_id, task) if keep_going else ""
                 rendered = [present(e) for e in events]
                 if not more:
                     rendered += [present(e) for e in _transient_tail(row, task)]
@@ -262,14 +288,14 @@ async def get_page(
                 or ctx.draining.is_set()
                 or not await ctx.metrics.long_poll("history", ctx.clock.wait(wake, remaining))
             ):
-                return HistoryPage([], page_token(ctx, ns, row, first_event_id), row)
+                return HistoryPage([], page_token(ctx.signer, ns, row, first_event_id), row)
         finally:
             if wake is not None:
                 ctx.notifier.unsubscribe(key, wake)
 
 
 def page_token(
-    ctx: AppContext,
+    signer: TokenSigner,
     ns: NamespaceRow,
     row: RunRecord,
     next_event_id: int,
@@ -285,7 +311,7 @@ def page_token(
     }
     if task:
         position["task"] = task
-    return ctx.signer.encode(TOKEN_KIND, position)
+    return signer.encode(TOKEN_KIND, position)
 
 
 def _transient_tail(row: RunRecord, task: list[int] | None) -> list[HistoryEvent]:
@@ -299,7 +325,7 @@ def _transient_tail(row: RunRecord, task: list[int] | None) -> list[HistoryEvent
 
 
 async def read_history_backwards(
-    ctx: AppContext,
+    ctx: ReadingBackwards,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -342,7 +368,7 @@ async def read_history_backwards(
 
 
 async def read_history(
-    ctx: AppContext,
+    ctx: Reading,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -370,7 +396,7 @@ async def read_history(
 
 
 async def describe_workflow(
-    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, present: Present = render
+    ctx: Namespaced, namespace: str, workflow_id: str, run_id: str, present: Present = render
 ) -> dict[str, Any]:
     """DescribeWorkflowExecution: the run's info and config, and what it waits on (its
     workflow task, activities and children), as Temporal fills them."""

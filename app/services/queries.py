@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from app.context import AppContext
 from app.db.tables import QueryRow, RunRecord
 from app.engine.state import WorkflowStatus
 from app.errors import ApiError, ErrorCode
@@ -19,7 +18,30 @@ from app.models.queries import (
 )
 from app.payloads import encode_payloads, render
 from app.services import executions, query_store
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasDraining,
+    HasNamespaces,
+    HasNotifier,
+    HasSettings,
+    HasSigner,
+    Namespaced,
+)
 from app.services.tokens import TaskKind
+
+
+class Waiting(HasDb, HasClock, HasSettings, HasDraining, Protocol):
+    """Waiting for a query's answer: read until it comes, the query timeout passes or the
+    server drains."""
+
+
+class Querying(Waiting, HasNamespaces, HasNotifier, Protocol):
+    """QueryWorkflow: the query offered (and its taker woken), its answer waited for."""
+
+
+class Resolving(Namespaced, HasSigner, HasNotifier, Protocol):
+    """A worker's answer to a query task: its token opened, its caller woken."""
 
 
 def _rejected(row: RunRecord, condition: QueryRejectCondition | None) -> bool:
@@ -38,7 +60,7 @@ def not_ready(message: str) -> ApiError:
 
 
 async def query_workflow(
-    ctx: AppContext, namespace: str, workflow_id: str, run_id: str, req: QueryWorkflowRequest
+    ctx: Querying, namespace: str, workflow_id: str, run_id: str, req: QueryWorkflowRequest
 ) -> dict[str, Any]:
     """``{"query_result": Payloads as stored}`` or ``{"query_rejected": {"status"}}``."""
     ns = await ctx.namespaces.get(ctx.db, namespace)
@@ -96,7 +118,7 @@ async def query_workflow(
     return _response(answer)
 
 
-async def _answer(ctx: AppContext, query_id: str, answered: asyncio.Event) -> dict[str, Any] | None:
+async def _answer(ctx: Waiting, query_id: str, answered: asyncio.Event) -> dict[str, Any] | None:
     """The worker's answer, or None when none came within the query timeout. The answer
     may be given to any process; its commit wakes this one. Stopping ends the wait with
     503 UNAVAILABLE."""
@@ -143,7 +165,7 @@ def answer_of(
 
 
 async def respond_query_task_completed(
-    ctx: AppContext, namespace: str, request: RespondQueryTaskCompletedRequest
+    ctx: Resolving, namespace: str, request: RespondQueryTaskCompletedRequest
 ) -> None:
     """A worker's answer to a query task; a query whose caller stopped waiting is
     NOT_FOUND."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.context import AppContext
 from app.db.tables import NamespaceRow
 from app.models.workflows import HistoryEventFilterType
 from app.services import history
@@ -21,7 +20,7 @@ _VALUE_FIELDS = {
 
 
 async def await_result(
-    ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
+    ctx: history.Paging, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
 ) -> dict[str, Any]:
     """The outcome of the run's chain, waiting up to ``wait_seconds`` for it to close: a
     run closed into a retry, cron or continue-as-new is followed to the run after it, as
@@ -37,7 +36,7 @@ async def await_result(
 
 
 async def _await_run(
-    ctx: AppContext, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
+    ctx: history.Paging, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
 ) -> dict[str, Any]:
     page = await history.get_page(
         ctx,

@@ -109,7 +109,7 @@ async def _response(
     assert task is not None and task.started_time is not None
     marker = [task.scheduled_event_id, task.attempt]
     rendered, next_token = await history.first_page(
-        session, ctx, ns, row, marker, engine.transient_events(state)
+        session, ctx.signer, ns, row, marker, engine.transient_events(state)
     )
     return {
         "task_token": ctx.signer.seal(_token(ns, state)),
@@ -141,7 +141,7 @@ async def query_task(
     if row is None:
         return None
     state = executions.state_of(row)
-    rendered, next_token = await history.first_page(uow.session, ctx, ns, row)
+    rendered, next_token = await history.first_page(uow.session, ctx.signer, ns, row)
     return ClaimedTask(
         {
             "task_token": ctx.signer.seal(TaskToken.for_query(ns.id, query.id)),
