@@ -5,23 +5,23 @@ budgets as REST), runs the handler and turns an ApiError into Temporal's status.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import grpc
+import pydantic
+from fastapi.exceptions import RequestValidationError
 from google.protobuf.message import Message
 
 from app.auth import ANONYMOUS, Principal
 from app.context import AppContext
-from app.errors import ApiError, ErrorCode
+from app.error_handlers import unexpected_error, validation_error
+from app.errors import ApiError
 from app.grpc.errors import status_of
 from app.permissions import Permission, admit, hold
 from app.rate_limits.rules import Limit
-
-log = logging.getLogger("app.grpc")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Service:
         UNIMPLEMENTED "Method not found!", which the SDKs tolerate where they may."""
         methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
             rpc.name: grpc.unary_unary_rpc_method_handler(
-                _served(ctx, rpc),
+                _served(ctx, self.full_name, rpc),
                 request_deserializer=getattr(self.messages, f"{rpc.name}Request").FromString,
                 response_serializer=lambda message: message.SerializeToString(),
             )
@@ -93,16 +93,25 @@ def peer_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     return host or peer
 
 
-def _served(ctx: AppContext, rpc: Rpc) -> Callable[[Any, Any], Awaitable[Message]]:
+def _served(ctx: AppContext, service: str, rpc: Rpc) -> Callable[[Any, Any], Awaitable[Message]]:
+    path = f"/{service}/{rpc.name}"
+
     async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         failure: ApiError
         try:
             return await _admitted(ctx, rpc, request, context)
         except ApiError as error:
             failure = error
-        except Exception:
-            log.exception("gRPC %s failed", rpc.name)
-            failure = ApiError(ErrorCode.INTERNAL, f"{rpc.name} failed on the server")
+        except pydantic.ValidationError as error:
+            # A request the handler's request model refuses (REST's FastAPI refuses the
+            # same body before the route): INVALID_ARGUMENT naming the field, as REST.
+            failure = validation_error(RequestValidationError(error.errors()))
+        except grpc.aio.AbortError:
+            raise  # a handler that set its own status
+        except Exception as error:
+            # Logged once with a correlation id, as REST's 500; INTERNAL, which the SDKs
+            # retry (a domain error never gets here: it is an ApiError).
+            failure = unexpected_error({"method": "gRPC", "path": path}, error)
         code, message, trailers = status_of(failure)
         await context.abort(code, message, trailers)
         raise AssertionError("abort returns only by raising")
