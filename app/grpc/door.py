@@ -9,19 +9,34 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 import pydantic
 from fastapi.exceptions import RequestValidationError
 from google.protobuf.message import Message
+from temporalio.api.enums.v1 import task_queue_pb2
 
-from app.auth import ANONYMOUS, Principal
+from app.auth import ANONYMOUS, Principal, unauthenticated
 from app.context import AppContext
 from app.error_handlers import unexpected_error, validation_error
-from app.errors import ApiError
+from app.errors import ApiError, ErrorCode
 from app.grpc.errors import status_of
 from app.permissions import Permission, admit, hold
 from app.rate_limits.rules import Limit
+
+# The RPCs whose REST twins name the task queue in their path, where REST's guard checks
+# it against the credential's task queues: the door checks the request's queue for them.
+# (A start names a task queue too, in its body, which REST's guard does not read.)
+TASK_QUEUE_SCOPED = frozenset(
+    {
+        "DescribeTaskQueue",
+        "ListTaskQueuePartitions",
+        "PollWorkflowTaskQueue",
+        "PollActivityTaskQueue",
+        "PollNexusTaskQueue",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,8 @@ class Rpc:
     permission: Permission | None  # None: any caller, credential or not (GetSystemInfo)
     budgets: tuple[Limit, ...]
     handler: Handler
+    # Admission checks the request's task queue against the credential's (TASK_QUEUE_SCOPED).
+    task_queue_scoped: bool = False
 
 
 class Service:
@@ -64,7 +81,9 @@ class Service:
             if name in self.rpcs:
                 raise RuntimeError(f"{self.full_name}/{name} is defined twice")
             getattr(self.messages, f"{name}Request")  # a misspelt RPC fails at import
-            self.rpcs[name] = Rpc(name, permission, budgets, handler)
+            self.rpcs[name] = Rpc(
+                name, permission, budgets, handler, task_queue_scoped=name in TASK_QUEUE_SCOPED
+            )
             return handler
 
         return register
@@ -84,13 +103,21 @@ class Service:
 
 
 def peer_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    """``ipv4:127.0.0.1:5000`` → ``127.0.0.1``; ``ipv6:[::1]:5000`` → ``::1``."""
-    peer = context.peer() or ""
-    _, _, rest = peer.partition(":")
-    host = rest.rsplit(":", 1)[0] if rest.count(":") and not rest.startswith("[") else rest
-    if rest.startswith("["):
-        host = rest[1 : rest.index("]")]
-    return host or peer
+    """The caller's host, as REST's ``request.client.host`` names it (its per-client
+    budget is the same whichever door the caller used): ``ipv4:127.0.0.1:5000`` →
+    ``127.0.0.1``; ``ipv6:%5B::1%5D:5000`` (grpcio percent-encodes the brackets) or
+    ``ipv6:[::1]:5000`` → ``::1``; anything else (``unix:…``) as it is."""
+    return parse_peer(context.peer() or "")
+
+
+def parse_peer(peer: str) -> str:
+    scheme, _, rest = peer.partition(":")
+    rest = unquote(rest)
+    if scheme == "ipv6" and rest.startswith("[") and "]" in rest:
+        return rest[1 : rest.index("]")]
+    if scheme in ("ipv4", "ipv6") and ":" in rest:
+        return rest.rsplit(":", 1)[0]
+    return peer
 
 
 def _served(ctx: AppContext, service: str, rpc: Rpc) -> Callable[[Any, Any], Awaitable[Message]]:
@@ -112,6 +139,8 @@ def _served(ctx: AppContext, service: str, rpc: Rpc) -> Callable[[Any, Any], Awa
             # Logged once with a correlation id, as REST's 500; INTERNAL, which the SDKs
             # retry (a domain error never gets here: it is an ApiError).
             failure = unexpected_error({"method": "gRPC", "path": path}, error)
+        if failure.code is ErrorCode.RESOURCE_EXHAUSTED:
+            _count_refusal(ctx, failure)
         code, message, trailers = status_of(failure)
         await context.abort(code, message, trailers)
         raise AssertionError("abort returns only by raising")
@@ -119,21 +148,52 @@ def _served(ctx: AppContext, service: str, rpc: Rpc) -> Callable[[Any, Any], Awa
     return serve
 
 
+def _count_refusal(ctx: AppContext, error: ApiError) -> None:
+    """As REST's error handler: every rate-limit refusal counts, by its category."""
+    for detail in error.details:
+        if detail.get("type") == "RateLimitExceeded":
+            ctx.metrics.rate_limited(detail["category"])
+
+
+def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The ``authorization`` metadata (keys arrive lower-cased). Sent twice, it is
+    refused before either is read (so it costs no budget: no credential was tried):
+    which of two credentials a proxy added is not the door's guess to make."""
+    values = [
+        value for key, value in (context.invocation_metadata() or ()) if key == "authorization"
+    ]
+    if len(values) > 1:
+        raise unauthenticated("more than one authorization metadata entry")
+    if not values:
+        return None
+    value = values[0]
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def _task_queue(request: Any) -> str | None:
+    """The task queue a request acts on: a sticky queue stands for its normal queue."""
+    queue = getattr(request, "task_queue", None)
+    if queue is None:
+        return None
+    if queue.kind == task_queue_pb2.TASK_QUEUE_KIND_STICKY and queue.normal_name:
+        return str(queue.normal_name)
+    return str(queue.name) or None
+
+
 async def _admitted(
     ctx: AppContext, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext[Any, Any]
 ) -> Message:
     if rpc.permission is None:  # as /livez: answers whoever asks, whatever the budgets
         return await rpc.handler(ctx, request, Call(ANONYMOUS, context))
-    metadata = dict(context.invocation_metadata() or ())
-    authorization = metadata.get("authorization")
     namespace = getattr(request, "namespace", None) or None
     principal, scopes = await admit(
         ctx,
-        str(authorization) if authorization is not None else None,
+        _authorization(context),
         peer_address(context),
         rpc.permission,
         rpc.budgets,
         namespace,
+        _task_queue(request) if rpc.task_queue_scoped else None,
     )
     settle = await hold(ctx, scopes, rpc.budgets)
     try:
