@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from app.clock import Clock
-from app.context import AppContext
 from app.db.database import Database, UnitOfWork
 from app.db.tables import NamespaceRow, RunRecord
 from app.engine import activities as engine
@@ -33,6 +32,7 @@ from app.models.worker import PollTaskQueueRequest
 from app.payloads import encode_payloads, render
 from app.rate_limits import work
 from app.services import executions, matching
+from app.services.dependencies import TaskStarting, WorkerPolling
 from app.services.namespace_cache import NamespaceCache
 from app.services.notifier import Notifier
 from app.services.tokens import TaskKind, TaskToken, TokenSigner
@@ -114,7 +114,7 @@ def task_response(
 
 async def claim(
     uow: UnitOfWork,
-    ctx: AppContext,
+    ctx: TaskStarting,
     ns: NamespaceRow,
     task_queue: str,
     identity: str,
@@ -140,7 +140,7 @@ async def claim(
 
 
 async def poll(
-    ctx: AppContext,
+    ctx: WorkerPolling,
     namespace: str,
     task_queue: str,
     request: PollTaskQueueRequest | None,

@@ -1,9 +1,14 @@
 """What a service may be given, one read-only attribute per protocol, and the sets that
 several services share. A service names exactly what it reads: one to three plain
-parameters, or a Protocol made of these (``class Querying(HasDb, HasClock, Protocol)``).
-The composition root, ``app.context.AppContext``, has every one of them as a plain
-attribute or property, so it satisfies each protocol structurally and the doors pass it
-as it is; nothing here exists at run time beyond the classes (no wrapper, no copy).
+parameters, or a Protocol made of these (``class Querying(HasDb, HasClock, Protocol)``),
+declared in its module unless several modules share the set. The composition root,
+``app.context.AppContext``, has every one of them as a plain attribute or a property, so
+it satisfies each protocol structurally and the doors pass it as it is: typing only, no
+wrapper or copy at run time.
+
+A set lists single attributes (Has...), in the order they are declared here, and never
+inherits another set: protocols are structural, so a larger set is a subtype of a smaller
+one without inheriting it, and sets inheriting sets soon meet an inconsistent MRO.
 
 A service never imports the app context, the doors or the app (tests/test_layers.py)."""
 
@@ -101,6 +106,26 @@ class Namespaced(HasDb, HasNamespaces, Protocol):
     namespace changed) and runs on the database."""
 
 
-class Answering(HasDb, HasNamespaces, HasSigner, HasClock, HasNotifier, Protocol):
-    """A worker's answer to a task: its namespace as its transaction sees it, the task
-    token opened, the run's change written and its waiters woken."""
+# The claims and polls of workflow and activity tasks (app.services.activities and
+# workflow_tasks, over app.services.matching, whose own sets are Claiming and Polling).
+
+
+class TaskStarting(HasDb, HasClock, HasNotifier, HasSigner, HasMetrics, HasOwnership, Protocol):
+    """A claim that starts the task it takes (activities.claim, workflow_tasks.claim):
+    the run's change written and its waiters woken, the task token sealed."""
+
+
+class WorkerPolling(
+    HasDb,
+    HasClock,
+    HasNamespaces,
+    HasNotifier,
+    HasSigner,
+    HasDraining,
+    HasMetrics,
+    HasOwnership,
+    HasPollers,
+    Protocol,
+):
+    """A poll that starts the task it claims (activities.poll, workflow_tasks.poll): what
+    matching.poll reads (matching.Polling) and what the claim reads (TaskStarting)."""

@@ -46,17 +46,27 @@ REVERSE_TOKEN_KIND = "history-reverse"
 
 
 class Paging(
-    HasDb, HasSigner, HasClock, HasSettings, HasNotifier, HasDraining, HasMetrics, Protocol
+    HasDb, HasClock, HasSettings, HasNotifier, HasSigner, HasDraining, HasMetrics, Protocol
 ):
     """A page of a run's history (get_page): read, signed, and perhaps waited for (a long
     poll on the notifier, within the settings' window, ended by draining, timed)."""
 
 
-class Reading(Paging, HasNamespaces, Protocol):
+class Reading(
+    HasDb,
+    HasClock,
+    HasSettings,
+    HasNamespaces,
+    HasNotifier,
+    HasSigner,
+    HasDraining,
+    HasMetrics,
+    Protocol,
+):
     """GetWorkflowExecutionHistory by namespace name."""
 
 
-class ReadingBackwards(Namespaced, HasSigner, Protocol):
+class ReadingBackwards(HasDb, HasNamespaces, HasSigner, Protocol):
     """GetWorkflowExecutionHistoryReverse: never waits."""
 
 

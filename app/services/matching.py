@@ -12,29 +12,61 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
-from app.db.database import UnitOfWork, shard_of
+from app.clock import Clock
+from app.db.database import Database, UnitOfWork, shard_of
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, PollerRow, RunRecord, TaskRow, table_of
 from app.errors import bad_request
 from app.models.common import MAX_ID_LENGTH
 from app.models.worker import PollTaskQueueRequest
+from app.observability.metrics import Metrics
 from app.services import executions, workers
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasDraining,
+    HasMetrics,
+    HasNamespaces,
+    HasNotifier,
+    HasOwnership,
+    HasPollers,
+)
 from app.services.hand_off import WaitingPoll
-from app.services.notifier import queue_key
-from app.services.poller_ledger import PollerKey
+from app.services.notifier import Notifier, queue_key
+from app.services.poller_ledger import PollerKey, PollerLedger
+from app.services.shards import Ownership
 
 MAX_POLL_SECONDS = 50.0
+
+
+class Claiming(HasDb, HasClock, HasMetrics, HasOwnership, Protocol):
+    """claim_next: the queue's partitions this process owns looked in first,
+    the task taken, its dispatch timed once the claim commits."""
+
+
+class LongPolling(HasDb, HasClock, HasNotifier, HasDraining, HasMetrics, HasPollers, Protocol):
+    """long_poll: the poller recorded, the wait on the queue's notifier key
+    (timed, and ended by draining)."""
+
+
+class Polling(
+    HasDb, HasClock, HasNamespaces, HasNotifier, HasDraining, HasMetrics, HasPollers, Protocol
+):
+    """poll: a worker's long poll by namespace name."""
+
+
 T = TypeVar("T")
+# What a poll is given: what it reads itself and what its claim reads (which it passes on).
+D = TypeVar("D", bound=Polling)
 # (uow, ctx, ns, task_queue, identity, window) -> the task claimed, or None.
-Claim = Callable[[UnitOfWork, AppContext, NamespaceRow, str, str, float], Awaitable[T | None]]
+Claim = Callable[[UnitOfWork, D, NamespaceRow, str, str, float], Awaitable[T | None]]
 
 
 def poll_window(requested: timedelta | None) -> float:
@@ -90,15 +122,17 @@ def partition_shard(namespace_id: str, task_queue: str, partition: int, shard_co
     return shard_of(namespace_id, f"{task_queue}#partition-{partition}", shard_count)
 
 
-def partition_order(ctx: AppContext, namespace_id: str, task_queue: str) -> list[int]:
+def partition_order(
+    db: Database, ownership: Ownership, namespace_id: str, task_queue: str
+) -> list[int]:
     """The order a poll looks in the queue's partitions: those this process owns first,
     each list from a random start so pollers spread, then the others, so an idle poller
     takes any partition's task and none starves."""
-    count = ctx.db.partition_count
+    count = db.partition_count
     start = random.randrange(count)
     rotated = [(start + n) % count for n in range(count)]
-    owned = set(ctx.ownership.shard_ids)
-    shard_count = ctx.db.shard_count
+    owned = set(ownership.shard_ids)
+    shard_count = db.shard_count
     mine = [
         p for p in rotated if partition_shard(namespace_id, task_queue, p, shard_count) in owned
     ]
@@ -181,7 +215,7 @@ async def next_task(
 
 async def claim_next(
     uow: UnitOfWork,
-    ctx: AppContext,
+    ctx: Claiming,
     namespace_id: str,
     task_queue: str,
     task_type: str,
@@ -191,7 +225,7 @@ async def claim_next(
     ``start`` starts one; it returns None for a task its run no longer wants (closed,
     replaced, already started), which is dropped, as is a task whose run is gone."""
     now = ctx.clock.now()
-    partitions = partition_order(ctx, namespace_id, task_queue)
+    partitions = partition_order(ctx.db, ctx.ownership, namespace_id, task_queue)
     while True:
         task = await next_task(
             uow.session, namespace_id, task_queue, task_type, now, ctx.db.dialect, partitions
@@ -209,7 +243,10 @@ async def claim_next(
         if row is not None:
             started = await start(task, row, now)
             if started is not None:
-                uow.after_commit.append(partial(_dispatched, ctx, task_type, task.created_time))
+                dispatched = partial(
+                    _dispatched, ctx.metrics, ctx.clock, task_type, task.created_time
+                )
+                uow.after_commit.append(dispatched)
                 return started
 
 
@@ -231,12 +268,12 @@ def check_poll_request(task_queue: str, request: PollTaskQueueRequest, namespace
 
 
 async def poll(
-    ctx: AppContext,
+    ctx: D,
     namespace: str,
     task_queue: str,
     request: PollTaskQueueRequest | None,
     task_type: str,
-    claim: Claim[T],
+    claim: Claim[D, T],
     gone: asyncio.Event,
 ) -> tuple[T | None, float]:
     """A worker's long poll: the task claimed (None when the window ended first or the
@@ -258,7 +295,7 @@ async def poll(
 
 
 async def long_poll(
-    ctx: AppContext,
+    ctx: LongPolling,
     ns: NamespaceRow,
     task_queue: str,
     task_type: str,
@@ -280,7 +317,7 @@ async def long_poll(
     async def record_and_claim(uow: UnitOfWork) -> T | None:
         """The first attempt also records the poller (one transaction, not two)."""
         if record_due:
-            await _record(poller, identity, rate_per_second, ctx, uow)
+            await _record(uow, poller, identity, rate_per_second, ctx.clock, ctx.db, ctx.pollers)
         return await claim(uow)
 
     poll = WaitingPoll(claim, gone)
@@ -290,13 +327,13 @@ async def long_poll(
         relay = asyncio.ensure_future(_relay(gone, wake))
         try:
             if gone.is_set():
-                _pass_on(ctx, key, wake)  # in case it was woken for a task
+                _pass_on(ctx.notifier, key, wake)  # in case it was woken for a task
                 return None
             try:
                 claimed = await ctx.db.run(record_and_claim if first else claim)
                 first = False
             except BaseException:
-                _pass_on(ctx, key, wake)
+                _pass_on(ctx.notifier, key, wake)
                 raise
             if claimed is not None:
                 return claimed
@@ -321,15 +358,15 @@ async def long_poll(
             ctx.notifier.unsubscribe(key, wake)
 
 
-def _dispatched(ctx: AppContext, task_type: str, written: datetime) -> None:
+def _dispatched(metrics: Metrics, clock: Clock, task_type: str, written: datetime) -> None:
     """A task handed over (its claim committed): how long after its write."""
-    ctx.metrics.task_dispatched(task_type, (ctx.clock.now() - written).total_seconds())
+    metrics.task_dispatched(task_type, (clock.now() - written).total_seconds())
 
 
-def _pass_on(ctx: AppContext, key: tuple[str, ...], mine: asyncio.Event) -> None:
+def _pass_on(notifier: Notifier, key: tuple[str, ...], mine: asyncio.Event) -> None:
     """A poller leaving without a task hands a wake-up to another waiting poller."""
-    ctx.notifier.unsubscribe(key, mine)
-    ctx.notifier.notify(key, 1)
+    notifier.unsubscribe(key, mine)
+    notifier.notify(key, 1)
 
 
 async def _relay(gone: asyncio.Event, wake: asyncio.Event) -> None:
@@ -338,13 +375,19 @@ async def _relay(gone: asyncio.Event, wake: asyncio.Event) -> None:
 
 
 async def _record(
-    poller: PollerKey, identity: str, rate_per_second: float, ctx: AppContext, uow: UnitOfWork
+    uow: UnitOfWork,
+    poller: PollerKey,
+    identity: str,
+    rate_per_second: float,
+    clock: Clock,
+    db: Database,
+    pollers: PollerLedger,
 ) -> None:
-    now = ctx.clock.now()
+    now = clock.now()
     namespace_id, task_queue, task_type, name = poller
     await record_poller(
-        uow, namespace_id, task_queue, task_type, name, now, ctx.db.dialect, rate_per_second
+        uow, namespace_id, task_queue, task_type, name, now, db.dialect, rate_per_second
     )
     if identity:
         await workers.heard_from(uow.session, namespace_id, task_queue, identity, now)
-    uow.after_commit.append(lambda: ctx.pollers.written(poller, now, rate_per_second))
+    uow.after_commit.append(lambda: pollers.written(poller, now, rate_per_second))

@@ -27,11 +27,11 @@ from app.services.dependencies import (
 PAGE_TOKEN_KIND = "namespaces"
 
 
-class Writing(HasDb, HasSettings, HasClock, Protocol):
+class Writing(HasDb, HasClock, HasSettings, Protocol):
     """Register: the cluster's name and the time go into the row."""
 
 
-class Updating(Writing, HasNamespaces, Protocol):
+class Updating(HasDb, HasClock, HasSettings, HasNamespaces, Protocol):
     """Update: a write, then the namespace cache told of the change."""
 
 

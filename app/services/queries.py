@@ -26,7 +26,6 @@ from app.services.dependencies import (
     HasNotifier,
     HasSettings,
     HasSigner,
-    Namespaced,
 )
 from app.services.tokens import TaskKind
 
@@ -36,11 +35,11 @@ class Waiting(HasDb, HasClock, HasSettings, HasDraining, Protocol):
     server drains."""
 
 
-class Querying(Waiting, HasNamespaces, HasNotifier, Protocol):
+class Querying(HasDb, HasClock, HasSettings, HasNamespaces, HasNotifier, HasDraining, Protocol):
     """QueryWorkflow: the query offered (and its taker woken), its answer waited for."""
 
 
-class Resolving(Namespaced, HasSigner, HasNotifier, Protocol):
+class Resolving(HasDb, HasNamespaces, HasNotifier, HasSigner, Protocol):
     """A worker's answer to a query task: its token opened, its caller woken."""
 
 

@@ -16,14 +16,21 @@ from app.models.worker import UNLIMITED_RATE
 from app.rate_limits.limiter import RateLimiter
 from app.rate_limits.rules import Limit
 from app.services import workers
-from app.services.dependencies import HasClock, HasRateLimiter, HasSettings, Namespaced
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasNamespaces,
+    HasRateLimiter,
+    HasSettings,
+    Namespaced,
+)
 from app.services.matching import partition_shard
 
 # Temporal lists a poller for five minutes after its last poll.
 POLLER_HISTORY = timedelta(minutes=5)
 
 
-class Describing(Namespaced, HasClock, HasSettings, HasRateLimiter, Protocol):
+class Describing(HasDb, HasClock, HasSettings, HasNamespaces, HasRateLimiter, Protocol):
     """DescribeTaskQueue: who polled lately and the workers still registered (by the
     clock and the registration TTL), and the queue's rate (its budget)."""
 

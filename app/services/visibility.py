@@ -14,7 +14,7 @@ from app.db.tables import RUN_COLUMNS, ExecutionRow, NamespaceRow, RunRecord
 from app.engine.search_attributes import effective_types
 from app.errors import bad_request
 from app.payloads import render
-from app.services.dependencies import HasClock, HasDb, HasSigner, Namespaced
+from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasSigner, Namespaced
 from app.services.history import Present, execution_info
 from app.visibility.compile import compile_query, execution_status_name
 
@@ -26,7 +26,7 @@ class Paging(HasDb, HasClock, HasSigner, Protocol):
     """A page of a list or scan: its snapshot time and position under a signed token."""
 
 
-class Listing(Paging, Namespaced, Protocol):
+class Listing(HasDb, HasClock, HasNamespaces, HasSigner, Protocol):
     """List or Scan by namespace name."""
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.context import AppContext
+from app.clock import Clock
 from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow, QueryRow, RunRecord
 from app.engine import command_values
@@ -43,10 +43,25 @@ from app.services import (
     query_store,
     run_effects,
 )
-from app.services.tokens import TaskKind, TaskToken
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasNamespaces,
+    HasNotifier,
+    HasSigner,
+    TaskStarting,
+    WorkerPolling,
+)
+from app.services.notifier import Notifier
+from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
 TOKEN_KIND = TaskKind.WORKFLOW
 TASK_TYPE = "workflow"
+
+
+class Answering(HasDb, HasClock, HasNamespaces, HasNotifier, HasSigner, Protocol):
+    """A worker's answer to a workflow task: its namespace as its transaction sees it,
+    the task token opened, the run's change written and its waiters woken."""
 
 
 @dataclass
@@ -99,7 +114,7 @@ def _token(ns: NamespaceRow, state: MutableState) -> TaskToken:
 
 async def _response(
     session: AsyncSession,
-    ctx: AppContext,
+    signer: TokenSigner,
     ns: NamespaceRow,
     row: RunRecord,
     state: MutableState,
@@ -109,10 +124,10 @@ async def _response(
     assert task is not None and task.started_time is not None
     marker = [task.scheduled_event_id, task.attempt]
     rendered, next_token = await history.first_page(
-        session, ctx.signer, ns, row, marker, engine.transient_events(state)
+        session, signer, ns, row, marker, engine.transient_events(state)
     )
     return {
-        "task_token": ctx.signer.seal(_token(ns, state)),
+        "task_token": signer.seal(_token(ns, state)),
         "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
         "workflow_type": {"name": row.workflow_type},
         "previous_started_event_id": state.previous_started_event_id,
@@ -133,7 +148,7 @@ async def _response(
 
 
 async def query_task(
-    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, query: QueryRow, window: float
+    uow: UnitOfWork, signer: TokenSigner, ns: NamespaceRow, query: QueryRow, window: float
 ) -> ClaimedTask | None:
     """A query delivered on its own (no workflow task pending): the run's full history
     and the query, under a query token; answered through RespondQueryTaskCompleted."""
@@ -141,10 +156,10 @@ async def query_task(
     if row is None:
         return None
     state = executions.state_of(row)
-    rendered, next_token = await history.first_page(uow.session, ctx.signer, ns, row)
+    rendered, next_token = await history.first_page(uow.session, signer, ns, row)
     return ClaimedTask(
         {
-            "task_token": ctx.signer.seal(TaskToken.for_query(ns.id, query.id)),
+            "task_token": signer.seal(TaskToken.for_query(ns.id, query.id)),
             "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
             "workflow_type": {"name": row.workflow_type},
             "previous_started_event_id": state.previous_started_event_id,
@@ -183,7 +198,7 @@ def authorize_commands(principal: Principal, commands: list[dict[str, Any]]) -> 
 
 async def settle_queries(
     uow: UnitOfWork,
-    ctx: AppContext,
+    notifier: Notifier,
     token: TaskToken,
     results: dict[str, Any] | None,
     task_pending: bool,
@@ -197,7 +212,7 @@ async def settle_queries(
         if isinstance(result, dict):
             await query_store.resolve(
                 uow,
-                ctx.notifier,
+                notifier,
                 query_id,
                 queries.answer_of(
                     str(result.get("result_type", "ANSWERED")).removeprefix("QUERY_RESULT_TYPE_"),
@@ -208,12 +223,12 @@ async def settle_queries(
                 run_key,
             )
     if not task_pending:
-        await query_store.send_attached_on_their_own(uow, ctx.notifier, run_key)
+        await query_store.send_attached_on_their_own(uow, notifier, run_key)
 
 
 async def _start(
     uow: UnitOfWork,
-    ctx: AppContext,
+    notifier: Notifier,
     ns: NamespaceRow,
     row: RunRecord,
     state: MutableState,
@@ -234,12 +249,12 @@ async def _start(
         earlier.events += transition.events
         earlier.timers += transition.timers
         return
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)
 
 
 async def claim(
     uow: UnitOfWork,
-    ctx: AppContext,
+    ctx: TaskStarting,
     ns: NamespaceRow,
     task_queue: str,
     identity: str,
@@ -258,15 +273,15 @@ async def claim(
             or pending.scheduled_event_id != task.scheduled_event_id
         ):
             return None
-        await _start(uow, ctx, ns, row, state, identity, str(task.id), now)
-        return ClaimedTask(await _response(uow.session, ctx, ns, row, state, window))
+        await _start(uow, ctx.notifier, ns, row, state, identity, str(task.id), now)
+        return ClaimedTask(await _response(uow.session, ctx.signer, ns, row, state, window))
 
     return await matching.claim_next(uow, ctx, ns.id, task_queue, TASK_TYPE, start)
 
 
 async def claim_for_poll(
     uow: UnitOfWork,
-    ctx: AppContext,
+    ctx: TaskStarting,
     ns: NamespaceRow,
     task_queue: str,
     identity: str,
@@ -277,7 +292,7 @@ async def claim_for_poll(
     skip_locked = not ctx.db.is_sqlite
     query = await query_store.take_direct(uow.session, ns.id, task_queue, skip_locked=skip_locked)
     if query is not None:
-        task = await query_task(uow, ctx, ns, query, window)
+        task = await query_task(uow, ctx.signer, ns, query, window)
         if task is not None:
             return task
     claimed = await claim(uow, ctx, ns, task_queue, identity, window)
@@ -287,7 +302,7 @@ async def claim_for_poll(
 
 
 async def poll(
-    ctx: AppContext,
+    ctx: WorkerPolling,
     namespace: str,
     task_queue: str,
     request: PollTaskQueueRequest | None,
@@ -314,7 +329,7 @@ async def _load_for_token(uow: UnitOfWork, token: TaskToken) -> RunRecord:
 
 
 async def respond_completed(
-    ctx: AppContext,
+    ctx: Answering,
     namespace: str,
     principal: Principal,
     request: RespondWorkflowTaskCompletedRequest,
@@ -329,8 +344,10 @@ async def respond_completed(
 
     async def complete(uow: UnitOfWork) -> CompletionOutcome:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        outcome = await _complete(uow, ctx, ns, request)
-        await settle_queries(uow, ctx, outcome.token, request.query_results, outcome.task_pending)
+        outcome = await _complete(uow, ctx.signer, ctx.clock, ctx.notifier, ns, request)
+        await settle_queries(
+            uow, ctx.notifier, outcome.token, request.query_results, outcome.task_pending
+        )
         return outcome
 
     outcome = await ctx.db.run(complete)
@@ -342,12 +359,17 @@ async def respond_completed(
 
 
 async def _complete(
-    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskCompletedRequest
+    uow: UnitOfWork,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    ns: NamespaceRow,
+    req: RespondWorkflowTaskCompletedRequest,
 ) -> CompletionOutcome:
-    token = ctx.signer.open(req.task_token, TOKEN_KIND, ns.id)
+    token = signer.open(req.task_token, TOKEN_KIND, ns.id)
     row = await _load_for_token(uow, token)
     state = executions.state_of(row)
-    now = ctx.clock.now()
+    now = clock.now()
     completion = engine.Completion(
         commands=req.commands,
         identity=req.identity,
@@ -384,8 +406,8 @@ async def _complete(
         # (A task handed back at once would not see the outcome of starts and requests
         # to other workflows, which are written after it; the worker polls for it.)
         transition.workflow_tasks = []
-        await _start(uow, ctx, ns, row, state, req.identity, "", now, earlier=transition)
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+        await _start(uow, notifier, ns, row, state, req.identity, "", now, earlier=transition)
+    await run_effects.save(uow, notifier, row, state, transition, now)
     outcome.task_pending = state.workflow_task_pending
     if (
         outcome.failed is None
@@ -393,34 +415,38 @@ async def _complete(
         and state.workflow_task
         and state.workflow_task.started
     ):
-        outcome.new_task = await _response(uow.session, ctx, ns, row, state, 0.0)
+        outcome.new_task = await _response(uow.session, signer, ns, row, state, 0.0)
     outcome.activity_tasks = [
-        activities.task_response(ctx.signer, ns, row, state, info)
-        for info in result.eager_activities
+        activities.task_response(signer, ns, row, state, info) for info in result.eager_activities
     ]
     return outcome
 
 
 async def respond_failed(
-    ctx: AppContext, namespace: str, request: RespondWorkflowTaskFailedRequest
+    ctx: Answering, namespace: str, request: RespondWorkflowTaskFailedRequest
 ) -> None:
     """RespondWorkflowTaskFailed: the worker could not process the task; the next attempt
     is scheduled."""
 
     async def fail(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        await _fail(uow, ctx, ns, request)
+        await _fail(uow, ctx.signer, ctx.clock, ctx.notifier, ns, request)
 
     await ctx.db.run(fail)
 
 
 async def _fail(
-    uow: UnitOfWork, ctx: AppContext, ns: NamespaceRow, req: RespondWorkflowTaskFailedRequest
+    uow: UnitOfWork,
+    signer: TokenSigner,
+    clock: Clock,
+    notifier: Notifier,
+    ns: NamespaceRow,
+    req: RespondWorkflowTaskFailedRequest,
 ) -> None:
-    token = ctx.signer.open(req.task_token, TOKEN_KIND, ns.id)
+    token = signer.open(req.task_token, TOKEN_KIND, ns.id)
     row = await _load_for_token(uow, token)
     state = executions.state_of(row)
-    now = ctx.clock.now()
+    now = clock.now()
     failure = command_values.encode_failure(req.failure, "") if req.failure else None
     try:
         transition = engine.fail(
@@ -434,4 +460,4 @@ async def _fail(
         )
     except engine.StaleWorkflowTask:
         raise stale_task(state, token) from None
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, literal, select
 
-from app.context import AppContext
+from app.clock import Clock
 from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import NamespaceRow, RequestIdRow, RunRecord, table_of
@@ -36,7 +36,16 @@ from app.models.workflows import (
 )
 from app.payloads import encode_payloads
 from app.services import executions, namespaces, run_effects, search_attributes, start_options
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasNamespaces,
+    HasNotifier,
+    HasSettings,
+)
 from app.services.executions import state_of
+from app.services.notifier import Notifier
+from app.settings import Settings
 
 MAX_SIGNALS_PER_EXECUTION = 10_000
 # Temporal fills an empty terminate reason and identity; these are the gateway's words.
@@ -50,35 +59,44 @@ FAILED_STATUSES = {
 }
 
 
+class Changing(HasDb, HasClock, HasNamespaces, HasNotifier, Protocol):
+    """Signal, cancel request, terminate: a change to a run, its waiters woken."""
+
+
+class Starting(HasDb, HasClock, HasSettings, HasNamespaces, HasNotifier, Protocol):
+    """Start and signal-with-start: a change that may create a run, under the settings'
+    cap on running executions."""
+
+
 async def start_workflow(
-    ctx: AppContext, namespace: str, request: StartWorkflowExecutionRequest
+    ctx: Starting, namespace: str, request: StartWorkflowExecutionRequest
 ) -> StartWorkflowExecutionResponse:
     """StartWorkflowExecution in a transaction of its own (see ``start``)."""
 
     async def work(uow: UnitOfWork) -> tuple[str, bool]:
         ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
-        return await start(uow, ctx, ns, request)
+        return await start(uow, ctx.clock, ctx.settings, ctx.notifier, ns, request)
 
     run_id, started = await ctx.db.run(work)
     return StartWorkflowExecutionResponse(run_id=run_id, started=started)
 
 
 async def signal_with_start_workflow(
-    ctx: AppContext, namespace: str, request: SignalWithStartWorkflowExecutionRequest
+    ctx: Starting, namespace: str, request: SignalWithStartWorkflowExecutionRequest
 ) -> StartWorkflowExecutionResponse:
     """SignalWithStartWorkflowExecution in a transaction of its own (see
     ``signal_with_start``)."""
 
     async def work(uow: UnitOfWork) -> tuple[str, bool]:
         ns = namespaces.check_active(await ctx.namespaces.current(uow.session, namespace))
-        return await signal_with_start(uow, ctx, ns, request)
+        return await signal_with_start(uow, ctx.clock, ctx.settings, ctx.notifier, ns, request)
 
     run_id, started = await ctx.db.run(work)
     return StartWorkflowExecutionResponse(run_id=run_id, started=started)
 
 
 async def signal_workflow(
-    ctx: AppContext,
+    ctx: Changing,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -88,13 +106,13 @@ async def signal_workflow(
 
     async def work(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        await signal(uow, ctx, ns, workflow_id, run_id, request)
+        await signal(uow, ctx.clock, ctx.notifier, ns, workflow_id, run_id, request)
 
     await ctx.db.run(work)
 
 
 async def request_cancel_workflow(
-    ctx: AppContext,
+    ctx: Changing,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -105,13 +123,13 @@ async def request_cancel_workflow(
 
     async def work(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        await request_cancel(uow, ctx, ns, workflow_id, run_id, request)
+        await request_cancel(uow, ctx.clock, ctx.notifier, ns, workflow_id, run_id, request)
 
     await ctx.db.run(work)
 
 
 async def terminate_workflow(
-    ctx: AppContext,
+    ctx: Changing,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -122,7 +140,7 @@ async def terminate_workflow(
 
     async def work(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        await terminate(uow, ctx, ns, workflow_id, run_id, request)
+        await terminate(uow, ctx.clock, ctx.notifier, ns, workflow_id, run_id, request)
 
     await ctx.db.run(work)
 
@@ -174,7 +192,9 @@ class _Signal:
 
 async def signal_with_start(
     uow: UnitOfWork,
-    ctx: AppContext,
+    clock: Clock,
+    settings: Settings,
+    notifier: Notifier,
     ns: NamespaceRow,
     req: SignalWithStartWorkflowExecutionRequest,
 ) -> tuple[str, bool]:
@@ -202,12 +222,14 @@ async def signal_with_start(
         identity=req.identity,
         header=start_options.header(req.header),
     )
-    return await start(uow, ctx, ns, req, sig)
+    return await start(uow, clock, settings, notifier, ns, req, sig)
 
 
 async def start(
     uow: UnitOfWork,
-    ctx: AppContext,
+    clock: Clock,
+    settings: Settings,
+    notifier: Notifier,
     ns: NamespaceRow,
     req: StartWorkflowExecutionRequest,
     with_signal: _Signal | None = None,
@@ -215,7 +237,7 @@ async def start(
     """Start a run. Returns (run_id, started); started is False only when the conflict
     policy USE_EXISTING returned the running run. ``with_signal`` makes it a
     signal-with-start (see ``signal_with_start``)."""
-    now = ctx.clock.now()
+    now = clock.now()
     reuse, conflict = start_options.policies(req, signal_with_start=with_signal is not None)
     timeouts = start_options.timeouts(req)
     params = engine.StartParams(
@@ -251,10 +273,10 @@ async def start(
         replaces_running = existing.status == "RUNNING"
         if conflict == WorkflowIdConflictPolicy.USE_EXISTING and replaces_running:
             if with_signal is not None:
-                await _signal_existing(uow, ctx, existing, with_signal, params.request_id, now)
+                await _signal_existing(uow, notifier, existing, with_signal, params.request_id, now)
             return existing.run_id, False
-        await _resolve_conflict(uow, ctx, existing, reuse, conflict, params.run_id, now)
-    cap = ctx.settings.max_running_executions
+        await _resolve_conflict(uow, notifier, existing, reuse, conflict, params.run_id, now)
+    cap = settings.max_running_executions
     if cap and not replaces_running and await executions.running_at_least(session, ns.id, cap):
         raise ApiError(
             ErrorCode.RESOURCE_EXHAUSTED,
@@ -277,7 +299,7 @@ async def start(
         _signal_before_first_task(state, transition, with_signal, params.request_id, now)
     await executions.create_run(
         uow,
-        ctx.notifier,
+        notifier,
         ns.id,
         params,
         state,
@@ -335,7 +357,7 @@ def _signal_transition(
 
 async def _signal_existing(
     uow: UnitOfWork,
-    ctx: AppContext,
+    notifier: Notifier,
     row: RunRecord,
     sig: _Signal,
     request_id: str,
@@ -348,12 +370,12 @@ async def _signal_existing(
     state = state_of(row)
     state.awaiting_first_task_backoff = False
     transition = _signal_transition(state, sig, request_id, now)
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)
 
 
 async def _resolve_conflict(
     uow: UnitOfWork,
-    ctx: AppContext,
+    notifier: Notifier,
     existing: RunRecord,
     reuse: WorkflowIdReusePolicy,
     conflict: WorkflowIdConflictPolicy,
@@ -373,7 +395,7 @@ async def _resolve_conflict(
                 identity="history-service",
                 now=now,
             )
-            await run_effects.save(uow, ctx.notifier, existing, state, transition, now)
+            await run_effects.save(uow, notifier, existing, state, transition, now)
         return
     if reuse == WorkflowIdReusePolicy.REJECT_DUPLICATE:
         raise _already_started(
@@ -422,13 +444,14 @@ async def _dedupe_request(uow: UnitOfWork, row: RunRecord, request_id: str, kind
 
 async def signal(
     uow: UnitOfWork,
-    ctx: AppContext,
+    clock: Clock,
+    notifier: Notifier,
     ns: NamespaceRow,
     workflow_id: str,
     run_id: str,
     req: SignalWorkflowExecutionRequest,
 ) -> None:
-    now = ctx.clock.now()
+    now = clock.now()
     row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
     state = state_of(row)
     if not state.is_running:
@@ -442,7 +465,7 @@ async def signal(
         header=start_options.header(req.header),
     )
     transition = _signal_transition(state, sig, req.request_id, now)
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)
 
 
 def _check_chain(row: RunRecord, first_execution_run_id: str) -> None:
@@ -452,7 +475,8 @@ def _check_chain(row: RunRecord, first_execution_run_id: str) -> None:
 
 async def request_cancel(
     uow: UnitOfWork,
-    ctx: AppContext,
+    clock: Clock,
+    notifier: Notifier,
     ns: NamespaceRow,
     workflow_id: str,
     run_id: str,
@@ -460,7 +484,7 @@ async def request_cancel(
 ) -> None:
     """Cooperative cancel. Repeated requests and requests to closed runs succeed without
     effect, as in Temporal."""
-    now = ctx.clock.now()
+    now = clock.now()
     row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
     _check_chain(row, req.first_execution_run_id)
     state = state_of(row)
@@ -469,18 +493,19 @@ async def request_cancel(
     if not await _dedupe_request(uow, row, req.request_id, "cancel"):
         return
     transition = engine.request_cancel(state, reason=req.reason, identity=req.identity, now=now)
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)
 
 
 async def terminate(
     uow: UnitOfWork,
-    ctx: AppContext,
+    clock: Clock,
+    notifier: Notifier,
     ns: NamespaceRow,
     workflow_id: str,
     run_id: str,
     req: TerminateWorkflowExecutionRequest,
 ) -> None:
-    now = ctx.clock.now()
+    now = clock.now()
     row = await executions.load(uow.session, ns.id, workflow_id, run_id, for_update=True)
     _check_chain(row, req.first_execution_run_id)
     state = state_of(row)
@@ -493,4 +518,4 @@ async def terminate(
         identity=req.identity or GATEWAY_IDENTITY,
         now=now,
     )
-    await run_effects.save(uow, ctx.notifier, row, state, transition, now)
+    await run_effects.save(uow, notifier, row, state, transition, now)
