@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
 from app.services import cluster, query_store, shards
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasMe,
+    HasNotifier,
+    HasOwnership,
+    HasSettings,
+)
 from app.services.loops import Loop
 from app.services.notifier import TIMERS_KEY
+
+
+class Heartbeating(HasDb, HasClock, HasSettings, HasMe, Protocol):
+    """This member's heartbeat (and the sweep of abandoned queries), on the settings'
+    period."""
+
+
+class Balancing(HasDb, HasClock, HasSettings, HasNotifier, HasMe, HasOwnership, Protocol):
+    """This member's shard leases kept, and its timer processor woken for shards it took."""
 
 
 class MembershipHeartbeat(Loop):
     name = "membership-heartbeat"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Heartbeating) -> None:
         super().__init__(ctx.clock)
         self.ctx = ctx
 
@@ -35,7 +52,7 @@ class ShardBalancer(Loop):
 
     name = "shard-balancer"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Balancing) -> None:
         super().__init__(ctx.clock)
         self.ctx = ctx
 

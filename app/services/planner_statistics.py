@@ -9,10 +9,11 @@ doubled since."""
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from sqlalchemy import text
 
-from app.context import AppContext
+from app.services.dependencies import HasClock, HasDb
 from app.services.loops import Loop
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,14 @@ ANALYSIS_LIMIT = 1000
 MIN_ROWS = 100
 
 
+class Analyzing(HasDb, HasClock, Protocol):
+    """The database to analyze, and the clock the loop sleeps on."""
+
+
 class PlannerStatistics(Loop):
     name = "planner-statistics"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Analyzing) -> None:
         super().__init__(ctx.clock)
         self.db = ctx.db
         self.analyzed_at = 0  # executions (by rowid, which only grows) at the last ANALYZE

@@ -7,16 +7,24 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
+from typing import Protocol
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
 from app.db.migrate import MIGRATIONS
 from app.db.tables import ClusterMemberRow, ShardRow, table_of
 from app.errors import ApiError
+from app.services.dependencies import (
+    HasClock,
+    HasDb,
+    HasDraining,
+    HasMe,
+    HasOwnership,
+    HasSettings,
+)
 
 OK = "ok"
 NOT_CHECKED = "not checked"
@@ -27,6 +35,15 @@ CHECKS = ("shutdown", "database", "migrations", "cluster")
 
 _MEMBERS = table_of(ClusterMemberRow)
 _SHARDS = table_of(ShardRow)
+
+
+class Member(HasDb, HasClock, HasSettings, HasMe, HasOwnership, Protocol):
+    """This process as a cluster member: its heartbeat and leases as the database holds
+    them, against its own view of its shards."""
+
+
+class Checking(HasDb, HasClock, HasSettings, HasDraining, HasMe, HasOwnership, Protocol):
+    """/readyz: not draining, then the database, its schema and this member."""
 
 
 @dataclass
@@ -46,7 +63,7 @@ def schema_head() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
-async def check(ctx: AppContext) -> Readiness:
+async def check(ctx: Checking) -> Readiness:
     """Not draining; the database answers; its schema is at this code's head; and, on
     PostgreSQL (where several gateways share the database), this process is a live
     member that holds shard leases."""
@@ -70,9 +87,7 @@ def _running(result: Readiness) -> str:
     return next(name for name in CHECKS if result.checks[name] == NOT_CHECKED)
 
 
-async def _schema_and_cluster(
-    ctx: AppContext, session: AsyncSession, result: Readiness
-) -> Readiness:
+async def _schema_and_cluster(ctx: Member, session: AsyncSession, result: Readiness) -> Readiness:
     try:
         versions = set(
             (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
@@ -96,7 +111,7 @@ async def _schema_and_cluster(
     return result
 
 
-async def _cluster_problem(ctx: AppContext, session: AsyncSession) -> str:
+async def _cluster_problem(ctx: Member, session: AsyncSession) -> str:
     """Why this process is not a full member yet (or any more), or "" when it is."""
     now = ctx.clock.now()
     silence = timedelta(seconds=ctx.settings.member_timeout_seconds)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from sqlalchemy import bindparam, delete, select
 from sqlmodel import col
 
-from app.context import AppContext
 from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import TimerTaskRow, table_of
 from app.engine import timers as engine
 from app.engine.state import TimerKind
 from app.services import executions, run_effects
+from app.services.dependencies import HasClock, HasDb, HasMetrics, HasNotifier, HasOwnership
 from app.services.loops import Loop
 from app.services.notifier import TIMERS_KEY
 
@@ -40,10 +41,14 @@ _LOCK_TIMER = Statement(
 _DELETE_TIMER = Statement(delete(_TIMERS).where(_TIMERS.c.id == bindparam("timer_id")))
 
 
+class Firing(HasDb, HasClock, HasNotifier, HasMetrics, HasOwnership, Protocol):
+    """The timers of the shards this process owns fired, waiters woken, lateness timed."""
+
+
 class TimerProcessor(Loop):
     name = "timer-processor"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Firing) -> None:
         super().__init__(ctx.clock)
         self.ctx = ctx
         # Woken right after any commit that wrote a timer, in case it is due sooner.
