@@ -69,9 +69,7 @@ async def record_activity_task_heartbeat(
 ) -> RecordActivityTaskHeartbeatResponse:
     """Report progress: keeps `details` for the next attempt, resets the heartbeat
     timeout, and answers whether the workflow asked to cancel the activity."""
-    cancel_requested = await service.record_heartbeat(
-        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
-    )
+    cancel_requested = await service.record_heartbeat(ctx, namespace, body)
     return RecordActivityTaskHeartbeatResponse(cancel_requested=cancel_requested)
 
 
@@ -89,9 +87,7 @@ async def respond_activity_task_completed(
 ) -> EmptyResponse:
     """The attempt succeeded: ActivityTaskStarted and ActivityTaskCompleted are written
     and the workflow gets a task. An attempt that already timed out is NOT_FOUND."""
-    await service.respond_completed(
-        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
-    )
+    await service.respond_completed(ctx, namespace, body)
     return EmptyResponse()
 
 
@@ -110,9 +106,7 @@ async def respond_activity_task_failed(
     """The attempt failed. The server retries per the activity's retry policy (no
     history event); when retries end, ActivityTaskStarted and ActivityTaskFailed are
     written with the retry state."""
-    await service.respond_failed(
-        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
-    )
+    await service.respond_failed(ctx, namespace, body)
     return EmptyResponse()
 
 
@@ -130,7 +124,5 @@ async def respond_activity_task_canceled(
 ) -> EmptyResponse:
     """Confirm a cancellation the workflow requested (seen as `cancel_requested` on a
     heartbeat): writes ActivityTaskCanceled. Without a request it is FAILED_PRECONDITION."""
-    await service.respond_canceled(
-        ctx.db, ctx.namespaces, ctx.signer, ctx.clock, ctx.notifier, namespace, body
-    )
+    await service.respond_canceled(ctx, namespace, body)
     return EmptyResponse()

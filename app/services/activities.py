@@ -3,8 +3,9 @@ and the three outcomes. Tokens name the exact attempt, so an answer from an atte
 timed out or was retried is NOT_FOUND.
 
 Each use case (`poll`, `record_heartbeat`, `respond_completed`, `respond_failed`,
-`respond_canceled`) takes plain values and its request model, runs its own transaction
-and returns a plain result; a door (HTTP, gRPC) only parses, authorises and replies."""
+`respond_canceled`) takes what it reads (WorkerPolling, Answering: protocols the app
+context satisfies), plain values and its request model, runs its own transaction and
+returns a plain result; a door (HTTP, gRPC) only parses, authorises and replies."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from app.clock import Clock
-from app.db.database import Database, UnitOfWork
+from app.db.database import UnitOfWork
 from app.db.tables import NamespaceRow, RunRecord
 from app.engine import activities as engine
 from app.engine import command_values
@@ -32,9 +32,7 @@ from app.models.worker import PollTaskQueueRequest
 from app.payloads import encode_payloads, render
 from app.rate_limits import work
 from app.services import executions, matching
-from app.services.dependencies import TaskStarting, WorkerPolling
-from app.services.namespace_cache import NamespaceCache
-from app.services.notifier import Notifier
+from app.services.dependencies import Answering, TaskStarting, WorkerPolling
 from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
 TOKEN_KIND = TaskKind.ACTIVITY
@@ -162,11 +160,7 @@ def _payloads(value: Any) -> dict[str, Any] | None:
 
 
 async def _apply(
-    db: Database,
-    namespaces: NamespaceCache,
-    signer: TokenSigner,
-    clock: Clock,
-    notifier: Notifier,
+    ctx: Answering,
     namespace: str,
     request: ActivityTaskRequest,
     change: Change,
@@ -175,15 +169,15 @@ async def _apply(
     to its activity attempt."""
 
     async def apply(uow: UnitOfWork) -> None:
-        ns = await namespaces.current(uow.session, namespace)
-        token = signer.open(request.task_token, TOKEN_KIND, ns.id)
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        token = ctx.signer.open(request.task_token, TOKEN_KIND, ns.id)
         row = await executions.find(
             uow.session, ns.id, token.workflow_id, token.run_id, for_update=True
         )
         if row is None:
             raise activity_not_found()
         state = executions.state_of(row)
-        now = clock.now()
+        now = ctx.clock.now()
         try:
             transition = change(state, token.scheduled_event_id, token.attempt, now)
         except engine.StaleActivityTask:
@@ -194,17 +188,13 @@ async def _apply(
                 "The activity cannot be canceled: cancellation was not requested.",
                 [{"type": "CancelNotRequested"}],
             ) from None
-        await executions.save(uow, notifier, row, state, transition, now)
+        await executions.save(uow, ctx.notifier, row, state, transition, now)
 
-    await db.run(apply)
+    await ctx.db.run(apply)
 
 
 async def record_heartbeat(
-    db: Database,
-    namespaces: NamespaceCache,
-    signer: TokenSigner,
-    clock: Clock,
-    notifier: Notifier,
+    ctx: Answering,
     namespace: str,
     request: RecordActivityTaskHeartbeatRequest,
 ) -> bool:
@@ -218,16 +208,12 @@ async def record_heartbeat(
         cancel_requested, transition = engine.heartbeat(state, sched, attempt, details, now)
         return transition
 
-    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+    await _apply(ctx, namespace, request, change)
     return cancel_requested
 
 
 async def respond_completed(
-    db: Database,
-    namespaces: NamespaceCache,
-    signer: TokenSigner,
-    clock: Clock,
-    notifier: Notifier,
+    ctx: Answering,
     namespace: str,
     request: RespondActivityTaskCompletedRequest,
 ) -> None:
@@ -238,15 +224,11 @@ async def respond_completed(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.complete(state, sched, attempt, result, identity, now)
 
-    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+    await _apply(ctx, namespace, request, change)
 
 
 async def respond_failed(
-    db: Database,
-    namespaces: NamespaceCache,
-    signer: TokenSigner,
-    clock: Clock,
-    notifier: Notifier,
+    ctx: Answering,
     namespace: str,
     request: RespondActivityTaskFailedRequest,
 ) -> None:
@@ -261,15 +243,11 @@ async def respond_failed(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.fail(state, sched, attempt, failure, identity, details, now)
 
-    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+    await _apply(ctx, namespace, request, change)
 
 
 async def respond_canceled(
-    db: Database,
-    namespaces: NamespaceCache,
-    signer: TokenSigner,
-    clock: Clock,
-    notifier: Notifier,
+    ctx: Answering,
     namespace: str,
     request: RespondActivityTaskCanceledRequest,
 ) -> None:
@@ -280,4 +258,4 @@ async def respond_canceled(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.canceled(state, sched, attempt, details, identity, now)
 
-    await _apply(db, namespaces, signer, clock, notifier, namespace, request, change)
+    await _apply(ctx, namespace, request, change)

@@ -106,6 +106,11 @@ class Namespaced(HasDb, HasNamespaces, Protocol):
     namespace changed) and runs on the database."""
 
 
+class Answering(HasDb, HasClock, HasNamespaces, HasNotifier, HasSigner, Protocol):
+    """A worker's answer to a workflow or activity task: its namespace as its transaction
+    sees it, the task token opened, the run's change written and its waiters woken."""
+
+
 # The claims and polls of workflow and activity tasks (app.services.activities and
 # workflow_tasks, over app.services.matching, whose own sets are Claiming and Polling).
 

@@ -2,7 +2,8 @@
 first), and answering it with commands or a failure. Task tokens are signed and name the
 exact task attempt, so a forged, moved or stale token is refused.
 
-The use cases (`poll`, `respond_completed`, `respond_failed`) take plain values and their
+The use cases (`poll`, `respond_completed`, `respond_failed`) take what they read
+(WorkerPolling, Answering: protocols the app context satisfies), plain values and their
 request models, run their own transaction and return plain results; a door (HTTP, gRPC)
 only parses, authorises and replies."""
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,11 +45,7 @@ from app.services import (
     run_effects,
 )
 from app.services.dependencies import (
-    HasClock,
-    HasDb,
-    HasNamespaces,
-    HasNotifier,
-    HasSigner,
+    Answering,
     TaskStarting,
     WorkerPolling,
 )
@@ -57,11 +54,6 @@ from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
 TOKEN_KIND = TaskKind.WORKFLOW
 TASK_TYPE = "workflow"
-
-
-class Answering(HasDb, HasClock, HasNamespaces, HasNotifier, HasSigner, Protocol):
-    """A worker's answer to a workflow task: its namespace as its transaction sees it,
-    the task token opened, the run's change written and its waiters woken."""
 
 
 @dataclass
