@@ -1,5 +1,10 @@
 """What a request handler needs, built once per app: settings, database, clock, page
-tokens and the in-process notifier."""
+tokens and the in-process notifier.
+
+The composition root: a service takes only what it reads, as plain values or as a
+Protocol of read-only attributes (app/services/dependencies.py), which AppContext
+satisfies structurally, so the doors pass it whole. This module imports the services;
+no service imports it (tests/test_layers.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
 """The layers of docs/architecture.md, checked on the source: a door (app/routers, and
 app/grpc when it exists) parses, authorises, calls one service function and shapes the
-reply, so it imports neither app.engine nor app.db; the engine is pure (no services,
-routers, doors, database or app context); the database layer knows nothing above it.
+reply, so it imports neither app.engine nor app.db; a service takes what it reads (plain
+values, or the protocols of app/services/dependencies.py) and imports nothing above it:
+not the app context, the doors, their admission or the app; the engine is pure (no
+services, routers, doors, database or app context); the database layer knows nothing
+above it. The app context (app/context.py) is the composition root, above the services:
+it builds what they are given, so it imports them.
 
 Every import counts, wherever it is written: at the top, inside a function, under
 TYPE_CHECKING, relative (`from ..db import tables`) or through the package
@@ -22,6 +26,15 @@ DOORS = ("app/routers", "app/grpc")
 DOOR_FORBIDDEN = ("app.engine", "app.db")
 ENGINE_FORBIDDEN = ("app.services", "app.routers", "app.db", "app.context", "app.grpc")
 DB_FORBIDDEN = ("app.services", "app.routers", "app.grpc")
+SERVICE_FORBIDDEN = (
+    "app.context",
+    "app.routers",
+    "app.grpc",
+    "app.permissions",
+    "app.main",
+    "app.server",
+    "app.cli",
+)
 
 # Routers not yet converted to thin doors (issue #21 item 6), each still importing
 # app.engine or app.db, as "app/routers/<name>.py". Take a file off this list when its use
@@ -117,6 +130,28 @@ def test_the_engine_is_pure() -> None:
     assert not broken, "app/engine must stay pure:\n" + "\n".join(broken)
 
 
+def test_services_import_nothing_above_them() -> None:
+    services = sources("app/services")
+    assert services, "no service modules found"
+    broken = [line for path in services for line in violations(path, SERVICE_FORBIDDEN)]
+    assert not broken, (
+        "a service takes what it reads (plain values, or a Protocol of "
+        "app/services/dependencies.py that AppContext satisfies), never the layers above "
+        "it:\n" + "\n".join(broken)
+    )
+
+
+def test_the_composition_root_is_above_the_services() -> None:
+    """app/context.py builds what the services are given (AppContext satisfies their
+    protocols), so it imports them: it is in none of the layers checked here, and a
+    service importing it is the direction refused."""
+    root = APP / "context.py"
+    checked = [*door_files(), *sources("app/engine"), *sources("app/db"), *sources("app/services")]
+    assert root not in checked
+    names = [name for _, name in imported(root.read_text(), module_name(root))]
+    assert any(within(name, ("app.services",)) for name in names), names
+
+
 def test_the_database_layer_knows_nothing_above_it() -> None:
     db = sources("app/db")
     assert db, "no database modules found"
@@ -150,6 +185,46 @@ def test_every_form_of_import_is_seen(
 ) -> None:
     names = [name for _, name in imported(source, module, is_package)]
     assert any(within(name, DOOR_FORBIDDEN) == forbidden for name in names), names
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "forbidden"),
+    [
+        ("from app.context import AppContext", "app.services.x", "app.context"),
+        ("from app import context", "app.services.x", "app.context"),
+        ("from .. import context", "app.services.x", "app.context"),
+        ("from ..context import AppContext", "app.services.x", "app.context"),
+        ("import app.permissions", "app.services.x", "app.permissions"),
+        ("from app.grpc.errors import to_status", "app.services.x", "app.grpc"),
+        ("from ..routers import workflows", "app.services.x", "app.routers"),
+        ("from app import main", "app.services.x", "app.main"),
+        (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from app.context import X\n",
+            "app.services.x",
+            "app.context",
+        ),
+    ],
+)
+def test_every_form_of_import_above_a_service_is_seen(
+    source: str, module: str, forbidden: str
+) -> None:
+    names = [name for _, name in imported(source, module)]
+    assert any(within(name, SERVICE_FORBIDDEN) == forbidden for name in names), names
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from app.services.dependencies import HasDb",
+        "from . import dependencies",
+        "from app.clock import Clock",
+        "import app.contextual",
+        "from app.settings import Settings",
+    ],
+)
+def test_imports_a_service_may_make(source: str) -> None:
+    names = [name for _, name in imported(source, "app.services.x")]
+    assert not any(within(name, SERVICE_FORBIDDEN) for name in names), names
 
 
 @pytest.mark.parametrize(
