@@ -1,5 +1,6 @@
-"""GetSystemInfo and the namespace RPCs (WorkflowService; DeleteNamespace is the
-OperatorService's), over app.services.namespace_operations as REST's routes are."""
+"""GetSystemInfo, GetClusterInfo and the namespace RPCs (WorkflowService; DeleteNamespace
+is the OperatorService's), over app.services.namespace_operations and app.services.cluster
+as REST's routes are."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.models.namespaces import (
     UpdateNamespaceRequest,
 )
 from app.permissions import Permission
+from app.services import cluster
 from app.services import namespace_operations as service
 
 # What the gateway does as Temporal does, so an SDK may rely on it; everything else is
@@ -34,6 +36,23 @@ async def get_system_info(
     ctx: AppContext, request: wf.GetSystemInfoRequest, call: Call
 ) -> wf.GetSystemInfoResponse:
     return wf.GetSystemInfoResponse(server_version=__version__, capabilities=CAPABILITIES)
+
+
+@WORKFLOW_SERVICE.rpc("GetClusterInfo", Permission.CLUSTER_READ)
+async def get_cluster_info(
+    ctx: AppContext, request: wf.GetClusterInfoRequest, call: Call
+) -> wf.GetClusterInfoResponse:
+    """What the REST DescribeCluster says of the cluster (its members are not in
+    Temporal's reply); ``temporal operator cluster describe`` shows it."""
+    info = (await cluster.describe_cluster(ctx.db, ctx.settings, ctx.clock)).cluster_info
+    return wf.GetClusterInfoResponse(
+        cluster_name=info.cluster_name,
+        cluster_id=info.cluster_id,
+        server_version=info.server_version,
+        history_shard_count=info.history_shard_count,
+        persistence_store=info.persistence_store,
+        visibility_store=info.visibility_store,
+    )
 
 
 def _describe(response: DescribeNamespaceResponse, message: Any) -> Any:
