@@ -28,6 +28,8 @@ NAMED_OTHERWISE = {
     "DescribeWorkflowExecution": "GetWorkflowExecution",
     # REST removes one attribute per call (DELETE …/search-attributes/{name}).
     "RemoveSearchAttributes": "RemoveSearchAttribute",
+    # REST's cluster description (GET /api/v1/cluster).
+    "GetClusterInfo": "DescribeCluster",
 }
 # RPCs with no REST operation, each with the REST operation whose permission it must
 # still share (None: the RPC answers anyone).
