@@ -17,7 +17,7 @@ from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.payloads import encode_payload
 from app.permissions import Permission
 from app.services import search_attributes, task_queues, visibility
-from app.services.history import raw
+from app.services.descriptions import raw
 
 IndexedValueType = common_enums.IndexedValueType
 

@@ -24,8 +24,8 @@ from app.models.workflows import (
 )
 from app.permissions import Permission
 from app.rate_limits.rules import Limit
-from app.services import history, queries, workflows
-from app.services.history import raw
+from app.services import descriptions, history, queries, workflows
+from app.services.descriptions import raw
 
 # A long poll answers before the SDKs' 70 s deadline, and within a deadline the caller
 # set (less this margin, for the answer to travel).
@@ -212,7 +212,7 @@ async def describe_workflow_execution(
     ctx: AppContext, request: wf.DescribeWorkflowExecutionRequest, call: Call
 ) -> wf.DescribeWorkflowExecutionResponse:
     execution = request.execution
-    described = await history.describe_workflow(
+    described = await descriptions.describe_workflow(
         ctx, request.namespace, execution.workflow_id, execution.run_id, raw
     )
     described["workflow_execution_info"] = described.pop("execution_info")

@@ -201,10 +201,34 @@ class WorkflowExtendedInfo(BaseModel):
     original_start_time: str
 
 
+class PendingActivityInfo(BaseModel):
+    activity_id: str
+    activity_type: WorkflowTypeOut
+    state: str = Field(description="SCHEDULED, STARTED or CANCEL_REQUESTED.")
+    heartbeat_details: Any = None
+    last_heartbeat_time: str | None = None
+    last_started_time: str | None = None
+    attempt: int
+    maximum_attempts: int = Field(description="0: unlimited.")
+    scheduled_time: str
+    last_failure: dict[str, Any] | None = None
+    last_worker_identity: str = ""
+
+
+class PendingChildExecutionInfo(BaseModel):
+    workflow_id: str
+    run_id: str = Field(description="Empty until the child has started.")
+    workflow_type_name: str
+    initiated_id: int
+    parent_close_policy: str | None = None
+
+
 class GetWorkflowExecutionResponse(BaseModel):
     execution_info: WorkflowExecutionInfo
     execution_config: WorkflowExecutionConfig
     pending_workflow_task: PendingWorkflowTaskInfo | None = None
+    pending_activities: list[PendingActivityInfo] = Field(default_factory=list)
+    pending_children: list[PendingChildExecutionInfo] = Field(default_factory=list)
     workflow_extended_info: WorkflowExtendedInfo
     workflow_execution_history: list[HistoryEvent]
     next_page_token: str = ""

@@ -18,7 +18,6 @@ from app.errors import bad_request
 from app.models.workflows import (
     EmptyResponse,
     GetWorkflowExecutionResponse,
-    HistoryEventFilterType,
     RequestCancelWorkflowExecutionRequest,
     SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
@@ -31,7 +30,7 @@ from app.rate_limits.rules import Limit
 from app.routers.docs import errors
 from app.routers.run_routes import Handler, twin
 from app.routers.strict_json import StrictJsonRoute
-from app.services import history
+from app.services import descriptions
 from app.services import workflows as service
 
 router = APIRouter(
@@ -151,32 +150,6 @@ async def signal_with_start_workflow(
     return await service.signal_with_start_workflow(ctx, namespace, body)
 
 
-async def _describe(
-    ctx: AppContext,
-    namespace: str,
-    workflow_id: str,
-    run_id: str,
-    maximum_page_size: int,
-    next_page_token: str,
-) -> dict[str, Any]:
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    page = await history.get_page(
-        ctx,
-        ns,
-        workflow_id,
-        run_id,
-        maximum_page_size,
-        next_page_token,
-        False,
-        HistoryEventFilterType.ALL_EVENT,
-    )
-    return {
-        **history.describe(page.run),
-        "workflow_execution_history": page.events,
-        "next_page_token": page.next_page_token,
-    }
-
-
 PAGE_SIZE = Query(0, description="Events per page; 0 means the maximum, 256.")
 PAGE_TOKEN = Query("", description="Token from the previous page.")
 
@@ -199,7 +172,9 @@ async def get_workflow(
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     """A run's execution info and the first page of its history."""
-    return await _describe(ctx, namespace, workflow_id, run_id, maximum_page_size, next_page_token)
+    return await descriptions.get_workflow_execution(
+        ctx, namespace, workflow_id, run_id, maximum_page_size, next_page_token
+    )
 
 
 @_twin(

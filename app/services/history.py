@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, literal, select
@@ -17,10 +17,7 @@ from app.engine.events import (
     CLOSE_EVENT_TYPES,
     EventType,
     HistoryEvent,
-    format_seconds,
-    format_time,
 )
-from app.engine.state import ActivityInfo
 from app.engine.workflow_tasks import transient_events
 from app.errors import bad_request
 from app.models.workflows import HistoryEventFilterType
@@ -35,7 +32,6 @@ from app.services.dependencies import (
     HasNotifier,
     HasSettings,
     HasSigner,
-    Namespaced,
 )
 from app.services.notifier import close_key, history_key
 from app.services.tokens import TokenSigner
@@ -79,12 +75,7 @@ class HistoryPage:
 
 # How a door shows stored data: REST renders json/plain payloads as their values
 # (render, render_event); gRPC takes them as stored (raw, HistoryEvent.to_json).
-Present = Callable[[Any], Any]
 PresentEvent = Callable[[HistoryEvent], dict[str, Any]]
-
-
-def raw(value: Any) -> Any:
-    return value
 
 
 def render_event(event: HistoryEvent) -> dict[str, Any]:
@@ -168,71 +159,6 @@ async def first_page(
         token = page_token(signer, ns, row, MAX_PAGE_SIZE + 1, task)
         return [render_event(e) for e in events[:MAX_PAGE_SIZE]], token
     return [render_event(e) for e in [*events, *transient]], ""
-
-
-def execution_info(row: RunRecord, present: Present = render) -> dict[str, Any]:
-    """The run as visibility shows it (WorkflowExecutionInfo)."""
-    execution = {"workflow_id": row.workflow_id, "run_id": row.run_id}
-    info: dict[str, Any] = {
-        "execution": execution,
-        "type": {"name": row.workflow_type},
-        "start_time": format_time(row.start_time),
-        "close_time": format_time(row.close_time) if row.close_time else None,
-        "status": row.status,
-        "history_length": row.history_length,
-        "history_size_bytes": row.history_size_bytes,
-        "state_transition_count": row.db_version,
-        "execution_time": format_time(row.execution_time),
-        "memo": present(row.memo),
-        "search_attributes": present(row.search_attributes),
-        "task_queue": row.task_queue,
-        "first_run_id": row.first_execution_run_id,
-        "root_execution": {"workflow_id": row.root_workflow_id, "run_id": row.root_run_id},
-    }
-    if row.parent_workflow_id:
-        info["parent_namespace_id"] = row.parent_namespace_id
-        info["parent_execution"] = {
-            "workflow_id": row.parent_workflow_id,
-            "run_id": row.parent_run_id,
-        }
-    return info
-
-
-def describe(row: RunRecord, present: Present = render) -> dict[str, Any]:
-    state = executions.state_of(row)
-    info = execution_info(row, present)
-
-    config = {
-        "task_queue": {"name": row.task_queue, "kind": "NORMAL"},
-        "workflow_execution_timeout": format_seconds(state.execution_timeout),
-        "workflow_run_timeout": format_seconds(state.run_timeout),
-        "default_workflow_task_timeout": format_seconds(state.workflow_task_timeout),
-    }
-    pending = None
-    task = state.workflow_task
-    if task is not None:
-        pending = {
-            "state": "STARTED" if task.started else "SCHEDULED",
-            "scheduled_time": format_time(task.scheduled_time),
-            "started_time": format_time(task.started_time) if task.started_time else None,
-            "attempt": task.attempt,
-        }
-    extended = {
-        "execution_expiration_time": _time(state.execution_expiration_time),
-        "run_expiration_time": _time(state.run_expiration_time),
-        "cancel_requested": state.cancel_requested,
-        "original_start_time": format_time(row.start_time),
-    }
-    return {
-        "execution_info": info,
-        "execution_config": config,
-        "pending_workflow_task": pending,
-        "workflow_extended_info": extended,
-    }
-
-
-def _time(moment: datetime | None) -> str | None:
-    return format_time(moment) if moment else None
 
 
 async def get_page(
@@ -403,50 +329,3 @@ async def read_history(
         window,
         present,
     )
-
-
-async def describe_workflow(
-    ctx: Namespaced, namespace: str, workflow_id: str, run_id: str, present: Present = render
-) -> dict[str, Any]:
-    """DescribeWorkflowExecution: the run's info and config, and what it waits on (its
-    workflow task, activities and children), as Temporal fills them."""
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    executions.check_run_id(run_id)
-    async with ctx.db.read() as session:
-        row = await executions.load(session, ns.id, workflow_id, run_id)
-    state = executions.state_of(row)
-    return {
-        **describe(row, present),
-        "pending_activities": [pending_activity(a, present) for a in state.activities.values()],
-        "pending_children": [
-            {
-                "workflow_id": child["workflow_id"],
-                "run_id": child["run_id"],
-                "workflow_type_name": child["workflow_type"],
-                "initiated_id": int(initiated),
-                "parent_close_policy": child.get("parent_close_policy") or None,
-            }
-            for initiated, child in state.children.items()
-        ],
-    }
-
-
-def pending_activity(activity: ActivityInfo, present: Present) -> dict[str, Any]:
-    if activity.cancel_requested_event_id:
-        status = "CANCEL_REQUESTED"
-    else:
-        status = "STARTED" if activity.started_time else "SCHEDULED"
-    maximum_attempts = int(activity.retry_policy.get("maximum_attempts") or 0)
-    return {
-        "activity_id": activity.activity_id,
-        "activity_type": {"name": activity.activity_type},
-        "state": status,
-        "heartbeat_details": present(activity.heartbeat_details),
-        "last_heartbeat_time": _time(activity.last_heartbeat_time),
-        "last_started_time": _time(activity.started_time),
-        "attempt": activity.attempt,
-        "maximum_attempts": maximum_attempts,
-        "scheduled_time": format_time(activity.attempt_scheduled_time),
-        "last_failure": present(activity.last_failure),
-        "last_worker_identity": activity.started_identity,
-    }

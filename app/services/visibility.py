@@ -15,7 +15,7 @@ from app.engine.search_attributes import effective_types
 from app.errors import bad_request
 from app.payloads import render
 from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasSigner, Namespaced
-from app.services.history import Present, execution_info
+from app.services.descriptions import Present, execution_info
 from app.visibility.compile import compile_query, execution_status_name
 
 MAX_PAGE_SIZE = 1000
