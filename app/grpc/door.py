@@ -20,7 +20,7 @@ from temporalio.api.enums.v1 import task_queue_pb2
 from app.auth import ANONYMOUS, Principal, unauthenticated
 from app.context import AppContext
 from app.error_handlers import unexpected_error, validation_error
-from app.errors import ApiError, ErrorCode
+from app.errors import ApiError, ErrorCode, bad_request
 from app.grpc.errors import status_of
 from app.permissions import Permission, admit, hold
 from app.rate_limits.rules import Limit
@@ -195,6 +195,8 @@ async def _admitted(
         namespace,
         _task_queue(request) if rpc.task_queue_scoped else None,
     )
+    if namespace is None and "namespace" in request.DESCRIPTOR.fields_by_name:
+        raise bad_request("namespace", "Namespace is empty.")  # Temporal's words
     settle = await hold(ctx, scopes, rpc.budgets)
     try:
         return await rpc.handler(ctx, request, Call(principal, context))

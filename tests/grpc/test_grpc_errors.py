@@ -34,7 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode, WorkflowService
 
 from app.errors import ApiError, ErrorCode
 from app.grpc.errors import STATUS, status_of
-from app.services import history
+from app.services import descriptions
 from tests.api.worker_client import NS, Worker
 from tests.conftest import wait_until
 from tests.grpc.conftest import GrpcGateway
@@ -445,7 +445,7 @@ async def test_an_unexpected_failure_is_internal_with_a_correlation_id(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(history, "describe_workflow", broken)
+    monkeypatch.setattr(descriptions, "describe_workflow", broken)
     with caplog.at_level(logging.ERROR):
         error = await rpc_error(_describe("running")(world))
     assert error.status == RPCStatusCode.INTERNAL
@@ -490,3 +490,15 @@ def test_every_error_code_has_a_status_the_sdk_reads_rightly(code: ErrorCode) ->
     assert key == "grpc-status-details-bin"
     carried = status_pb2.Status.FromString(value)
     assert (carried.code, carried.message) == (status.value[0], message)
+
+
+async def test_an_empty_namespace_is_invalid_argument(grpc_gateway: GrpcGateway) -> None:
+    """As Temporal: "Namespace is empty." (not a namespace named "" that is not found)."""
+    client = await grpc_gateway.client()
+    request = wf.DescribeWorkflowExecutionRequest(
+        namespace="", execution=common.WorkflowExecution(workflow_id="w")
+    )
+    with pytest.raises(RPCError) as raised:
+        await client.workflow_service.describe_workflow_execution(request)
+    assert raised.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert raised.value.message == "Namespace is empty."
