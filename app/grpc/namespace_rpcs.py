@@ -11,7 +11,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app import __version__
 from app.context import AppContext
-from app.grpc.convert import from_json, seconds_in
+from app.grpc.convert import from_json, seconds_in, token_in
 from app.grpc.door import Call
 from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.models.namespaces import (
@@ -105,7 +105,7 @@ async def list_namespaces(
     ctx: AppContext, request: wf.ListNamespacesRequest, call: Call
 ) -> wf.ListNamespacesResponse:
     page = await service.list_namespaces(
-        ctx, call.principal, request.page_size, request.next_page_token.decode()
+        ctx, call.principal, request.page_size, token_in(request.next_page_token)
     )
     return wf.ListNamespacesResponse(
         namespaces=[_describe(n, wf.DescribeNamespaceResponse()) for n in page.namespaces],

@@ -11,15 +11,16 @@ from temporalio.api.taskqueue.v1 import message_pb2 as taskqueue
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app.context import AppContext
-from app.grpc.convert import from_json
+from app.grpc.convert import from_json, token_in
 from app.grpc.door import Call
 from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.payloads import encode_payload
-from app.permissions import Permission
+from app.permissions import Permission, authorize
 from app.services import search_attributes, task_queues, visibility
 from app.services.descriptions import raw
 
 IndexedValueType = common_enums.IndexedValueType
+DEFAULT_NAMESPACE = "default"
 
 
 def _executions(page: list[dict[str, Any]], token: str, message: Any) -> Any:
@@ -35,7 +36,7 @@ async def list_workflow_executions(
         request.namespace,
         request.query,
         request.page_size,
-        request.next_page_token.decode(),
+        token_in(request.next_page_token),
         present=raw,
     )
     response: wf.ListWorkflowExecutionsResponse = _executions(
@@ -54,7 +55,7 @@ async def scan_workflow_executions(
         request.namespace,
         request.query,
         request.page_size,
-        request.next_page_token.decode(),
+        token_in(request.next_page_token),
         scan=True,
         present=raw,
     )
@@ -92,9 +93,11 @@ def _types(names: dict[str, str]) -> dict[str, common_enums.IndexedValueType.Val
 async def get_search_attributes(
     ctx: AppContext, request: wf.GetSearchAttributesRequest, call: Call
 ) -> wf.GetSearchAttributesResponse:
-    """Temporal's request names no namespace: the attributes of every namespace the
-    gateway would answer for are the system ones plus those of ``default``."""
-    registered = await search_attributes.list_registered(ctx, "default")
+    """Temporal's request names no namespace: the gateway answers with the system
+    attributes and those of ``default``, so a credential must be one that may read
+    ``default`` (the door admitted it naming no namespace)."""
+    authorize(call.principal, Permission.NAMESPACE_READ, DEFAULT_NAMESPACE, None)
+    registered = await search_attributes.list_registered(ctx, DEFAULT_NAMESPACE)
     return wf.GetSearchAttributesResponse(
         keys=_types({**registered["system_attributes"], **registered["custom_attributes"]})
     )
