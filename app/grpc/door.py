@@ -5,6 +5,7 @@ budgets as REST), runs the handler and turns an ApiError into Temporal's status.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -22,6 +23,7 @@ from app.context import AppContext
 from app.error_handlers import unexpected_error, validation_error
 from app.errors import ApiError, ErrorCode, bad_request
 from app.grpc.errors import status_of
+from app.grpc.observed import ObservedCalls
 from app.permissions import Permission, admit, hold
 from app.rate_limits.rules import Limit
 
@@ -91,9 +93,10 @@ class Service:
     def handler(self, ctx: AppContext) -> grpc.GenericRpcHandler:
         """The RPCs served; any other method of the service is grpcio's own
         UNIMPLEMENTED "Method not found!", which the SDKs tolerate where they may."""
+        observed = ObservedCalls(ctx.metrics, ctx.settings.access_log)
         methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
             rpc.name: grpc.unary_unary_rpc_method_handler(
-                _served(ctx, self.full_name, rpc),
+                _served(ctx, self.full_name, rpc, observed),
                 request_deserializer=getattr(self.messages, f"{rpc.name}Request").FromString,
                 response_serializer=lambda message: message.SerializeToString(),
             )
@@ -120,32 +123,57 @@ def parse_peer(peer: str) -> str:
     return peer
 
 
-def _served(ctx: AppContext, service: str, rpc: Rpc) -> Callable[[Any, Any], Awaitable[Message]]:
+def _served(
+    ctx: AppContext, service: str, rpc: Rpc, observed: ObservedCalls
+) -> Callable[[Any, Any], Awaitable[Message]]:
     path = f"/{service}/{rpc.name}"
 
     async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
-        failure: ApiError
+        started = observed.start()
+        code = grpc.StatusCode.UNKNOWN  # a handler's own abort (none does so today)
         try:
-            return await _admitted(ctx, rpc, request, context)
-        except ApiError as error:
-            failure = error
-        except pydantic.ValidationError as error:
-            # A request the handler's request model refuses (REST's FastAPI refuses the
-            # same body before the route): INVALID_ARGUMENT naming the field, as REST.
-            failure = validation_error(RequestValidationError(error.errors()))
-        except grpc.aio.AbortError:
-            raise  # a handler that set its own status
-        except Exception as error:
-            # Logged once with a correlation id, as REST's 500; INTERNAL, which the SDKs
-            # retry (a domain error never gets here: it is an ApiError).
-            failure = unexpected_error({"method": "gRPC", "path": path}, error)
-        if failure.code is ErrorCode.RESOURCE_EXHAUSTED:
-            _count_refusal(ctx, failure)
-        code, message, trailers = status_of(failure)
-        await context.abort(code, message, trailers)
-        raise AssertionError("abort returns only by raising")
+            failure = await _failure_of(ctx, path, rpc, request, context)
+            if isinstance(failure, Message):
+                code = grpc.StatusCode.OK
+                return failure
+            code, message, trailers = status_of(failure)
+            await context.abort(code, message, trailers)
+            raise AssertionError("abort returns only by raising")
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED  # the caller went away
+            raise
+        finally:
+            observed.done(path, code, started, unquote((context.peer() or "").partition(":")[2]))
 
     return serve
+
+
+async def _failure_of(
+    ctx: AppContext,
+    path: str,
+    rpc: Rpc,
+    request: Any,
+    context: grpc.aio.ServicerContext[Any, Any],
+) -> Message | ApiError:
+    """The call's answer, or the ApiError it ends with."""
+    failure: ApiError
+    try:
+        return await _admitted(ctx, rpc, request, context)
+    except ApiError as error:
+        failure = error
+    except pydantic.ValidationError as error:
+        # A request the handler's request model refuses (REST's FastAPI refuses the
+        # same body before the route): INVALID_ARGUMENT naming the field, as REST.
+        failure = validation_error(RequestValidationError(error.errors()))
+    except grpc.aio.AbortError:
+        raise  # a handler that set its own status
+    except Exception as error:
+        # Logged once with a correlation id, as REST's 500; INTERNAL, which the SDKs
+        # retry (a domain error never gets here: it is an ApiError).
+        failure = unexpected_error({"method": "gRPC", "path": path}, error)
+    if failure.code is ErrorCode.RESOURCE_EXHAUSTED:
+        _count_refusal(ctx, failure)
+    return failure
 
 
 def _count_refusal(ctx: AppContext, error: ApiError) -> None:

@@ -81,6 +81,19 @@ class Metrics:
             registry=registry,
             buckets=REQUEST_BUCKETS,
         )
+        self.grpc_requests = Counter(
+            PREFIX + "grpc_requests",
+            "gRPC calls answered, by RPC (/service/method) and status code.",
+            ["rpc", "code"],
+            registry=registry,
+        )
+        self.grpc_request_seconds = Histogram(
+            PREFIX + "grpc_request_duration_seconds",
+            "Time from a gRPC call's arrival to its answer.",
+            ["rpc"],
+            registry=registry,
+            buckets=REQUEST_BUCKETS,
+        )
         self.long_polls = Gauge(
             PREFIX + "long_polls_waiting",
             "Long polls waiting for work now: workflow/activity task-queue polls and "
@@ -141,6 +154,11 @@ class Metrics:
             self.requests.labels(method, route, str(status)),
             self.request_seconds.labels(method, route),
         )
+
+    def grpc_children(self, rpc: str, code: str) -> tuple[Counter, Histogram]:
+        """The gRPC call counter's and histogram's children for these labels (the caller
+        caches them)."""
+        return self.grpc_requests.labels(rpc, code), self.grpc_request_seconds.labels(rpc)
 
     async def long_poll(self, kind: str, wait: Awaitable[bool]) -> bool:
         """Await a long poll's wait, counted in the waiting gauge meanwhile."""

@@ -475,11 +475,6 @@ async def test_the_sdk_client_meets_each_refusal_as_an_rpc_error(secured: Secure
     assert_denied(await rpc_error(handle.signal("go")), "temporal:workflow:signal")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/grpc/visibility_rpcs.py get_search_attributes reads namespace 'default' "
-    "for any caller with temporal:namespace:read, whatever its namespaces",
-)
 async def test_get_search_attributes_does_not_show_a_namespace_to_a_credential_outside_it(
     secured: Secured,
 ) -> None:

@@ -480,11 +480,6 @@ async def test_malformed_requests_are_invalid_argument(grpc_gateway: GrpcGateway
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/grpc/visibility_rpcs.py decodes next_page_token with bytes.decode(): "
-    "bytes that are not UTF-8 fail as INTERNAL, which the SDK retries (coordinator)",
-)
 async def test_list_with_a_foreign_page_token_is_invalid_argument(
     grpc_gateway: GrpcGateway,
 ) -> None:
@@ -497,11 +492,6 @@ async def test_list_with_a_foreign_page_token_is_invalid_argument(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/grpc/namespace_rpcs.py decodes next_page_token with bytes.decode(): "
-    "bytes that are not UTF-8 fail as INTERNAL, which the SDK retries (coordinator)",
-)
 async def test_list_namespaces_with_a_foreign_page_token_is_invalid_argument(
     grpc_gateway: GrpcGateway,
 ) -> None:

@@ -1,0 +1,46 @@
+"""Each gRPC call is counted and timed in /metrics by its RPC and status code, and
+written to the access log, as an HTTP request is."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from temporalio.service import RPCError
+
+from tests.grpc.conftest import GrpcGateway
+
+SERVICE = "/temporal.api.workflowservice.v1.WorkflowService"
+
+
+async def test_calls_are_counted_by_rpc_and_code_and_logged(
+    grpc_gateway: GrpcGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        client = await grpc_gateway.client()  # GetSystemInfo
+        await client.start_workflow("W", id="observed", task_queue="q")
+        with pytest.raises(RPCError):
+            await client.get_workflow_handle("missing").describe()
+        # The caller hears the status before the server's call ends (and is recorded).
+        for _ in range(1000):
+            metrics = (await grpc_gateway.http.get("/metrics")).text
+            if 'code="NOT_FOUND"' in metrics:
+                break
+            await asyncio.sleep(0.001)
+
+    for rpc, code in [
+        ("GetSystemInfo", "OK"),
+        ("StartWorkflowExecution", "OK"),
+        ("DescribeWorkflowExecution", "NOT_FOUND"),
+    ]:
+        line = f'temporal_gateway_grpc_requests_total{{code="{code}",rpc="{SERVICE}/{rpc}"}} 1.0'
+        assert line in metrics, (line, [m for m in metrics.splitlines() if "grpc" in m])
+    assert f'grpc_request_duration_seconds_count{{rpc="{SERVICE}/StartWorkflowExecution"}}' in (
+        metrics
+    )
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    start = [line for line in lines if f"{SERVICE}/StartWorkflowExecution" in line]
+    assert len(start) == 1 and start[0].startswith("GRPC "), lines
+    assert f"GRPC {SERVICE}/DescribeWorkflowExecution 5 " in "\n".join(lines), lines
