@@ -10,6 +10,7 @@ import app.grpc.namespace_rpcs
 import app.grpc.visibility_rpcs
 import app.grpc.workflow_rpcs
 from app.context import AppContext
+from app.grpc import health
 from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
 
 # The RPC modules register into the services when imported.
@@ -41,7 +42,11 @@ class GrpcServer:
         settings = self._ctx.settings
         server = grpc.aio.server(options=OPTIONS)
         server.add_generic_rpc_handlers(
-            [WORKFLOW_SERVICE.handler(self._ctx), OPERATOR_SERVICE.handler(self._ctx)]
+            [
+                WORKFLOW_SERVICE.handler(self._ctx),
+                OPERATOR_SERVICE.handler(self._ctx),
+                health.handler(self._ctx),
+            ]
         )
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         server.add_insecure_port(f"{host}:{settings.grpc_port}")

@@ -724,14 +724,6 @@ ROWS = [
         "cluster health",
         "operator cluster health",
         says("SERVING"),
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the CLI calls grpc.health.v1.Health/Check, which the gateway does "
-                "not serve (app/grpc/server.py registers only Temporal's two services): "
-                "'health check error: Method not found!'",
-            ),
-        ),
     ),
     # errors
     Row(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import grpc
 import pytest
 from temporalio.service import RPCError
 
@@ -44,3 +45,13 @@ async def test_calls_are_counted_by_rpc_and_code_and_logged(
     start = [line for line in lines if f"{SERVICE}/StartWorkflowExecution" in line]
     assert len(start) == 1 and start[0].startswith("GRPC "), lines
     assert f"GRPC {SERVICE}/DescribeWorkflowExecution 5 " in "\n".join(lines), lines
+
+
+async def test_the_health_check_answers_serving_then_not_serving_when_draining(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    async with grpc.aio.insecure_channel(grpc_gateway.target) as channel:
+        check = channel.unary_unary("/grpc.health.v1.Health/Check")
+        assert await check(b"") == b"\x08\x01"  # HealthCheckResponse{status: SERVING}
+        grpc_gateway.app.state.ctx.drain()
+        assert await check(b"") == b"\x08\x02"  # NOT_SERVING
