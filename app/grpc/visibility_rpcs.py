@@ -127,7 +127,10 @@ async def add_search_attributes(
 async def remove_search_attributes(
     ctx: AppContext, request: operator.RemoveSearchAttributesRequest, call: Call
 ) -> operator.RemoveSearchAttributesResponse:
-    await search_attributes.unregister(ctx, request.namespace, list(request.search_attributes))
+    # Temporal skips a name that is not registered and removes the others.
+    await search_attributes.unregister(
+        ctx, request.namespace, list(request.search_attributes), missing_ok=True
+    )
     return operator.RemoveSearchAttributesResponse()
 
 

@@ -63,10 +63,12 @@ def add(ns: NamespaceRow, attributes: dict[str, str]) -> None:
     ns.search_attribute_types = types
 
 
-def remove(ns: NamespaceRow, names: list[str]) -> None:
+def remove(ns: NamespaceRow, names: list[str], missing_ok: bool = False) -> None:
     types = dict(ns.search_attribute_types)
     for name in names:
         if name not in types:
+            if missing_ok:
+                continue
             raise ApiError(
                 ErrorCode.NOT_FOUND,
                 f"Search attribute {name!r} is not registered.",
@@ -125,7 +127,10 @@ async def index(
 async def list_registered(ctx: Namespaced, namespace: str) -> dict[str, dict[str, str]]:
     """The namespace's custom search attributes and the system ones, name -> type."""
     ns = await ctx.namespaces.get(ctx.db, namespace)
-    return {"custom_attributes": dict(ns.search_attribute_types), "system_attributes": SYSTEM}
+    return {
+        "custom_attributes": dict(ns.search_attribute_types),
+        "system_attributes": {**SYSTEM, **PREDEFINED},  # Temporal lists both as system's
+    }
 
 
 async def register(ctx: Namespaced, namespace: str, attributes: dict[str, str]) -> None:
@@ -138,12 +143,15 @@ async def register(ctx: Namespaced, namespace: str, attributes: dict[str, str]) 
     ctx.namespaces.changed()
 
 
-async def unregister(ctx: Namespaced, namespace: str, names: list[str]) -> None:
-    """Values already stored stay in the runs."""
+async def unregister(
+    ctx: Namespaced, namespace: str, names: list[str], missing_ok: bool = False
+) -> None:
+    """Values already stored stay in the runs. A name not registered is NOT_FOUND (the
+    REST API's contract), or skipped with ``missing_ok`` (Temporal's OperatorService)."""
 
     async def work(uow: UnitOfWork) -> None:
         ns = await namespaces.get_by_name(uow.session, namespace)
-        remove(ns, names)
+        remove(ns, names, missing_ok)
         uow.session.add(ns)
 
     await ctx.db.run(work)

@@ -702,14 +702,6 @@ ROWS = [
         "search-attribute list, Temporal's predefined attributes",
         "operator search-attribute list -o json",
         check_predefined_listed,
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="app/services/search_attributes.list_registered answers SYSTEM only, "
-                "not app/engine/search_attributes.PREDEFINED (TemporalChangeVersion, "
-                "BuildIds, ...), which Temporal lists as system attributes",
-            ),
-        ),
     ),
     Row(
         "search-attribute remove",
@@ -894,15 +886,6 @@ ROWS = [
         "search-attribute remove, not registered (Temporal: ignored)",
         "operator search-attribute remove --name Nope --yes",
         says("Search attributes have been removed"),
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="Temporal 1.32 ignores a name that is not registered (and removes "
-                "the others); app/services/search_attributes.remove raises NOT_FOUND, "
-                "which REST's spec wants: 'unable to remove search attributes: Search "
-                "attribute 'Nope' is not registered.'",
-            ),
-        ),
     ),
 ]
 
