@@ -14,6 +14,7 @@ from app.context import AppContext
 from app.grpc.convert import from_json, token_in
 from app.grpc.door import Call
 from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.grpc.typed_attributes import registered_types, type_fields
 from app.payloads import encode_payload
 from app.permissions import Permission, authorize
 from app.services import search_attributes, task_queues, visibility
@@ -23,8 +24,14 @@ IndexedValueType = common_enums.IndexedValueType
 DEFAULT_NAMESPACE = "default"
 
 
-def _executions(page: list[dict[str, Any]], token: str, message: Any) -> Any:
-    return from_json({"executions": page, "next_page_token": None}, message)
+async def _executions(
+    ctx: AppContext, namespace: str, page: list[dict[str, Any]], message: Any
+) -> Any:
+    response = from_json({"executions": page}, message)
+    types = await registered_types(ctx, namespace)
+    for execution in response.executions:
+        type_fields(execution.search_attributes, types)
+    return response
 
 
 @WORKFLOW_SERVICE.rpc("ListWorkflowExecutions", Permission.WORKFLOW_LIST)
@@ -39,8 +46,8 @@ async def list_workflow_executions(
         token_in(request.next_page_token),
         present=raw,
     )
-    response: wf.ListWorkflowExecutionsResponse = _executions(
-        page, token, wf.ListWorkflowExecutionsResponse()
+    response: wf.ListWorkflowExecutionsResponse = await _executions(
+        ctx, request.namespace, page, wf.ListWorkflowExecutionsResponse()
     )
     response.next_page_token = token.encode()
     return response
@@ -59,8 +66,8 @@ async def scan_workflow_executions(
         scan=True,
         present=raw,
     )
-    response: wf.ScanWorkflowExecutionsResponse = _executions(
-        page, token, wf.ScanWorkflowExecutionsResponse()
+    response: wf.ScanWorkflowExecutionsResponse = await _executions(
+        ctx, request.namespace, page, wf.ScanWorkflowExecutionsResponse()
     )
     response.next_page_token = token.encode()
     return response

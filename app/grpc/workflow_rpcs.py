@@ -13,6 +13,7 @@ from app.context import AppContext
 from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in, token_in
 from app.grpc.door import Call
 from app.grpc.services import WORKFLOW_SERVICE
+from app.grpc.typed_attributes import registered_types, type_events, type_fields
 from app.models.queries import QueryWorkflowRequest
 from app.models.workflows import (
     HistoryEventFilterType,
@@ -216,13 +217,20 @@ async def describe_workflow_execution(
         ctx, request.namespace, execution.workflow_id, execution.run_id, raw
     )
     described["workflow_execution_info"] = described.pop("execution_info")
-    return from_json(described, wf.DescribeWorkflowExecutionResponse())
+    response = from_json(described, wf.DescribeWorkflowExecutionResponse())
+    types = await registered_types(ctx, request.namespace)
+    type_fields(response.workflow_execution_info.search_attributes, types)
+    return response
 
 
-def _history(events: list[dict[str, Any]]) -> history_messages.History:
-    return history_messages.History(
+async def _history(
+    ctx: AppContext, namespace: str, events: list[dict[str, Any]]
+) -> history_messages.History:
+    shown = history_messages.History(
         events=[from_json(event, history_messages.HistoryEvent()) for event in events]
     )
+    type_events(shown.events, await registered_types(ctx, namespace))
+    return shown
 
 
 def _window(ctx: AppContext, call: Call) -> float:
@@ -252,7 +260,8 @@ async def get_workflow_execution_history(
         present=lambda event: event.to_json(),
     )
     return wf.GetWorkflowExecutionHistoryResponse(
-        history=_history(page.events), next_page_token=page.next_page_token.encode()
+        history=await _history(ctx, request.namespace, page.events),
+        next_page_token=page.next_page_token.encode(),
     )
 
 
@@ -271,5 +280,6 @@ async def get_workflow_execution_history_reverse(
         present=lambda event: event.to_json(),
     )
     return wf.GetWorkflowExecutionHistoryReverseResponse(
-        history=_history(page.events), next_page_token=page.next_page_token.encode()
+        history=await _history(ctx, request.namespace, page.events),
+        next_page_token=page.next_page_token.encode(),
     )

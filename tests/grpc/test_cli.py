@@ -569,14 +569,6 @@ ROWS = [
             search_attributes(CustomerId="Keyword"),
             cli_started("sa-1", "--search-attribute", 'CustomerId="c-7"'),
         ),
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the gateway keeps a search attribute's payload as the client sent "
-                "it; Temporal adds metadata type=<registered type> (history, describe, "
-                "list), which the SDKs' typed search attributes need",
-            ),
-        ),
     ),
     Row(
         "workflow list --query",

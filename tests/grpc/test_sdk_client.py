@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
-from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.enums.v1 import EventType, IndexedValueType, RetryState
 from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure, NotFoundFailure
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
@@ -27,7 +28,12 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
-from temporalio.common import QueryRejectCondition
+from temporalio.common import (
+    QueryRejectCondition,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -501,3 +507,31 @@ async def test_list_namespaces_with_a_foreign_page_token_is_invalid_argument(
             ListNamespacesRequest(next_page_token=b"\xff\xfe"), retry=False
         )
     )
+
+
+async def test_typed_search_attributes_read_back_through_describe_list_and_history(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """The SDK reads typed search attributes from each payload's ``type`` metadata, which
+    Temporal sets from the registered type; the gateway's gRPC door does the same."""
+    client = await grpc_gateway.client()
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={"CustomerId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+        )
+    )
+    customer = SearchAttributeKey.for_keyword("CustomerId")
+    handle = await client.start_workflow(
+        "W",
+        id="typed",
+        task_queue="q",
+        search_attributes=TypedSearchAttributes([SearchAttributePair(customer, "c-7")]),
+    )
+    described = await handle.describe()
+    assert described.typed_search_attributes.get(customer) == "c-7"
+    listed = [w async for w in client.list_workflows("CustomerId = 'c-7'")]
+    assert [w.typed_search_attributes.get(customer) for w in listed] == ["c-7"]
+    history = await handle.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.search_attributes.indexed_fields["CustomerId"].metadata["type"] == b"Keyword"
