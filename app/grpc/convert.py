@@ -5,6 +5,7 @@ same bytes either way: nothing is re-encoded."""
 
 from __future__ import annotations
 
+import base64
 from functools import cache
 from typing import Any, TypeVar
 
@@ -19,56 +20,93 @@ from app.payloads import EncodedPayload, EncodedPayloads
 
 M = TypeVar("M", bound=Message)
 _AS_TEXT = {"google.protobuf.Timestamp", "google.protobuf.Duration"}
+_ENUM = FieldDescriptor.TYPE_ENUM
+_BYTES = FieldDescriptor.TYPE_BYTES
+_INTEGERS = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_SFIXED32,
+}
+_FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 
 
 @cache
-def _enum_prefix(enum: Any) -> str:
-    """``EVENT_TYPE_`` for EventType: every value's name starts with it."""
+def _enum_numbers(enum: Any) -> dict[str, int]:
+    """An enum's numbers by name, each name with and without its type prefix
+    (``EVENT_TYPE_WORKFLOW_EXECUTION_STARTED`` and ``WORKFLOW_EXECUTION_STARTED``)."""
     unspecified = next((v.name for v in enum.values if v.number == 0), "")
-    return unspecified.removesuffix("UNSPECIFIED")
+    prefix = unspecified.removesuffix("UNSPECIFIED")
+    numbers = {v.name.removeprefix(prefix): v.number for v in enum.values}
+    numbers.update({v.name: v.number for v in enum.values})
+    return numbers
 
 
-def _enum(enum: Any, value: Any) -> Any:
-    if not isinstance(value, str) or value in enum.values_by_name:
-        return value
-    prefixed = _enum_prefix(enum) + value
-    return prefixed if prefixed in enum.values_by_name else None
-
-
-def _single(field: Any, value: Any) -> Any:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name in _AS_TEXT or not isinstance(value, dict):
-            return value
-        return _normalized(value, field.message_type)
-    if field.type == FieldDescriptor.TYPE_ENUM:
-        return _enum(field.enum_type, value)
+def _scalar(field: Any, value: Any) -> Any:
+    kind = field.type
+    if kind == _ENUM:
+        return _enum_numbers(field.enum_type).get(value, 0) if isinstance(value, str) else value
+    if kind == _BYTES:
+        return base64.b64decode(value)
+    if kind in _INTEGERS and isinstance(value, str):
+        return int(value)  # proto-JSON writes 64-bit integers as text
+    if kind in _FLOATS:
+        return float(value)
     return value
 
 
-def _normalized(data: dict[str, Any], descriptor: Any) -> dict[str, Any]:
-    """``data`` with what the protobuf JSON parser would refuse taken out or completed:
-    keys the message does not have and None values dropped, enum names prefixed."""
-    out: dict[str, Any] = {}
+def _fill_message(message: Message, value: Any) -> None:
+    name = message.DESCRIPTOR.full_name
+    if name in _AS_TEXT:
+        message.FromJsonString(value)  # type: ignore[attr-defined]
+    else:
+        message.SetInParent()
+        _fill(message, value)
+
+
+def _fill(message: Message, data: dict[str, Any]) -> None:
+    """Set ``message``'s fields from the JSON shape: keys it does not have and None
+    values are skipped. Direct assignment, about ten times cheaper than
+    json_format.ParseDict on the same data (docs/performance.md)."""
+    fields = message.DESCRIPTOR.fields_by_name
     for key, value in data.items():
-        field = descriptor.fields_by_name.get(key)
+        field = fields.get(key)
         if field is None or value is None:
             continue
         entry = field.message_type
         if entry is not None and entry.GetOptions().map_entry:
+            target = getattr(message, key)
             item = entry.fields_by_name["value"]
-            out[key] = {k: _single(item, v) for k, v in value.items()}
+            if item.message_type is not None:
+                for k, v in value.items():
+                    _fill_message(target[k], v)
+            else:
+                for k, v in value.items():
+                    target[k] = _scalar(item, v)
+        elif entry is not None:
+            if field.is_repeated:
+                target = getattr(message, key)
+                for v in value:
+                    if v is not None:
+                        _fill_message(target.add(), v)
+            else:
+                _fill_message(getattr(message, key), value)
         elif field.is_repeated:
-            out[key] = [_single(field, v) for v in value if v is not None]
+            getattr(message, key).extend(_scalar(field, v) for v in value if v is not None)
         else:
-            converted = _single(field, value)
-            if converted is not None:
-                out[key] = converted
-    return out
+            setattr(message, key, _scalar(field, value))
 
 
 def from_json(data: dict[str, Any], message: M) -> M:
-    """Fill ``message`` from the gateway's JSON shape of it."""
-    json_format.ParseDict(_normalized(data, message.DESCRIPTOR), message)
+    """Fill ``message`` from the gateway's JSON shape of it (Temporal's proto-JSON with
+    the original field names; enum values with or without their type prefix)."""
+    _fill(message, data)
     return message
 
 
