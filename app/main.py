@@ -18,7 +18,6 @@ from app.context import AppContext
 from app.db.database import Database, describe_url
 from app.db.migrate import migrate
 from app.errors import ApiError
-from app.grpc.server import GrpcServer
 from app.input_limits import InputLimitsMiddleware
 from app.observability.metrics import NO_METRICS, Metrics
 from app.observability.requests import ObservedRequests
@@ -209,8 +208,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for loop in ctx.loops:
                 loop.start()
         # The second door, on this event loop, over the same context and services.
-        grpc_server = GrpcServer(ctx) if settings.grpc_port else None
-        if grpc_server is not None:
+        grpc_server = None
+        if settings.grpc_port:
+            # Imported only to serve: grpcio and the protos are ~21 MiB of a process's
+            # memory, which a gateway with gRPC off does not pay.
+            from app.grpc.server import GrpcServer
+
+            grpc_server = GrpcServer(ctx)
             await grpc_server.start()
         # What start-up built (routes, models, tables) lives as long as the process: out
         # of the collector's generations, each full collection walks far fewer objects.
