@@ -3,7 +3,7 @@ GetSearchAttributes, OperatorService's Add/List/Remove) and the task-queue views
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.operatorservice.v1 import request_response_pb2 as operator
@@ -21,16 +21,30 @@ from app.services import search_attributes, task_queues, visibility
 from app.services.descriptions import raw
 
 IndexedValueType = common_enums.IndexedValueType
+M = TypeVar("M", wf.ListWorkflowExecutionsResponse, wf.ScanWorkflowExecutionsResponse)
 DEFAULT_NAMESPACE = "default"
 
 
-async def _executions(
-    ctx: AppContext, namespace: str, page: list[dict[str, Any]], message: Any
-) -> Any:
-    response = from_json({"executions": page}, message)
-    types = await registered_types(ctx, namespace)
+async def _listed(
+    ctx: AppContext,
+    request: wf.ListWorkflowExecutionsRequest | wf.ScanWorkflowExecutionsRequest,
+    response: M,
+    scan: bool,
+) -> M:
+    page, token = await visibility.list_workflows(
+        ctx,
+        request.namespace,
+        request.query,
+        request.page_size,
+        token_in(request.next_page_token),
+        scan=scan,
+        present=raw,
+    )
+    from_json({"executions": page}, response)
+    types = await registered_types(ctx, request.namespace)
     for execution in response.executions:
         type_fields(execution.search_attributes, types)
+    response.next_page_token = token.encode()
     return response
 
 
@@ -38,39 +52,15 @@ async def _executions(
 async def list_workflow_executions(
     ctx: AppContext, request: wf.ListWorkflowExecutionsRequest, call: Call
 ) -> wf.ListWorkflowExecutionsResponse:
-    page, token = await visibility.list_workflows(
-        ctx,
-        request.namespace,
-        request.query,
-        request.page_size,
-        token_in(request.next_page_token),
-        present=raw,
-    )
-    response: wf.ListWorkflowExecutionsResponse = await _executions(
-        ctx, request.namespace, page, wf.ListWorkflowExecutionsResponse()
-    )
-    response.next_page_token = token.encode()
-    return response
+    return await _listed(ctx, request, wf.ListWorkflowExecutionsResponse(), scan=False)
 
 
 @WORKFLOW_SERVICE.rpc("ScanWorkflowExecutions", Permission.WORKFLOW_LIST)
 async def scan_workflow_executions(
     ctx: AppContext, request: wf.ScanWorkflowExecutionsRequest, call: Call
 ) -> wf.ScanWorkflowExecutionsResponse:
-    page, token = await visibility.list_workflows(
-        ctx,
-        request.namespace,
-        request.query,
-        request.page_size,
-        token_in(request.next_page_token),
-        scan=True,
-        present=raw,
-    )
-    response: wf.ScanWorkflowExecutionsResponse = await _executions(
-        ctx, request.namespace, page, wf.ScanWorkflowExecutionsResponse()
-    )
-    response.next_page_token = token.encode()
-    return response
+    """Like List, in storage order."""
+    return await _listed(ctx, request, wf.ScanWorkflowExecutionsResponse(), scan=True)
 
 
 @WORKFLOW_SERVICE.rpc("CountWorkflowExecutions", Permission.WORKFLOW_LIST)
