@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.enums.v1 import task_queue_pb2
 from temporalio.api.operatorservice.v1 import request_response_pb2 as operator
 from temporalio.api.taskqueue.v1 import message_pb2 as taskqueue
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
@@ -135,7 +136,8 @@ async def remove_search_attributes(
 async def describe_task_queue(
     ctx: AppContext, request: wf.DescribeTaskQueueRequest, call: Call
 ) -> wf.DescribeTaskQueueResponse:
-    kind = "activity" if request.task_queue_type == 2 else "workflow"  # TASK_QUEUE_TYPE_ACTIVITY
+    activity = request.task_queue_type == task_queue_pb2.TASK_QUEUE_TYPE_ACTIVITY
+    kind = "activity" if activity else "workflow"
     described = await task_queues.describe_task_queue(
         ctx, request.namespace, request.task_queue.name, kind
     )

@@ -246,7 +246,9 @@ async def get_workflow_execution_history(
     """With ``wait_new_event`` the wait is bounded even when the caller set no deadline;
     its end is an empty page whose token continues it, on which the SDKs loop."""
     execution = request.execution
-    close_only = request.history_event_filter_type == 2  # HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+    close_only = (
+        request.history_event_filter_type == workflow_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+    )
     page = await history.read_history(
         ctx,
         request.namespace,
