@@ -132,23 +132,55 @@ async def remove_search_attributes(
     return operator.RemoveSearchAttributesResponse()
 
 
+QUEUE_TYPES = {
+    task_queue_pb2.TASK_QUEUE_TYPE_WORKFLOW: "workflow",
+    task_queue_pb2.TASK_QUEUE_TYPE_ACTIVITY: "activity",
+}
+
+
+def _pollers(described: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {**p, "last_access_time": _text_time(p["last_access_time"])} for p in described["pollers"]
+    ]
+
+
 @WORKFLOW_SERVICE.rpc("DescribeTaskQueue", Permission.CLUSTER_READ)
 async def describe_task_queue(
     ctx: AppContext, request: wf.DescribeTaskQueueRequest, call: Call
 ) -> wf.DescribeTaskQueueResponse:
-    activity = request.task_queue_type == task_queue_pb2.TASK_QUEUE_TYPE_ACTIVITY
-    kind = "activity" if activity else "workflow"
-    described = await task_queues.describe_task_queue(
-        ctx, request.namespace, request.task_queue.name, kind
+    """The legacy mode describes one task-queue type (workflow by default); the enhanced
+    mode (the CLI's default) the types asked for, or both, under the unversioned build
+    id "" (the gateway has no worker versioning)."""
+    enhanced = request.api_mode == task_queue_pb2.DESCRIBE_TASK_QUEUE_MODE_ENHANCED
+    if enhanced:
+        asked = [t for t in request.task_queue_types if t in QUEUE_TYPES] or list(QUEUE_TYPES)
+    else:
+        workflow = task_queue_pb2.TASK_QUEUE_TYPE_WORKFLOW
+        asked = [request.task_queue_type if request.task_queue_type in QUEUE_TYPES else workflow]
+    described = await task_queues.describe_task_queue_types(
+        ctx, request.namespace, request.task_queue.name, [QUEUE_TYPES[t] for t in asked]
     )
-    shown = {
-        "pollers": [
-            {**p, "last_access_time": _text_time(p["last_access_time"])}
-            for p in described["pollers"]
-        ],
-        "task_queue_status": described["task_queue_status"],
-    }
-    return from_json(shown, wf.DescribeTaskQueueResponse())
+    if not enhanced:
+        (only,) = described.values()
+        shown = {"pollers": _pollers(only), "task_queue_status": only["task_queue_status"]}
+        return from_json(shown, wf.DescribeTaskQueueResponse())
+    types_info = {}
+    for number in asked:
+        one = described[QUEUE_TYPES[number]]
+        status = one["task_queue_status"]
+        types_info[number] = {
+            "pollers": _pollers(one) if request.report_pollers else [],
+            # The add and dispatch rates are not measured: left out, not guessed.
+            "stats": {
+                "approximate_backlog_count": status["backlog_count_hint"],
+                "approximate_backlog_age": status["approximate_backlog_age"],
+            }
+            if request.report_stats
+            else None,
+        }
+    return from_json(
+        {"versions_info": {"": {"types_info": types_info}}}, wf.DescribeTaskQueueResponse()
+    )
 
 
 def _text_time(value: Any) -> str:

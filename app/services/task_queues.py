@@ -160,17 +160,22 @@ async def describe_task_queue(
     ctx: Describing, namespace: str, task_queue: str, task_type: str
 ) -> dict[str, Any]:
     """``task_type``: workflow or activity."""
+    return (await describe_task_queue_types(ctx, namespace, task_queue, [task_type]))[task_type]
+
+
+async def describe_task_queue_types(
+    ctx: Describing, namespace: str, task_queue: str, task_types: list[str]
+) -> dict[str, dict[str, Any]]:
+    """DescribeTaskQueue for each of ``task_types`` (workflow, activity), in one read."""
     ns = await ctx.namespaces.get(ctx.db, namespace)
+    now = ctx.clock.now()
+    rate = queue_rate(ctx.rate_limiter)
+    ttl = ctx.settings.worker_registration_ttl_seconds
     async with ctx.db.read() as session:
-        return await describe(
-            session,
-            ns.id,
-            task_queue,
-            task_type,
-            ctx.clock.now(),
-            ctx.settings.worker_registration_ttl_seconds,
-            queue_rate(ctx.rate_limiter),
-        )
+        return {
+            kind: await describe(session, ns.id, task_queue, kind, now, ttl, rate)
+            for kind in task_types
+        }
 
 
 async def list_partitions(ctx: Namespaced, namespace: str, task_queue: str) -> dict[str, Any]:

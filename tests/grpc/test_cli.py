@@ -505,6 +505,22 @@ def check_system(outcome: Outcome, scene: Scene) -> None:
     assert outcome.json()["serverVersion"] == __version__
 
 
+def check_task_queue(outcome: Outcome, scene: Scene) -> None:
+    """The CLI's default (enhanced) mode: each type's backlog, unversioned."""
+    assert outcome.returncode == 0, outcome
+    stats = {s["taskQueueType"]: s for s in outcome.json()["stats"]}
+    assert set(stats) == {"workflow", "activity"}, stats
+    assert stats["workflow"]["buildId"] == "UNVERSIONED"
+    assert stats["workflow"]["approximateBacklogCount"] == 1  # wf-1's first task
+    assert stats["activity"]["approximateBacklogCount"] == 0
+
+
+def check_task_queue_legacy(outcome: Outcome, scene: Scene) -> None:
+    assert outcome.returncode == 0, outcome
+    (root,) = outcome.json()["taskQueues"]  # one partition in the tests' settings
+    assert root["backlog_count_hint"] == 1
+
+
 WORKFLOWS = (started("wf-1"), terminated("wf-2"))
 
 ROWS = [
@@ -700,6 +716,19 @@ ROWS = [
         "operator search-attribute remove --name CustomerId --yes",
         check_attribute_removed,
         setup=(search_attributes(CustomerId="Keyword", Amount="Double"),),
+    ),
+    # task-queue
+    Row(
+        "task-queue describe",
+        f"task-queue describe --task-queue {QUEUE} -o json",
+        check_task_queue,
+        setup=(started("wf-1"),),
+    ),
+    Row(
+        "task-queue describe --legacy-mode",
+        f"task-queue describe --task-queue {QUEUE} --legacy-mode -o json",
+        check_task_queue_legacy,
+        setup=(started("wf-1"),),
     ),
     # operator cluster
     Row("cluster describe", "operator cluster describe -o json", check_cluster),
