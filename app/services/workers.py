@@ -1,20 +1,43 @@
 """Worker registrations: kept alive by registering again or by polling the task queue,
-gone once silent for the registration TTL."""
+gone once silent for the registration TTL. ``register_worker`` is RegisterWorker as the
+REST door calls it."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.auth import Principal
 from app.db.statements import Statement
 from app.db.tables import WorkerRow, table_of
-from app.errors import bad_request
+from app.errors import bad_request, permission_denied
 from app.models.common import MAX_ID_LENGTH
 from app.models.workers import RegisterWorkerRequest
+from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasSettings
+
+
+class Registering(HasDb, HasClock, HasSettings, HasNamespaces, Protocol):
+    """RegisterWorker: the namespace as its transaction sees it, the settings' TTL."""
+
+
+async def register_worker(
+    ctx: Registering, namespace: str, principal: Principal, body: RegisterWorkerRequest
+) -> dict[str, Any]:
+    """Register (or refresh) a worker on its task queue, in a transaction of its own, and
+    describe the registration. The door's guard checks a task queue named in the path;
+    this one is in the body, so it is checked here, before the transaction."""
+    queue = queue_name(body)
+    if not principal.may_use_task_queue(queue):
+        raise permission_denied(f"this credential may not use task queue {queue!r}")
+    ttl = ctx.settings.worker_registration_ttl_seconds
+    async with ctx.db.write() as uow:
+        ns = await ctx.namespaces.current(uow.session, namespace)
+        row = await register(uow.session, ns.id, body, ctx.clock.now(), ttl)
+        return describe(row, ttl)
 
 
 def queue_name(body: RegisterWorkerRequest) -> str:
