@@ -100,13 +100,8 @@ async def get_result(
     wait_timeout: str | None = WAIT_TIMEOUT,
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
-    try:
-        wait = (
-            parse_duration(wait_timeout).total_seconds()
-            if wait_timeout
-            else (ctx.settings.history_long_poll_seconds)
-        )
+    try:  # the query string's duration; the service applies the default and the cap
+        wait = parse_duration(wait_timeout).total_seconds() if wait_timeout else None
     except ValueError as exc:
         raise bad_request("wait_timeout", str(exc)) from None
-    ns = await ctx.namespaces.get(ctx.db, namespace)
-    return await results.await_result(ctx, ns, workflow_id, run_id, wait)
+    return await results.await_result(ctx, namespace, workflow_id, run_id, wait)

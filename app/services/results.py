@@ -1,5 +1,6 @@
-"""Waiting for a workflow's outcome: the close event, read through a history long poll
-on CLOSE_EVENT, reduced to what a caller wants (status, result or failure)."""
+"""Waiting for a workflow's outcome (GetWorkflowResult): the close event, read through a
+history long poll on CLOSE_EVENT, reduced to what a caller wants (status, result or
+failure)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,19 @@ _VALUE_FIELDS = {
 
 
 async def await_result(
-    ctx: history.Paging, ns: NamespaceRow, workflow_id: str, run_id: str, wait_seconds: float
+    ctx: history.Reading,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    wait_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """The outcome of the run's chain, waiting up to ``wait_seconds`` for it to close: a
-    run closed into a retry, cron or continue-as-new is followed to the run after it, as
-    Temporal's clients do. A chain still open at the end answers with status RUNNING."""
+    """The outcome of the run's chain, waiting up to ``wait_seconds`` (None: the server's
+    history long-poll window; at most MAX_WAIT_SECONDS) for it to close: a run closed
+    into a retry, cron or continue-as-new is followed to the run after it, as Temporal's
+    clients do. A chain still open at the end answers with status RUNNING."""
+    if wait_seconds is None:
+        wait_seconds = ctx.settings.history_long_poll_seconds
+    ns = await ctx.namespaces.get(ctx.db, namespace)
     deadline = ctx.clock.now().timestamp() + min(wait_seconds, MAX_WAIT_SECONDS)
     while True:
         remaining = max(0.0, deadline - ctx.clock.now().timestamp())
