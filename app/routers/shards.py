@@ -12,8 +12,7 @@ from app.models.workflows import EmptyResponse
 from app.permissions import Permission, requires
 from app.routers.docs import errors
 from app.routers.strict_json import StrictJsonRoute
-from app.services import shards
-from app.services.membership import ShardBalancer
+from app.services import shard_admin
 
 router = APIRouter(prefix="/api/v1/shards", tags=["Admin"], route_class=StrictJsonRoute)
 
@@ -29,8 +28,7 @@ async def describe_shard(shard_id: int, ctx: AppContext = Depends(context)) -> d
     """The shard's owner (member identity and address), lease (range_id, acquired and
     expiry times), its running executions, pending timers and how late its most overdue
     timer is (`timer_lag`)."""
-    async with ctx.db.read() as session:
-        return await shards.describe(session, shard_id, ctx.db.shard_count, ctx.clock.now())
+    return await shard_admin.describe_shard(ctx, shard_id)
 
 
 @router.post(
@@ -44,10 +42,5 @@ async def close_shard(shard_id: int, ctx: AppContext = Depends(context)) -> Empt
     """Release the shard's lease. A live member acquires it again at its next balance
     (within a third of the lease time), with a higher range_id; no timer is lost or
     fired twice."""
-    async with ctx.db.write() as uow:
-        await shards.lease_row(uow.session, shard_id, ctx.db.shard_count)
-        await shards.close(uow.session, shard_id, ctx.ownership, ctx.clock.now())
-    for loop in ctx.loops:
-        if isinstance(loop, ShardBalancer):
-            loop.wake.set()
+    await shard_admin.close_shard(ctx, shard_id)
     return EmptyResponse()

@@ -9,16 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db.database import shard_of
-from app.db.tables import ClusterMemberRow, ExecutionRow, ShardRow, TimerTaskRow
-from app.engine.events import format_seconds
-from app.errors import ApiError, ErrorCode
+from app.db.tables import ShardRow
 from app.services import cluster
 from app.services.cluster import Self
 
@@ -130,45 +126,3 @@ async def close(session: AsyncSession, shard_id: int, ownership: Ownership, now:
     a higher range_id) at its next balance."""
     await _release(session, shard_id, now)
     ownership.owned.pop(shard_id, None)
-
-
-async def lease_row(session: AsyncSession, shard_id: int, shard_count: int) -> ShardRow:
-    row = await session.get(ShardRow, shard_id) if 0 <= shard_id < shard_count else None
-    if row is None:
-        raise ApiError(
-            ErrorCode.NOT_FOUND,
-            f"Shard {shard_id} does not exist; shards are 0 to {shard_count - 1}.",
-            [{"type": "NotFound", "resource": "shard", "shard_id": shard_id}],
-        )
-    return row
-
-
-async def describe(
-    session: AsyncSession, shard_id: int, shard_count: int, now: datetime
-) -> dict[str, Any]:
-    row = await lease_row(session, shard_id, shard_count)
-    member = await session.get(ClusterMemberRow, row.owner) if row.owner else None
-    running = await session.execute(
-        select(col(ExecutionRow.namespace_id), col(ExecutionRow.workflow_id)).where(
-            col(ExecutionRow.status) == "RUNNING"
-        )
-    )
-    open_executions = sum(1 for ns, wf in running if shard_of(ns, wf, shard_count) == shard_id)
-    timers = col(TimerTaskRow.shard_id) == shard_id
-    pending = await session.execute(select(func.count()).select_from(TimerTaskRow).where(timers))
-    oldest_due = await session.execute(
-        select(func.min(TimerTaskRow.fire_time)).where(timers, col(TimerTaskRow.fire_time) <= now)
-    )
-    due = oldest_due.scalar_one_or_none()
-    return {
-        "shard_id": row.shard_id,
-        "owner": row.owner,
-        "owner_address": f"{member.rpc_address}:{member.rpc_port}" if member else None,
-        "range_id": row.range_id,
-        "acquired_time": row.acquired_time,
-        "lease_expiry_time": row.lease_expiry_time,
-        "lease_expired": row.lease_expiry_time is not None and row.lease_expiry_time < now,
-        "open_executions": open_executions,
-        "pending_timers": int(pending.scalar_one()),
-        "timer_lag": format_seconds((now - due).total_seconds() if due is not None else 0),
-    }
