@@ -207,24 +207,25 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if settings.run_background_loops:
             for loop in ctx.loops:
                 loop.start()
-        # The second door, on this event loop, over the same context and services.
         grpc_server = None
-        if settings.grpc_port:
-            # Imported only to serve: grpcio and the protos are ~21 MiB of a process's
-            # memory, which a gateway with gRPC off does not pay.
-            from app.grpc.server import GrpcServer
-
-            grpc_server = GrpcServer(ctx)
-            await grpc_server.start()
-        # What start-up built (routes, models, tables) lives as long as the process: out
-        # of the collector's generations, each full collection walks far fewer objects.
-        gc.freeze()
-        # Python's default young collection, every 700 net allocations, ran every few
-        # requests; with the older ones it took ~8 % of the server's CPU in the bench's
-        # workloads, and a request's objects still alive at each one were walked again
-        # when older. Every 3,000: most of them are garbage by then; young pauses ~0.5 ms.
-        gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
         try:
+            # The second door, on this event loop, over the same context and services
+            # (in the try: a port it cannot bind still undoes what start-up did).
+            if settings.grpc_port:
+                # Imported only to serve: grpcio and the protos are ~21 MiB of a
+                # process's memory, which a gateway with gRPC off does not pay.
+                from app.grpc.server import GrpcServer
+
+                grpc_server = GrpcServer(ctx)
+                await grpc_server.start()
+            # What start-up built (routes, models, tables) lives as long as the process: out
+            # of the collector's generations, each full collection walks far fewer objects.
+            gc.freeze()
+            # Python's default young collection, every 700 net allocations, ran every few
+            # requests; with the older ones it took ~8 % of the server's CPU in the bench's
+            # workloads, and a request's objects still alive at each one were walked again
+            # when older. Every 3,000: most of them are garbage by then; young pauses ~0.5 ms.
+            gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
             yield
         finally:
             ctx.drain()  # served in-process (tests): no wait outlives the app either

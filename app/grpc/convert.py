@@ -6,6 +6,8 @@ same bytes either way: nothing is re-encoded."""
 from __future__ import annotations
 
 import base64
+import binascii
+import logging
 from functools import cache
 from typing import Any, TypeVar
 
@@ -19,6 +21,7 @@ from app.errors import bad_request
 from app.payloads import EncodedPayload, EncodedPayloads
 
 M = TypeVar("M", bound=Message)
+log = logging.getLogger("app.grpc")
 _AS_TEXT = {"google.protobuf.Timestamp", "google.protobuf.Duration"}
 _ENUM = FieldDescriptor.TYPE_ENUM
 _BYTES = FieldDescriptor.TYPE_BYTES
@@ -72,35 +75,50 @@ def _fill_message(message: Message, value: Any) -> None:
 
 def _fill(message: Message, data: dict[str, Any]) -> None:
     """Set ``message``'s fields from the JSON shape: keys it does not have and None
-    values are skipped. Direct assignment, about ten times cheaper than
-    json_format.ParseDict on the same data (docs/performance.md)."""
+    values are skipped, and so is a value of the wrong shape (a REST worker's failure
+    may hold one), which is logged: one bad field must not make a whole history
+    unreadable. Direct assignment, about five times cheaper than json_format.ParseDict
+    on the same data (docs/performance.md)."""
     fields = message.DESCRIPTOR.fields_by_name
     for key, value in data.items():
         field = fields.get(key)
         if field is None or value is None:
             continue
-        entry = field.message_type
-        if entry is not None and entry.GetOptions().map_entry:
-            target = getattr(message, key)
-            item = entry.fields_by_name["value"]
-            if item.message_type is not None:
-                for k, v in value.items():
-                    _fill_message(target[k], v)
-            else:
-                for k, v in value.items():
-                    target[k] = _scalar(item, v)
-        elif entry is not None:
-            if field.is_repeated:
-                target = getattr(message, key)
-                for v in value:
-                    if v is not None:
-                        _fill_message(target.add(), v)
-            else:
-                _fill_message(getattr(message, key), value)
-        elif field.is_repeated:
-            getattr(message, key).extend(_scalar(field, v) for v in value if v is not None)
+        try:
+            _fill_field(message, field, key, value)
+        except (TypeError, ValueError, AttributeError, binascii.Error):
+            message.ClearField(key)
+            log.warning(
+                "%s.%s: a stored %s that protobuf cannot hold is left out",
+                message.DESCRIPTOR.full_name,
+                key,
+                type(value).__name__,
+            )
+
+
+def _fill_field(message: Message, field: Any, key: str, value: Any) -> None:
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        target = getattr(message, key)
+        item = entry.fields_by_name["value"]
+        if item.message_type is not None:
+            for k, v in value.items():
+                _fill_message(target[k], v)
         else:
-            setattr(message, key, _scalar(field, value))
+            for k, v in value.items():
+                target[k] = _scalar(item, v)
+    elif entry is not None:
+        if field.is_repeated:
+            target = getattr(message, key)
+            for v in value:
+                if v is not None:
+                    _fill_message(target.add(), v)
+        else:
+            _fill_message(getattr(message, key), value)
+    elif field.is_repeated:
+        getattr(message, key).extend(_scalar(field, v) for v in value if v is not None)
+    else:
+        setattr(message, key, _scalar(field, value))
 
 
 def from_json(data: dict[str, Any], message: M) -> M:

@@ -223,7 +223,11 @@ async def _admitted(
         namespace,
         _task_queue(request) if rpc.task_queue_scoped else None,
     )
-    if namespace is None and "namespace" in request.DESCRIPTOR.fields_by_name:
+    if (
+        namespace is None
+        and "namespace" in request.DESCRIPTOR.fields_by_name
+        and not getattr(request, "id", "")  # DescribeNamespace may name it by id
+    ):
         raise bad_request("namespace", "Namespace is empty.")  # Temporal's words
     settle = await hold(ctx, scopes, rpc.budgets)
     try:

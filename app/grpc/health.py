@@ -1,5 +1,6 @@
 """grpc.health.v1.Health/Check, which `temporal operator cluster health` and load
-balancers call: SERVING, or NOT_SERVING once the server is stopping. The two messages are
+balancers call: SERVING, or NOT_SERVING once the server is stopping (until the door,
+stopping too, refuses calls). The two messages are
 one field each (HealthCheckRequest{service}, HealthCheckResponse{status}); their bytes
 are written here rather than adding grpcio-health-checking, which pins grpcio's version."""
 

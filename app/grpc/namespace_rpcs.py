@@ -95,7 +95,11 @@ async def register_namespace(
 async def describe_namespace(
     ctx: AppContext, request: wf.DescribeNamespaceRequest, call: Call
 ) -> wf.DescribeNamespaceResponse:
-    described = await service.describe_namespace(ctx, request.namespace)
+    """By name, or by ``id`` when the name is empty (`--namespace-id` in the CLI)."""
+    if request.namespace:
+        described = await service.describe_namespace(ctx, request.namespace)
+    else:
+        described = await service.describe_namespace_by_id(ctx, call.principal, request.id)
     response: wf.DescribeNamespaceResponse = _describe(described, wf.DescribeNamespaceResponse())
     return response
 

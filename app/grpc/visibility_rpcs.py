@@ -116,7 +116,11 @@ async def list_search_attributes(
 async def add_search_attributes(
     ctx: AppContext, request: operator.AddSearchAttributesRequest, call: Call
 ) -> operator.AddSearchAttributesResponse:
-    wanted = {name: IndexedValueType.Name(kind) for name, kind in request.search_attributes.items()}
+    known = IndexedValueType.values()
+    wanted = {
+        name: IndexedValueType.Name(kind) if kind in known else str(kind)  # refused below
+        for name, kind in request.search_attributes.items()
+    }
     await search_attributes.register(ctx, request.namespace, wanted)
     return operator.AddSearchAttributesResponse()
 

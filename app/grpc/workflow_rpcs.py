@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.api.common.v1 import message_pb2 as common
 from temporalio.api.enums.v1 import workflow_pb2 as workflow_enums
 from temporalio.api.history.v1 import message_pb2 as history_messages
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
@@ -14,6 +15,7 @@ from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in,
 from app.grpc.door import Call
 from app.grpc.services import WORKFLOW_SERVICE
 from app.grpc.typed_attributes import registered_types, type_events, type_fields
+from app.models.common import WorkflowExecution
 from app.models.queries import QueryWorkflowRequest
 from app.models.workflows import (
     HistoryEventFilterType,
@@ -42,6 +44,14 @@ def _enum_name(enum: Any, value: int) -> str | int | None:
         return str(enum.Name(value))
     except ValueError:
         return value
+
+
+def _checked(execution: common.WorkflowExecution) -> WorkflowExecution:
+    """The ids a request names, checked as REST checks them in its path (required,
+    length, no NUL): INVALID_ARGUMENT naming the field otherwise."""
+    return WorkflowExecution.model_validate(
+        {"workflow_id": execution.workflow_id, "run_id": execution.run_id}
+    )
 
 
 def _retry_policy(request: Any) -> dict[str, Any] | None:
@@ -128,7 +138,7 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     ctx: AppContext, request: wf.SignalWorkflowExecutionRequest, call: Call
 ) -> wf.SignalWorkflowExecutionResponse:
-    execution = request.workflow_execution
+    execution = _checked(request.workflow_execution)
     body = SignalWorkflowExecutionRequest.model_validate(
         {
             "signal_name": request.signal_name,
@@ -151,7 +161,7 @@ async def signal_workflow_execution(
 async def request_cancel_workflow_execution(
     ctx: AppContext, request: wf.RequestCancelWorkflowExecutionRequest, call: Call
 ) -> wf.RequestCancelWorkflowExecutionResponse:
-    execution = request.workflow_execution
+    execution = _checked(request.workflow_execution)
     body = RequestCancelWorkflowExecutionRequest.model_validate(
         {
             "identity": request.identity,
@@ -172,7 +182,7 @@ async def request_cancel_workflow_execution(
 async def terminate_workflow_execution(
     ctx: AppContext, request: wf.TerminateWorkflowExecutionRequest, call: Call
 ) -> wf.TerminateWorkflowExecutionResponse:
-    execution = request.workflow_execution
+    execution = _checked(request.workflow_execution)
     body = TerminateWorkflowExecutionRequest.model_validate(
         {
             "reason": request.reason,
@@ -191,7 +201,7 @@ async def terminate_workflow_execution(
 async def query_workflow(
     ctx: AppContext, request: wf.QueryWorkflowRequest, call: Call
 ) -> wf.QueryWorkflowResponse:
-    execution, query = request.execution, request.query
+    execution, query = _checked(request.execution), request.query
     body = QueryWorkflowRequest.model_validate(
         {
             "query": {
@@ -212,7 +222,7 @@ async def query_workflow(
 async def describe_workflow_execution(
     ctx: AppContext, request: wf.DescribeWorkflowExecutionRequest, call: Call
 ) -> wf.DescribeWorkflowExecutionResponse:
-    execution = request.execution
+    execution = _checked(request.execution)
     described = await descriptions.describe_workflow(
         ctx, request.namespace, execution.workflow_id, execution.run_id, raw
     )
@@ -245,7 +255,7 @@ async def get_workflow_execution_history(
 ) -> wf.GetWorkflowExecutionHistoryResponse:
     """With ``wait_new_event`` the wait is bounded even when the caller set no deadline;
     its end is an empty page whose token continues it, on which the SDKs loop."""
-    execution = request.execution
+    execution = _checked(request.execution)
     close_only = (
         request.history_event_filter_type == workflow_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
     )
@@ -271,7 +281,7 @@ async def get_workflow_execution_history(
 async def get_workflow_execution_history_reverse(
     ctx: AppContext, request: wf.GetWorkflowExecutionHistoryReverseRequest, call: Call
 ) -> wf.GetWorkflowExecutionHistoryReverseResponse:
-    execution = request.execution
+    execution = _checked(request.execution)
     page = await history.read_history_backwards(
         ctx,
         request.namespace,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from app.auth import Principal
-from app.errors import permission_denied
+from app.errors import namespace_not_found, permission_denied
 from app.models.namespaces import (
     DeleteNamespaceResponse,
     DescribeNamespaceResponse,
@@ -71,6 +71,21 @@ async def list_namespaces(
 
 async def describe_namespace(ctx: HasDb, name: str) -> DescribeNamespaceResponse:
     async with ctx.db.read() as session:
+        row = await namespaces.get_by_name(session, name)
+    return namespaces.describe(row)
+
+
+async def describe_namespace_by_id(
+    ctx: HasDb, principal: Principal, namespace_id: str
+) -> DescribeNamespaceResponse:
+    """DescribeNamespace by id (Temporal's alternative to the name): the caller must be
+    allowed the namespace the id names; an id no namespace has is NOT_FOUND."""
+    async with ctx.db.read() as session:
+        name = await namespaces.name_of(session, namespace_id)
+        if name is None:
+            raise namespace_not_found(namespace_id)
+        if not principal.may_use_namespace(name):
+            raise permission_denied(f"this credential may not act in namespace {name!r}")
         row = await namespaces.get_by_name(session, name)
     return namespaces.describe(row)
 

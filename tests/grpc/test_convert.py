@@ -101,3 +101,25 @@ def test_an_empty_message_is_present_and_an_unknown_enum_name_is_zero() -> None:
     )
     assert response.HasField("workflow_execution_info")
     assert response.execution_config.task_queue.kind == 0
+
+
+def test_a_value_of_the_wrong_shape_is_left_out_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A REST worker's failure is stored as it came; a field protobuf cannot hold must
+    not make the history unreadable over gRPC."""
+    event = {
+        "event_id": 7,
+        "event_time": "2026-12-07T10:00:01Z",
+        "event_type": "ACTIVITY_TASK_FAILED",
+        "activity_task_failed_event_attributes": {
+            "failure": {"message": "boom", "stack_trace": 5, "cause": "not an object"},
+            "scheduled_event_id": 5,
+        },
+    }
+    shown = from_json(event, history.HistoryEvent())
+    failure = shown.activity_task_failed_event_attributes.failure
+    assert failure.message == "boom"
+    assert not failure.stack_trace and not failure.HasField("cause")
+    assert shown.activity_task_failed_event_attributes.scheduled_event_id == 5
+    assert "temporal.api.failure.v1.Failure.stack_trace" in caplog.text

@@ -497,6 +497,30 @@ async def test_get_search_attributes_does_not_show_a_namespace_to_a_credential_o
         assert "Secret" not in answer.keys
 
 
+async def test_describe_namespace_by_id_checks_the_namespace_it_names(
+    secured: Secured,
+) -> None:
+    """By id the request names no namespace for the door to check: the namespace the id
+    stands for is checked against the credential instead."""
+    described = await secured.client.workflow_service.describe_namespace(
+        wf.DescribeNamespaceRequest(namespace="nsa"), metadata=bearer(NSA), timeout=TIMEOUT
+    )
+    by_id = await secured.client.workflow_service.describe_namespace(
+        wf.DescribeNamespaceRequest(id=described.namespace_info.id),
+        metadata=bearer(NSA),
+        timeout=TIMEOUT,
+    )
+    assert by_id.namespace_info.name == "nsa"
+    default = (await secured.admin("GET", "/api/v1/namespaces/default")).json()
+    with pytest.raises(RPCError) as raised:
+        await secured.client.workflow_service.describe_namespace(
+            wf.DescribeNamespaceRequest(id=default["namespace_info"]["id"]),
+            metadata=bearer(NSA),
+            timeout=TIMEOUT,
+        )
+    assert_denied(raised.value, "default")
+
+
 # --- rate limits ---------------------------------------------------------------------
 
 

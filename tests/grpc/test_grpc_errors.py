@@ -25,6 +25,7 @@ from google.rpc import status_pb2
 from temporalio.api.common.v1 import message_pb2 as common
 from temporalio.api.enums.v1 import failed_cause_pb2, namespace_pb2
 from temporalio.api.errordetails.v1 import message_pb2 as details
+from temporalio.api.operatorservice.v1 import request_response_pb2 as operator
 from temporalio.api.query.v1 import message_pb2 as query_messages
 from temporalio.api.taskqueue.v1 import message_pb2 as taskqueue
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
@@ -502,3 +503,52 @@ async def test_an_empty_namespace_is_invalid_argument(grpc_gateway: GrpcGateway)
         await client.workflow_service.describe_workflow_execution(request)
     assert raised.value.status == RPCStatusCode.INVALID_ARGUMENT
     assert raised.value.message == "Namespace is empty."
+
+
+@pytest.mark.parametrize("workflow_id", ["nul\x00inside", "x" * 1001])
+async def test_a_workflow_id_rest_would_refuse_is_invalid_argument(
+    grpc_gateway: GrpcGateway, workflow_id: str
+) -> None:
+    """Checked as REST checks its path (no NUL, which PostgreSQL cannot store; at most
+    1,000 characters), not left to fail in the database."""
+    client = await grpc_gateway.client()
+    request = wf.SignalWorkflowExecutionRequest(
+        namespace="default",
+        workflow_execution=common.WorkflowExecution(workflow_id=workflow_id),
+        signal_name="s",
+    )
+    with pytest.raises(RPCError) as raised:
+        await client.workflow_service.signal_workflow_execution(request)
+    assert raised.value.status == RPCStatusCode.INVALID_ARGUMENT
+
+
+async def test_an_unknown_search_attribute_type_number_is_invalid_argument(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    client = await grpc_gateway.client()
+    request = operator.AddSearchAttributesRequest(
+        namespace="default",
+        search_attributes={"Odd": 99},
+    )
+    with pytest.raises(RPCError) as raised:
+        await client.operator_service.add_search_attributes(request)
+    assert raised.value.status == RPCStatusCode.INVALID_ARGUMENT
+
+
+async def test_describe_namespace_by_id(grpc_gateway: GrpcGateway) -> None:
+    """As `temporal operator namespace describe --namespace-id`: by id when the name is
+    empty; an id no namespace has is NOT_FOUND."""
+    client = await grpc_gateway.client()
+    by_name = await client.workflow_service.describe_namespace(
+        wf.DescribeNamespaceRequest(namespace="default")
+    )
+    namespace_id = by_name.namespace_info.id
+    by_id = await client.workflow_service.describe_namespace(
+        wf.DescribeNamespaceRequest(id=namespace_id)
+    )
+    assert by_id.namespace_info.name == "default"
+    with pytest.raises(RPCError) as raised:
+        await client.workflow_service.describe_namespace(
+            wf.DescribeNamespaceRequest(id="no-such-id")
+        )
+    assert raised.value.status == RPCStatusCode.NOT_FOUND
