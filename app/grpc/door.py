@@ -27,19 +27,6 @@ from app.grpc.observed import ObservedCalls
 from app.permissions import Permission, admit, hold
 from app.rate_limits.rules import Limit
 
-# The RPCs whose REST twins name the task queue in their path, where REST's guard checks
-# it against the credential's task queues: the door checks the request's queue for them.
-# (A start names a task queue too, in its body, which REST's guard does not read.)
-TASK_QUEUE_SCOPED = frozenset(
-    {
-        "DescribeTaskQueue",
-        "ListTaskQueuePartitions",
-        "PollWorkflowTaskQueue",
-        "PollActivityTaskQueue",
-        "PollNexusTaskQueue",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Call:
@@ -64,7 +51,9 @@ class Rpc:
     permission: Permission | None  # None: any caller, credential or not (GetSystemInfo)
     budgets: tuple[Limit, ...]
     handler: Handler
-    # Admission checks the request's task queue against the credential's (TASK_QUEUE_SCOPED).
+    # Admission checks the request's task queue against the credential's, where the REST
+    # twin names the queue in its path (REST's guard reads no body: a start names a
+    # task queue in its body, unchecked on both doors).
     task_queue_scoped: bool = False
 
 
@@ -77,15 +66,17 @@ class Service:
         self.rpcs: dict[str, Rpc] = {}
 
     def rpc(
-        self, name: str, permission: Permission | None, *budgets: Limit
+        self,
+        name: str,
+        permission: Permission | None,
+        *budgets: Limit,
+        task_queue_scoped: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self.rpcs:
                 raise RuntimeError(f"{self.full_name}/{name} is defined twice")
             getattr(self.messages, f"{name}Request")  # a misspelt RPC fails at import
-            self.rpcs[name] = Rpc(
-                name, permission, budgets, handler, task_queue_scoped=name in TASK_QUEUE_SCOPED
-            )
+            self.rpcs[name] = Rpc(name, permission, budgets, handler, task_queue_scoped)
             return handler
 
         return register
@@ -130,13 +121,12 @@ def _served(
 
     async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         started = observed.start()
-        code = grpc.StatusCode.UNKNOWN  # a handler's own abort (none does so today)
+        code = grpc.StatusCode.OK
         try:
-            failure = await _failure_of(ctx, path, rpc, request, context)
-            if isinstance(failure, Message):
-                code = grpc.StatusCode.OK
-                return failure
-            code, message, trailers = status_of(failure)
+            answer = await _reply_or_error(ctx, path, rpc, request, context)
+            if isinstance(answer, Message):
+                return answer
+            code, message, trailers = status_of(answer)
             await context.abort(code, message, trailers)
             raise AssertionError("abort returns only by raising")
         except asyncio.CancelledError:
@@ -148,7 +138,7 @@ def _served(
     return serve
 
 
-async def _failure_of(
+async def _reply_or_error(
     ctx: AppContext,
     path: str,
     rpc: Rpc,
@@ -165,8 +155,6 @@ async def _failure_of(
         # A request the handler's request model refuses (REST's FastAPI refuses the
         # same body before the route): INVALID_ARGUMENT naming the field, as REST.
         failure = validation_error(RequestValidationError(error.errors()))
-    except grpc.aio.AbortError:
-        raise  # a handler that set its own status
     except Exception as error:
         # Logged once with a correlation id, as REST's 500; INTERNAL, which the SDKs
         # retry (a domain error never gets here: it is an ApiError).

@@ -13,7 +13,7 @@ from app import __version__
 from app.context import AppContext
 from app.grpc.convert import from_json, seconds_in, token_in
 from app.grpc.door import Call
-from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.grpc.registry import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.models.namespaces import (
     DescribeNamespaceResponse,
     RegisterNamespaceRequest,

@@ -13,7 +13,7 @@ import app.grpc.visibility_rpcs
 import app.grpc.workflow_rpcs  # noqa: F401
 from app.context import AppContext
 from app.grpc import health
-from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.grpc.registry import OPERATOR_SERVICE, WORKFLOW_SERVICE
 
 MAX_SEND_BYTES = 128 << 20  # what sdk-core decodes; grpcio's default is 4 MiB
 OPTIONS = [

@@ -14,7 +14,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 from app.context import AppContext
 from app.grpc.convert import from_json, token_in
 from app.grpc.door import Call
-from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.grpc.registry import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.grpc.typed_attributes import registered_types, type_fields
 from app.payloads import encode_payload
 from app.permissions import Permission, authorize
@@ -148,7 +148,7 @@ def _pollers(described: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@WORKFLOW_SERVICE.rpc("DescribeTaskQueue", Permission.CLUSTER_READ)
+@WORKFLOW_SERVICE.rpc("DescribeTaskQueue", Permission.CLUSTER_READ, task_queue_scoped=True)
 async def describe_task_queue(
     ctx: AppContext, request: wf.DescribeTaskQueueRequest, call: Call
 ) -> wf.DescribeTaskQueueResponse:
@@ -191,7 +191,7 @@ def _text_time(value: Any) -> str:
     return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")
 
 
-@WORKFLOW_SERVICE.rpc("ListTaskQueuePartitions", Permission.CLUSTER_READ)
+@WORKFLOW_SERVICE.rpc("ListTaskQueuePartitions", Permission.CLUSTER_READ, task_queue_scoped=True)
 async def list_task_queue_partitions(
     ctx: AppContext, request: wf.ListTaskQueuePartitionsRequest, call: Call
 ) -> wf.ListTaskQueuePartitionsResponse:

@@ -13,7 +13,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 from app.context import AppContext
 from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in, token_in
 from app.grpc.door import Call
-from app.grpc.services import WORKFLOW_SERVICE
+from app.grpc.registry import WORKFLOW_SERVICE
 from app.grpc.typed_attributes import registered_types, type_events, type_fields
 from app.models.common import WorkflowExecution
 from app.models.queries import QueryWorkflowRequest

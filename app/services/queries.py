@@ -17,7 +17,7 @@ from app.models.queries import (
     RespondQueryTaskCompletedRequest,
 )
 from app.payloads import encode_payloads, render
-from app.services import executions, query_store
+from app.services import executions, query_store, start_options
 from app.services.dependencies import (
     HasClock,
     HasDb,
@@ -54,6 +54,21 @@ def _rejected(row: RunRecord, condition: QueryRejectCondition | None) -> bool:
     )
 
 
+def _query_of(req: QueryWorkflowRequest) -> dict[str, Any]:
+    """The query as its task carries it to the worker; its header (the SDKs send one on
+    every query, for the worker's interceptors) when it has one."""
+    query: dict[str, Any] = {
+        "query_type": req.query.query_type,
+        "query_args": encode_payloads(req.query.query_args)
+        if req.query.query_args is not None
+        else None,
+    }
+    header = start_options.header(req.query.header)
+    if header is not None:
+        query["header"] = header
+    return query
+
+
 def not_ready(message: str) -> ApiError:
     return ApiError(ErrorCode.FAILED_PRECONDITION, message, [{"type": "WorkflowNotReady"}])
 
@@ -81,12 +96,7 @@ async def query_workflow(
         workflow_id=row.workflow_id,
         run_id=row.run_id,
         task_queue=row.task_queue,
-        query={
-            "query_type": req.query.query_type,
-            "query_args": encode_payloads(req.query.query_args)
-            if req.query.query_args is not None
-            else None,
-        },
+        query=_query_of(req),
         created_time=ctx.clock.now(),
     )
     key = query_store.answer_key(query.id)

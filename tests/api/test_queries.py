@@ -261,3 +261,22 @@ async def test_a_workflow_task_answers_only_its_own_runs_queries(
     )
     assert answered.status_code == 200, answered.text
     assert (await asking).json() == {"query_result": "REAL"}
+
+
+async def test_the_query_header_reaches_the_worker(
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
+) -> None:
+    worker = Worker(client, clock, app)
+    await _idle_workflow(worker, "headed")
+    asking = _ask(
+        client, "headed", query={**QUERY["query"], "header": {"fields": {"k": {"data": "v"}}}}
+    )
+    await wait_until(lambda: clock.pending_waits() == 1)
+    task = await worker.workflow_task()
+    assert task["query"]["header"] == {"fields": {"k": {"data": "v"}}}
+    answered = await client.post(
+        f"{NS}/query-tasks/complete",
+        json={"task_token": task["task_token"], "query_result": "ok"},
+    )
+    assert answered.status_code == 200, answered.text
+    assert (await asking).json() == {"query_result": "ok"}

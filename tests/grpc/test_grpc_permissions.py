@@ -17,7 +17,7 @@ import yaml
 import app.grpc.server  # noqa: F401  (registers every RPC into the services)
 from app.cli import openapi_yaml
 from app.grpc.door import Rpc
-from app.grpc.services import OPERATOR_SERVICE, WORKFLOW_SERVICE
+from app.grpc.registry import OPERATOR_SERVICE, WORKFLOW_SERVICE
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 CURRENT_RUN = "CurrentRun"  # the suffix of a REST twin serving a workflow's current run

@@ -1,4 +1,5 @@
-"""The two gRPC services the gateway serves; the RPC modules register into them."""
+"""The two gRPC services the gateway serves (Temporal's WorkflowService and
+OperatorService); the RPC modules register their RPCs into them."""
 
 from __future__ import annotations
 
