@@ -55,6 +55,8 @@ class Rpc:
     # twin names the queue in its path (REST's guard reads no body: a start names a
     # task queue in its body, unchecked on both doors).
     task_queue_scoped: bool = False
+    # The namespace admission checks when the request has no namespace field.
+    namespace: str | None = None
 
 
 class Service:
@@ -71,12 +73,13 @@ class Service:
         permission: Permission | None,
         *budgets: Limit,
         task_queue_scoped: bool = False,
+        namespace: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self.rpcs:
                 raise RuntimeError(f"{self.full_name}/{name} is defined twice")
             getattr(self.messages, f"{name}Request")  # a misspelt RPC fails at import
-            self.rpcs[name] = Rpc(name, permission, budgets, handler, task_queue_scoped)
+            self.rpcs[name] = Rpc(name, permission, budgets, handler, task_queue_scoped, namespace)
             return handler
 
         return register
@@ -201,7 +204,7 @@ async def _admitted(
 ) -> Message:
     if rpc.permission is None:  # as /livez: answers whoever asks, whatever the budgets
         return await rpc.handler(ctx, request, Call(ANONYMOUS, context))
-    namespace = getattr(request, "namespace", None) or None
+    namespace = getattr(request, "namespace", None) or rpc.namespace
     principal, scopes = await admit(
         ctx,
         _authorization(context),

@@ -17,7 +17,7 @@ from app.grpc.door import Call
 from app.grpc.registry import OPERATOR_SERVICE, WORKFLOW_SERVICE
 from app.grpc.typed_attributes import registered_types, type_fields
 from app.payloads import encode_payload
-from app.permissions import Permission, authorize
+from app.permissions import Permission
 from app.services import search_attributes, task_queues, visibility
 from app.services.descriptions import raw
 
@@ -87,14 +87,13 @@ def _types(names: dict[str, str]) -> dict[str, common_enums.IndexedValueType.Val
     return out
 
 
-@WORKFLOW_SERVICE.rpc("GetSearchAttributes", Permission.NAMESPACE_READ)
+@WORKFLOW_SERVICE.rpc("GetSearchAttributes", Permission.NAMESPACE_READ, namespace=DEFAULT_NAMESPACE)
 async def get_search_attributes(
     ctx: AppContext, request: wf.GetSearchAttributesRequest, call: Call
 ) -> wf.GetSearchAttributesResponse:
     """Temporal's request names no namespace: the gateway answers with the system
-    attributes and those of ``default``, so a credential must be one that may read
-    ``default`` (the door admitted it naming no namespace)."""
-    authorize(call.principal, Permission.NAMESPACE_READ, DEFAULT_NAMESPACE, None)
+    attributes and those of ``default``, so it admits only a credential that may read
+    ``default``."""
     registered = await search_attributes.list_registered(ctx, DEFAULT_NAMESPACE)
     return wf.GetSearchAttributesResponse(
         keys=_types({**registered["system_attributes"], **registered["custom_attributes"]})
