@@ -1,19 +1,22 @@
 """The order-processing example end to end: the real server (a child process), the example
 worker (examples/order_processing, run in-process as an asyncio task) and the spec's
 scenario driven over HTTP with the spec's own request bodies: start, query, signal,
-result, history."""
+result, history; and the same scenario driven by the official SDK's client over gRPC."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import copy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
 
+from bench.server import free_port
 from examples.order_processing.worker import run_worker
 from tests.e2e.server import ServerProcess
 
@@ -200,6 +203,51 @@ async def test_the_spec_order_scenario_on_the_example_worker(
             assert not worker.done(), worker  # the worker ran all along
         except BaseException:
             print(server.logs())  # shown by pytest with the failure
+            raise
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
+async def sdk_scenario(client: Client, http: httpx.AsyncClient) -> None:
+    """The same scenario through the official Python SDK's client over gRPC, the
+    workflow run by the same HTTP worker."""
+    handle = await client.start_workflow(
+        "OrderProcessingWorkflow",
+        SPEC_START["input"],
+        id=WORKFLOW_ID,
+        task_queue=QUEUE,
+        execution_timeout=timedelta(days=1),
+        run_timeout=timedelta(hours=1),
+    )
+    status = await handle.query("get_order_status")
+    assert status == {"order_id": "12345", "status": "WAITING_FOR_PAYMENT", "payment_id": None}
+    await handle.signal("payment_received", SPEC_SIGNAL["input"])
+    assert await handle.result() == EXPECTED_RESULT
+    described = await handle.describe()
+    assert described.status == WorkflowExecutionStatus.COMPLETED
+    page = await call(http, "GET", f"/workflows/{WORKFLOW_ID}/history")
+    check_history(page["history"])
+
+
+@pytest.mark.slow
+async def test_the_order_scenario_through_the_sdk_client(database_url: str, tmp_path: Path) -> None:
+    grpc_port = free_port()
+    async with ServerProcess(database_url, tmp_path, {"grpc_port": str(grpc_port)}) as server:
+        worker = asyncio.create_task(
+            run_worker(server.base_url, "default", QUEUE, identity="example-worker")
+        )
+        try:
+            client = await Client.connect(f"127.0.0.1:{grpc_port}")
+            async with (
+                httpx.AsyncClient(base_url=server.base_url, timeout=HTTP_TIMEOUT) as http,
+                asyncio.timeout(DEADLINE_SECONDS),
+            ):
+                await sdk_scenario(client, http)
+            assert not worker.done(), worker
+        except BaseException:
+            print(server.logs())
             raise
         finally:
             worker.cancel()
