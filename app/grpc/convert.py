@@ -176,3 +176,16 @@ def token_in(token: bytes) -> str:
         return token.decode("ascii")
     except UnicodeDecodeError:
         raise bad_request("next_page_token", "next_page_token is not a valid page token") from None
+
+
+def refuse_unserved(request: Message, served: frozenset[str]) -> None:
+    """INVALID_ARGUMENT naming the first field the caller set that the door does not
+    serve (Nexus links, callbacks, worker versioning, user metadata, priority, ...): a
+    request is carried out as asked or refused, never partly ignored. Empty messages,
+    lists and zero values count as not set (the SDKs send an empty ``priority``)."""
+    for field, value in request.ListFields():
+        if field.name in served:
+            continue
+        empty = isinstance(value, Message) and value.ByteSize() == 0
+        if not empty:
+            raise bad_request(field.name, f"{field.name} is not supported by this server")

@@ -11,7 +11,14 @@ from temporalio.api.history.v1 import message_pb2 as history_messages
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app.context import AppContext
-from app.grpc.convert import from_json, payload_map_in, payloads_in, seconds_in, token_in
+from app.grpc.convert import (
+    from_json,
+    payload_map_in,
+    payloads_in,
+    refuse_unserved,
+    seconds_in,
+    token_in,
+)
 from app.grpc.door import Call
 from app.grpc.registry import WORKFLOW_SERVICE
 from app.grpc.typed_attributes import registered_types, type_events, type_fields
@@ -67,6 +74,59 @@ def _retry_policy(request: Any) -> dict[str, Any] | None:
     }
 
 
+# The fields each request's adapter maps; any other set field is refused.
+START_FIELDS = frozenset(
+    {
+        "namespace",
+        "workflow_id",
+        "workflow_type",
+        "task_queue",
+        "input",
+        "workflow_execution_timeout",
+        "workflow_run_timeout",
+        "workflow_task_timeout",
+        "identity",
+        "request_id",
+        "workflow_id_reuse_policy",
+        "workflow_id_conflict_policy",
+        "retry_policy",
+        "cron_schedule",
+        "workflow_start_delay",
+        "memo",
+        "search_attributes",
+        "header",
+        # Answered without an eager workflow task, as Temporal may; the SDK then polls.
+        "request_eager_execution",
+    }
+)
+SIGNAL_WITH_START_FIELDS = START_FIELDS | {"signal_name", "signal_input", "control"}
+SIGNAL_FIELDS = frozenset(
+    {
+        "namespace",
+        "workflow_execution",
+        "signal_name",
+        "input",
+        "identity",
+        "request_id",
+        "control",
+        "header",
+    }
+)
+CANCEL_FIELDS = frozenset(
+    {
+        "namespace",
+        "workflow_execution",
+        "identity",
+        "request_id",
+        "reason",
+        "first_execution_run_id",
+    }
+)
+TERMINATE_FIELDS = frozenset(
+    {"namespace", "workflow_execution", "reason", "details", "identity", "first_execution_run_id"}
+)
+
+
 def _start_fields(request: Any) -> dict[str, Any]:
     """The fields StartWorkflowExecution and SignalWithStart share, as the request
     models take them; payloads verbatim."""
@@ -107,6 +167,7 @@ async def start_workflow_execution(
 ) -> wf.StartWorkflowExecutionResponse:
     """``request_eager_execution`` is answered without an eager workflow task (Temporal
     may leave it out too); the SDK then polls for the task as usual."""
+    refuse_unserved(request, START_FIELDS)
     body = StartWorkflowExecutionRequest.model_validate(_start_fields(request))
     started = await workflows.start_workflow(ctx, request.namespace, body)
     return wf.StartWorkflowExecutionResponse(run_id=started.run_id, started=started.started)
@@ -121,6 +182,7 @@ async def start_workflow_execution(
 async def signal_with_start_workflow_execution(
     ctx: AppContext, request: wf.SignalWithStartWorkflowExecutionRequest, call: Call
 ) -> wf.SignalWithStartWorkflowExecutionResponse:
+    refuse_unserved(request, SIGNAL_WITH_START_FIELDS)
     fields = _start_fields(request)
     fields.update(
         signal_name=request.signal_name,
@@ -138,6 +200,7 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     ctx: AppContext, request: wf.SignalWorkflowExecutionRequest, call: Call
 ) -> wf.SignalWorkflowExecutionResponse:
+    refuse_unserved(request, SIGNAL_FIELDS)
     execution = _checked(request.workflow_execution)
     body = SignalWorkflowExecutionRequest.model_validate(
         {
@@ -161,6 +224,7 @@ async def signal_workflow_execution(
 async def request_cancel_workflow_execution(
     ctx: AppContext, request: wf.RequestCancelWorkflowExecutionRequest, call: Call
 ) -> wf.RequestCancelWorkflowExecutionResponse:
+    refuse_unserved(request, CANCEL_FIELDS)
     execution = _checked(request.workflow_execution)
     body = RequestCancelWorkflowExecutionRequest.model_validate(
         {
@@ -182,6 +246,7 @@ async def request_cancel_workflow_execution(
 async def terminate_workflow_execution(
     ctx: AppContext, request: wf.TerminateWorkflowExecutionRequest, call: Call
 ) -> wf.TerminateWorkflowExecutionResponse:
+    refuse_unserved(request, TERMINATE_FIELDS)
     execution = _checked(request.workflow_execution)
     body = TerminateWorkflowExecutionRequest.model_validate(
         {

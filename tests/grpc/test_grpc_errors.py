@@ -552,3 +552,17 @@ async def test_describe_namespace_by_id(grpc_gateway: GrpcGateway) -> None:
             wf.DescribeNamespaceRequest(id="no-such-id")
         )
     assert raised.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_a_start_field_the_server_does_not_serve_is_refused_by_name(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """Carried out as asked or refused, never partly ignored: the SDK's static summary
+    (user_metadata) is refused naming it; its empty ``priority`` passes."""
+    client = await grpc_gateway.client()
+    with pytest.raises(RPCError) as raised:
+        await client.start_workflow("W", id="summary", task_queue="q", static_summary="hi")
+    assert raised.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert "user_metadata" in raised.value.message
+    handle = await client.start_workflow("W", id="plain", task_queue="q")
+    assert (await handle.describe()).workflow_type == "W"
