@@ -10,6 +10,7 @@ import grpc
 # The RPC modules register into the services when imported.
 import app.grpc.namespace_rpcs
 import app.grpc.visibility_rpcs
+import app.grpc.worker_rpcs
 import app.grpc.workflow_rpcs  # noqa: F401
 from app.context import AppContext
 from app.grpc import health

@@ -33,6 +33,7 @@ from app.payloads import encode_payloads, render
 from app.rate_limits import work
 from app.services import executions, matching
 from app.services.dependencies import Answering, TaskStarting, WorkerPolling
+from app.services.descriptions import Present
 from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
 TOKEN_KIND = TaskKind.ACTIVITY
@@ -84,30 +85,28 @@ def _token(ns: NamespaceRow, state: MutableState, info: ActivityInfo) -> TaskTok
 def task_response(
     signer: TokenSigner, ns: NamespaceRow, row: RunRecord, state: MutableState, info: ActivityInfo
 ) -> dict[str, Any]:
-    """A started attempt as its worker receives it (from a poll, or eagerly)."""
+    """A started attempt as its worker receives it (from a poll, or eagerly), payloads
+    as stored: the use case presents it."""
     assert info.started_time is not None
-    response: dict[str, Any] = render(
-        {
-            "task_token": signer.seal(_token(ns, state, info)),
-            "workflow_namespace": ns.name,
-            "workflow_type": {"name": row.workflow_type},
-            "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
-            "activity_type": {"name": info.activity_type},
-            "activity_id": info.activity_id,
-            "header": info.header,
-            "input": info.input,
-            "heartbeat_details": info.heartbeat_details,
-            "scheduled_time": format_time(info.scheduled_time),
-            "current_attempt_scheduled_time": format_time(info.attempt_scheduled_time),
-            "started_time": format_time(info.started_time),
-            "attempt": info.attempt,
-            "schedule_to_close_timeout": format_seconds(info.schedule_to_close_timeout),
-            "start_to_close_timeout": format_seconds(info.start_to_close_timeout),
-            "heartbeat_timeout": format_seconds(info.heartbeat_timeout),
-            "retry_policy": info.retry_policy,
-        }
-    )
-    return response
+    return {
+        "task_token": signer.seal(_token(ns, state, info)),
+        "workflow_namespace": ns.name,
+        "workflow_type": {"name": row.workflow_type},
+        "workflow_execution": {"workflow_id": row.workflow_id, "run_id": row.run_id},
+        "activity_type": {"name": info.activity_type},
+        "activity_id": info.activity_id,
+        "header": info.header,
+        "input": info.input,
+        "heartbeat_details": info.heartbeat_details,
+        "scheduled_time": format_time(info.scheduled_time),
+        "current_attempt_scheduled_time": format_time(info.attempt_scheduled_time),
+        "started_time": format_time(info.started_time),
+        "attempt": info.attempt,
+        "schedule_to_close_timeout": format_seconds(info.schedule_to_close_timeout),
+        "start_to_close_timeout": format_seconds(info.start_to_close_timeout),
+        "heartbeat_timeout": format_seconds(info.heartbeat_timeout),
+        "retry_policy": info.retry_policy,
+    }
 
 
 async def claim(
@@ -143,16 +142,20 @@ async def poll(
     task_queue: str,
     request: PollTaskQueueRequest | None,
     gone: asyncio.Event,
+    present: Present = render,
 ) -> dict[str, Any]:
     """PollActivityTaskQueue: wait for an attempt (up to the poll's window) and start it.
-    With none (the window ended first, or the poller is ``gone``), the window waited."""
+    With none (the window ended first, or the poller is ``gone``), the window waited.
+    The attempt is shown through ``present`` (REST renders json/plain payloads as
+    values; gRPC takes them as stored)."""
     claimed, window = await matching.poll(
         ctx, namespace, task_queue, request, TASK_TYPE, claim, gone
     )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     work.record_activity_task()
-    return claimed
+    shown: dict[str, Any] = present(claimed)
+    return shown
 
 
 def _payloads(value: Any) -> dict[str, Any] | None:

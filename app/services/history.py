@@ -150,6 +150,7 @@ async def first_page(
     row: RunRecord,
     task: list[int] | None = None,
     transient: Sequence[HistoryEvent] = (),
+    present: PresentEvent = render_event,
 ) -> tuple[list[dict[str, Any]], str]:
     """The first page of the run's history for a task handed to a worker, and the token
     of the next page ("" when it is all). With ``task`` ([scheduled event id, attempt])
@@ -157,8 +158,8 @@ async def first_page(
     events = await read_events(session, row, 1, MAX_PAGE_SIZE + 1)
     if len(events) > MAX_PAGE_SIZE:
         token = page_token(signer, ns, row, MAX_PAGE_SIZE + 1, task)
-        return [render_event(e) for e in events[:MAX_PAGE_SIZE]], token
-    return [render_event(e) for e in [*events, *transient]], ""
+        return [present(e) for e in events[:MAX_PAGE_SIZE]], token
+    return [present(e) for e in [*events, *transient]], ""
 
 
 async def get_page(

@@ -23,7 +23,7 @@ from app.db.tables import NamespaceRow, QueryRow, RunRecord
 from app.engine import command_values
 from app.engine import commands as engine_commands
 from app.engine import workflow_tasks as engine
-from app.engine.events import format_seconds, format_time
+from app.engine.events import HistoryEvent, format_seconds, format_time
 from app.engine.search_attributes import effective_types
 from app.engine.state import MutableState, Transition
 from app.errors import ApiError, ErrorCode, bad_request, permission_denied
@@ -49,10 +49,18 @@ from app.services.dependencies import (
     TaskStarting,
     WorkerPolling,
 )
+from app.services.descriptions import Present
 from app.services.notifier import Notifier
 from app.services.tokens import TaskKind, TaskToken, TokenSigner
 
 TOKEN_KIND = TaskKind.WORKFLOW
+
+
+def stored_event(event: HistoryEvent) -> dict[str, Any]:
+    """An event as stored (payloads whole); the use cases present the whole task."""
+    return event.to_json()
+
+
 TASK_TYPE = "workflow"
 
 
@@ -115,8 +123,8 @@ async def _response(
     task = state.workflow_task
     assert task is not None and task.started_time is not None
     marker = [task.scheduled_event_id, task.attempt]
-    rendered, next_token = await history.first_page(
-        session, signer, ns, row, marker, engine.transient_events(state)
+    events, next_token = await history.first_page(
+        session, signer, ns, row, marker, engine.transient_events(state), stored_event
     )
     return {
         "task_token": signer.seal(_token(ns, state)),
@@ -130,7 +138,7 @@ async def _response(
         ),
         "scheduled_time": format_time(task.scheduled_time),
         "started_time": format_time(task.started_time),
-        "history": rendered,
+        "history": events,
         "next_page_token": next_token,
         "workflow_execution_task_queue": {"name": row.task_queue, "kind": "NORMAL"},
         "workflow_task_timeout": format_seconds(task.start_to_close_timeout),
@@ -148,7 +156,9 @@ async def query_task(
     if row is None:
         return None
     state = executions.state_of(row)
-    rendered, next_token = await history.first_page(uow.session, signer, ns, row)
+    events, next_token = await history.first_page(
+        uow.session, signer, ns, row, present=stored_event
+    )
     return ClaimedTask(
         {
             "task_token": signer.seal(TaskToken.for_query(ns.id, query.id)),
@@ -157,9 +167,9 @@ async def query_task(
             "previous_started_event_id": state.previous_started_event_id,
             "started_event_id": 0,
             "attempt": 0,
-            "history": rendered,
+            "history": events,
             "next_page_token": next_token,
-            "query": render(query.query),
+            "query": query.query,
             "workflow_execution_task_queue": {"name": row.task_queue, "kind": "NORMAL"},
             "messages": [],
             "poll_window": format_seconds(window),
@@ -173,7 +183,7 @@ async def attach_queries(session: AsyncSession, ns: NamespaceRow, response: dict
     run_key = (ns.id, execution["workflow_id"], execution["run_id"])
     attached = await query_store.take_attached(session, run_key)
     if attached:
-        response["queries"] = {q.id: render(q.query) for q in attached}
+        response["queries"] = {q.id: q.query for q in attached}
 
 
 def authorize_commands(principal: Principal, commands: list[dict[str, Any]]) -> None:
@@ -299,16 +309,19 @@ async def poll(
     task_queue: str,
     request: PollTaskQueueRequest | None,
     gone: asyncio.Event,
+    present: Present = render,
 ) -> dict[str, Any]:
     """PollWorkflowTaskQueue: wait for a query or workflow task (up to the poll's window)
     and start it. With none (the window ended first, or the poller is ``gone``), the
-    window waited."""
+    window waited. The task is shown through ``present`` (REST renders json/plain
+    payloads as values; gRPC takes them as stored)."""
     claimed, window = await matching.poll(
         ctx, namespace, task_queue, request, TASK_TYPE, claim_for_poll, gone
     )
     if claimed is None:
         return {"poll_window": format_seconds(window)}
-    return claimed.response
+    shown: dict[str, Any] = present(claimed.response)
+    return shown
 
 
 async def _load_for_token(uow: UnitOfWork, token: TaskToken) -> RunRecord:
@@ -325,6 +338,7 @@ async def respond_completed(
     namespace: str,
     principal: Principal,
     request: RespondWorkflowTaskCompletedRequest,
+    present: Present = render,
 ) -> dict[str, Any]:
     """RespondWorkflowTaskCompleted: apply the task's commands and answer the queries it
     answered, in one transaction. A command with bad attributes fails the task (raised
@@ -347,7 +361,10 @@ async def respond_completed(
         raise outcome.failed
     for _ in outcome.activity_tasks:
         work.record_activity_task()
-    return {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
+    shown: dict[str, Any] = present(
+        {"workflow_task": outcome.new_task, "activity_tasks": outcome.activity_tasks}
+    )
+    return shown
 
 
 async def _complete(

@@ -40,6 +40,8 @@ WITHOUT_REST_TWIN: dict[str, str | None] = {
     "GetSearchAttributes": "ListSearchAttributes",
     # REST reads history forwards only.
     "GetWorkflowExecutionHistoryReverse": "GetWorkflowExecutionHistory",
+    # A worker leaving its queues: what a poller may do.
+    "ShutdownWorker": "PollWorkflowTaskQueue",
 }
 
 

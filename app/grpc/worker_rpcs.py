@@ -1,0 +1,289 @@
+"""The worker RPCs: the long polls for workflow and activity tasks and the answers to
+them, each a thin adapter over the service REST's worker routes call (the same
+permission and budgets). Tasks are taken with their payloads as stored, so the SDK gets
+the bytes it sent; a sticky poll is served from its normal queue with full history
+(stickiness is not implemented: every task carries the whole history)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import failed_cause_pb2, task_queue_pb2
+from temporalio.api.taskqueue.v1 import message_pb2 as task_queue_messages
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
+
+from app.context import AppContext
+from app.grpc.commands import (
+    commands_in,
+    failure_in,
+    payloads_or_none,
+    query_results_in,
+    result_type_name,
+    stored_failure,
+)
+from app.grpc.convert import from_json, to_json, token_in
+from app.grpc.door import Call
+from app.grpc.registry import WORKFLOW_SERVICE
+from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, _history
+from app.models.activities import (
+    RecordActivityTaskHeartbeatRequest,
+    RespondActivityTaskCanceledRequest,
+    RespondActivityTaskCompletedRequest,
+    RespondActivityTaskFailedRequest,
+)
+from app.models.queries import RespondQueryTaskCompletedRequest
+from app.models.worker import (
+    PollTaskQueueRequest,
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskFailedRequest,
+)
+from app.permissions import Permission
+from app.rate_limits.rules import Limit
+from app.services import activities, queries, workflow_tasks
+from app.services.descriptions import raw
+
+
+def _queue_name(queue: task_queue_messages.TaskQueue) -> str:
+    """The queue a poll takes from: a sticky queue's normal queue (sticky dispatch is
+    not implemented, so the worker gets the run's full history from the normal queue)."""
+    if queue.kind == task_queue_pb2.TASK_QUEUE_KIND_STICKY and queue.normal_name:
+        return str(queue.normal_name)
+    return str(queue.name)
+
+
+def _poll_request(call: Call, identity: str, rate: float | None = None) -> PollTaskQueueRequest:
+    """The poll as the services take it; its window ends before the caller's deadline
+    (the SDKs' is 70 s) and within the server's own window."""
+    left = call.seconds_left()
+    wait = None if left is None else timedelta(seconds=max(0.0, left - DEADLINE_MARGIN_SECONDS))
+    return PollTaskQueueRequest.model_validate(
+        {
+            "identity": identity,
+            "wait_timeout": wait,
+            "task_queue_metadata": None if rate is None else {"max_tasks_per_second": rate},
+        }
+    )
+
+
+async def _workflow_task(
+    ctx: AppContext, namespace: str, task: dict[str, Any]
+) -> wf.PollWorkflowTaskQueueResponse:
+    """A workflow task as the service gives it (stored shape) in protobuf."""
+    fields = dict(task)
+    token = fields.pop("task_token", "")
+    next_page = fields.pop("next_page_token", "")
+    events = fields.pop("history", [])
+    response = from_json(fields, wf.PollWorkflowTaskQueueResponse())
+    response.task_token = token.encode()
+    response.next_page_token = next_page.encode()
+    response.history.CopyFrom(await _history(ctx, namespace, events))
+    return response
+
+
+def _activity_task(task: dict[str, Any]) -> wf.PollActivityTaskQueueResponse:
+    fields = dict(task)
+    token = fields.pop("task_token", "")
+    response = from_json(fields, wf.PollActivityTaskQueueResponse())
+    response.task_token = token.encode()
+    return response
+
+
+@WORKFLOW_SERVICE.rpc(
+    "PollWorkflowTaskQueue",
+    Permission.WORKER_POLL,
+    Limit.TASK_QUEUE_OPERATIONS,
+    Limit.LONG_POLLS,
+    Limit.HISTORY_EVENTS,
+    task_queue_scoped=True,
+)
+async def poll_workflow_task_queue(
+    ctx: AppContext, request: wf.PollWorkflowTaskQueueRequest, call: Call
+) -> wf.PollWorkflowTaskQueueResponse:
+    """A workflow task (or a query task, with ``query`` set) with the run's full
+    history; an empty response when none came within the window."""
+    task = await workflow_tasks.poll(
+        ctx,
+        request.namespace,
+        _queue_name(request.task_queue),
+        _poll_request(call, request.identity),
+        asyncio.Event(),
+        raw,
+    )
+    if not task.get("task_token"):
+        return wf.PollWorkflowTaskQueueResponse()
+    return await _workflow_task(ctx, request.namespace, task)
+
+
+@WORKFLOW_SERVICE.rpc(
+    "PollActivityTaskQueue",
+    Permission.WORKER_POLL,
+    Limit.TASK_QUEUE_OPERATIONS,
+    Limit.LONG_POLLS,
+    Limit.ACTIVITY_EXECUTIONS,
+    task_queue_scoped=True,
+)
+async def poll_activity_task_queue(
+    ctx: AppContext, request: wf.PollActivityTaskQueueRequest, call: Call
+) -> wf.PollActivityTaskQueueResponse:
+    metadata = request.task_queue_metadata
+    rate = (
+        metadata.max_tasks_per_second.value if metadata.HasField("max_tasks_per_second") else None
+    )
+    task = await activities.poll(
+        ctx,
+        request.namespace,
+        _queue_name(request.task_queue),
+        _poll_request(call, request.identity, rate),
+        asyncio.Event(),
+        raw,
+    )
+    if not task.get("task_token"):
+        return wf.PollActivityTaskQueueResponse()
+    return _activity_task(task)
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondWorkflowTaskCompleted",
+    Permission.WORKER_RESPOND,
+    Limit.HISTORY_EVENTS,
+    Limit.ACTIVITY_EXECUTIONS,
+)
+async def respond_workflow_task_completed(
+    ctx: AppContext, request: wf.RespondWorkflowTaskCompletedRequest, call: Call
+) -> wf.RespondWorkflowTaskCompletedResponse:
+    """The commands applied (a command with bad attributes, or one the gateway does not
+    serve, fails the task with its cause: the SDK gets INVALID_ARGUMENT and the next
+    attempt). ``sticky_attributes`` are ignored (every task carries the full history)
+    and no new task is returned inline (``return_new_workflow_task``): the worker polls
+    for it. Activities asked for eagerly on the run's own queue come back in
+    ``activity_tasks``."""
+    metadata = to_json(request.sdk_metadata) if request.HasField("sdk_metadata") else None
+    body = RespondWorkflowTaskCompletedRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "commands": commands_in(request.commands),
+            "identity": request.identity,
+            "force_create_new_workflow_task": request.force_create_new_workflow_task,
+            "binary_checksum": request.binary_checksum,
+            "sdk_metadata": metadata or None,
+            "query_results": query_results_in(request.query_results),
+        }
+    )
+    answer = await workflow_tasks.respond_completed(
+        ctx, request.namespace, call.principal, body, raw
+    )
+    return wf.RespondWorkflowTaskCompletedResponse(
+        activity_tasks=[_activity_task(task) for task in answer["activity_tasks"]]
+    )
+
+
+@WORKFLOW_SERVICE.rpc("RespondWorkflowTaskFailed", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS)
+async def respond_workflow_task_failed(
+    ctx: AppContext, request: wf.RespondWorkflowTaskFailedRequest, call: Call
+) -> wf.RespondWorkflowTaskFailedResponse:
+    body = RespondWorkflowTaskFailedRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "cause": failed_cause_pb2.WorkflowTaskFailedCause.Name(request.cause)
+            if request.cause
+            else None,
+            "failure": failure_in(request.failure) if request.HasField("failure") else None,
+            "identity": request.identity,
+            "binary_checksum": request.binary_checksum,
+        }
+    )
+    await workflow_tasks.respond_failed(ctx, request.namespace, body)
+    return wf.RespondWorkflowTaskFailedResponse()
+
+
+@WORKFLOW_SERVICE.rpc("RespondQueryTaskCompleted", Permission.WORKER_RESPOND)
+async def respond_query_task_completed(
+    ctx: AppContext, request: wf.RespondQueryTaskCompletedRequest, call: Call
+) -> wf.RespondQueryTaskCompletedResponse:
+    body = RespondQueryTaskCompletedRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "completed_type": result_type_name(request.completed_type),
+            "query_result": payloads_or_none(request.query_result),
+            "error_message": request.error_message,
+            "failure": stored_failure(request.failure) if request.HasField("failure") else None,
+        }
+    )
+    await queries.respond_query_task_completed(ctx, request.namespace, body)
+    return wf.RespondQueryTaskCompletedResponse()
+
+
+@WORKFLOW_SERVICE.rpc("RecordActivityTaskHeartbeat", Permission.WORKER_HEARTBEAT, Limit.HEARTBEATS)
+async def record_activity_task_heartbeat(
+    ctx: AppContext, request: wf.RecordActivityTaskHeartbeatRequest, call: Call
+) -> wf.RecordActivityTaskHeartbeatResponse:
+    body = RecordActivityTaskHeartbeatRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "identity": request.identity,
+            "details": payloads_or_none(request.details),
+        }
+    )
+    cancel_requested = await activities.record_heartbeat(ctx, request.namespace, body)
+    return wf.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel_requested)
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondActivityTaskCompleted", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS
+)
+async def respond_activity_task_completed(
+    ctx: AppContext, request: wf.RespondActivityTaskCompletedRequest, call: Call
+) -> wf.RespondActivityTaskCompletedResponse:
+    body = RespondActivityTaskCompletedRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "identity": request.identity,
+            "result": payloads_or_none(request.result),
+        }
+    )
+    await activities.respond_completed(ctx, request.namespace, body)
+    return wf.RespondActivityTaskCompletedResponse()
+
+
+@WORKFLOW_SERVICE.rpc("RespondActivityTaskFailed", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS)
+async def respond_activity_task_failed(
+    ctx: AppContext, request: wf.RespondActivityTaskFailedRequest, call: Call
+) -> wf.RespondActivityTaskFailedResponse:
+    body = RespondActivityTaskFailedRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "identity": request.identity,
+            "failure": failure_in(request.failure),
+            "last_heartbeat_details": payloads_or_none(request.last_heartbeat_details),
+        }
+    )
+    await activities.respond_failed(ctx, request.namespace, body)
+    return wf.RespondActivityTaskFailedResponse()
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondActivityTaskCanceled", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS
+)
+async def respond_activity_task_canceled(
+    ctx: AppContext, request: wf.RespondActivityTaskCanceledRequest, call: Call
+) -> wf.RespondActivityTaskCanceledResponse:
+    body = RespondActivityTaskCanceledRequest.model_validate(
+        {
+            "task_token": token_in(request.task_token),
+            "identity": request.identity,
+            "details": payloads_or_none(request.details),
+        }
+    )
+    await activities.respond_canceled(ctx, request.namespace, body)
+    return wf.RespondActivityTaskCanceledResponse()
+
+
+@WORKFLOW_SERVICE.rpc("ShutdownWorker", Permission.WORKER_POLL)
+async def shutdown_worker(
+    ctx: AppContext, request: wf.ShutdownWorkerRequest, call: Call
+) -> wf.ShutdownWorkerResponse:
+    """Accepted; nothing to release while sticky queues are not implemented (the
+    worker's polls in flight are cancelled by the SDK itself)."""
+    return wf.ShutdownWorkerResponse()

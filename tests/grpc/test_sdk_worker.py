@@ -1,0 +1,176 @@
+"""The official Python SDK's Worker runs workflows and activities against the gateway's
+gRPC door (with the SDK's Client), and every history it produced replays with the same
+workflow code without a nondeterminism error. Time is the server's ManualClock: timers
+and retry backoffs fire when a test moves it and runs the timer loop, never by sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
+
+from app.services.timers import TimerProcessor
+from tests.grpc.conftest import GrpcGateway
+
+QUEUE = "sdk-worker"
+T = TypeVar("T")
+# How long a test waits for the worker to reach a state: generous, as it only bounds a
+# failure; a passing test takes milliseconds per step.
+WAIT_SECONDS = 20.0
+
+
+@activity.defn
+async def greet(name: str) -> str:
+    return f"hello {name}"
+
+
+class Flaky:
+    """An activity that fails its first attempt and succeeds on the second."""
+
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+
+    @activity.defn(name="flaky")
+    async def run(self, value: int) -> int:
+        self.attempts.append(activity.info().attempt)
+        if activity.info().attempt == 1:
+            raise ApplicationError("not yet")
+        return value * 2
+
+
+@workflow.defn
+class GreetWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            greet, name, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+@workflow.defn
+class SignalQueryWorkflow:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: "done" in self.items)
+        return self.items
+
+    @workflow.signal
+    def add(self, item: str) -> None:
+        self.items.append(item)
+
+    @workflow.query
+    def count(self) -> int:
+        return len(self.items)
+
+
+@workflow.defn
+class SleepWorkflow:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        await workflow.sleep(seconds)
+        return "woke"
+
+
+@workflow.defn
+class RetryWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        result: int = await workflow.execute_activity(
+            "flaky",
+            value,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5)),
+        )
+        return result
+
+
+WORKFLOWS = [GreetWorkflow, SignalQueryWorkflow, SleepWorkflow, RetryWorkflow]
+
+
+@asynccontextmanager
+async def running_worker(client: Client, *activities: Callable[..., Any]) -> AsyncIterator[Worker]:
+    worker = Worker(
+        client,
+        task_queue=QUEUE,
+        workflows=WORKFLOWS,
+        activities=list(activities) or [greet],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    async with worker:
+        yield worker
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]]) -> T:
+    """Poll ``check`` (real time, briefly) until it gives a value."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while True:
+        value = await check()
+        if value is not None:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+async def fire_timers(gateway: GrpcGateway, seconds: float) -> None:
+    gateway.clock.advance(seconds)
+    loop = gateway.app.state.ctx.loops[0]
+    assert isinstance(loop, TimerProcessor)
+    await loop.run_once()
+
+
+async def event_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    from temporalio.api.enums.v1 import EventType
+
+    return [
+        EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+        async for e in handle.fetch_history_events()
+    ]
+
+
+async def replays(client: Client, handle: WorkflowHandle[Any, Any]) -> None:
+    """The run's history replays with the same workflow code: no nondeterminism."""
+    history = await handle.fetch_history()
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=UnsandboxedWorkflowRunner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_a_workflow_runs_an_activity_and_returns_its_result(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            GreetWorkflow.run, "world", id=_id("greet"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "hello world"
+    assert await event_types(handle) == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED",
+        "ACTIVITY_TASK_SCHEDULED",
+        "ACTIVITY_TASK_STARTED",
+        "ACTIVITY_TASK_COMPLETED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED",
+        "WORKFLOW_EXECUTION_COMPLETED",
+    ]
+    await replays(client, handle)
