@@ -174,3 +174,67 @@ async def test_a_workflow_runs_an_activity_and_returns_its_result(
         "WORKFLOW_EXECUTION_COMPLETED",
     ]
     await replays(client, handle)
+
+
+async def test_a_signal_then_a_query(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            SignalQueryWorkflow.run, id=_id("signalled"), task_queue=QUEUE
+        )
+        await handle.signal(SignalQueryWorkflow.add, "book")
+
+        async def counted() -> int | None:
+            count: int = await handle.query(SignalQueryWorkflow.count)
+            return count if count == 1 else None
+
+        assert await eventually(counted) == 1
+        await handle.signal(SignalQueryWorkflow.add, "done")
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == ["book", "done"]
+        # A query of the closed run is answered by the worker from its full history.
+        assert await handle.query(SignalQueryWorkflow.count) == 2
+    assert (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED") == 2
+    await replays(client, handle)
+
+
+async def test_a_timer_fires_on_the_servers_clock(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            SleepWorkflow.run, 30.0, id=_id("sleeper"), task_queue=QUEUE
+        )
+
+        async def timer_started() -> bool | None:
+            return True if "TIMER_STARTED" in await event_types(handle) else None
+
+        await eventually(timer_started)
+        await fire_timers(grpc_gateway, 29)
+        assert "TIMER_FIRED" not in await event_types(handle)
+        await fire_timers(grpc_gateway, 1)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "woke"
+    types = await event_types(handle)
+    assert types[types.index("TIMER_STARTED") + 1] == "TIMER_FIRED"
+    await replays(client, handle)
+
+
+async def test_an_activity_fails_then_succeeds_on_its_retry(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    flaky = Flaky()
+    async with running_worker(client, flaky.run):
+        handle = await client.start_workflow(
+            RetryWorkflow.run, 21, id=_id("retried"), task_queue=QUEUE
+        )
+
+        async def failed_once() -> bool | None:
+            return True if flaky.attempts == [1] else None
+
+        await eventually(failed_once)
+        # The retry waits out its backoff (5 s) on the server's clock.
+        await fire_timers(grpc_gateway, 5)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == 42
+    assert flaky.attempts == [1, 2]
+    types = await event_types(handle)
+    # Retries are invisible in history: one scheduled, one started (attempt 2), completed.
+    assert types.count("ACTIVITY_TASK_SCHEDULED") == 1
+    assert "ACTIVITY_TASK_COMPLETED" in types
+    await replays(client, handle)
