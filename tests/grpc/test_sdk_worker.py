@@ -96,7 +96,38 @@ class RetryWorkflow:
         return result
 
 
-WORKFLOWS = [GreetWorkflow, SignalQueryWorkflow, SleepWorkflow, RetryWorkflow]
+@workflow.defn
+class LocalWorkflow:
+    """A local activity (a RECORD_MARKER command) behind a patch marker."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        if workflow.patched("greet-locally"):
+            result: str = await workflow.execute_local_activity(
+                greet, name, start_to_close_timeout=timedelta(seconds=30)
+            )
+            return result
+        return "unpatched"
+
+
+@workflow.defn
+class ParentWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        result: str = await workflow.execute_child_workflow(
+            GreetWorkflow.run, name, id=f"{workflow.info().workflow_id}-child"
+        )
+        return f"child said {result}"
+
+
+WORKFLOWS = [
+    GreetWorkflow,
+    SignalQueryWorkflow,
+    SleepWorkflow,
+    RetryWorkflow,
+    LocalWorkflow,
+    ParentWorkflow,
+]
 
 
 @asynccontextmanager
@@ -226,7 +257,9 @@ async def test_an_activity_fails_then_succeeds_on_its_retry(grpc_gateway: GrpcGa
         )
 
         async def failed_once() -> bool | None:
-            return True if flaky.attempts == [1] else None
+            # The server has the failure: the activity waits for its second attempt.
+            pending = (await handle.describe()).raw_description.pending_activities
+            return True if pending and pending[0].attempt == 2 else None
 
         await eventually(failed_once)
         # The retry waits out its backoff (5 s) on the server's clock.
@@ -238,3 +271,34 @@ async def test_an_activity_fails_then_succeeds_on_its_retry(grpc_gateway: GrpcGa
     assert types.count("ACTIVITY_TASK_SCHEDULED") == 1
     assert "ACTIVITY_TASK_COMPLETED" in types
     await replays(client, handle)
+
+
+async def test_a_local_activity_behind_a_patch(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            LocalWorkflow.run, "there", id=_id("local"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "hello there"
+    types = await event_types(handle)
+    assert types.count("MARKER_RECORDED") == 2  # the patch, then the local activity
+    assert "ACTIVITY_TASK_SCHEDULED" not in types
+    await replays(client, handle)
+
+
+async def test_a_child_workflow(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            ParentWorkflow.run, "kid", id=_id("parent"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "child said hello kid"
+        child = client.get_workflow_handle(f"{handle.id}-child")
+        assert await child.result() == "hello kid"
+    types = await event_types(handle)
+    assert types.index("START_CHILD_WORKFLOW_EXECUTION_INITIATED") < types.index(
+        "CHILD_WORKFLOW_EXECUTION_STARTED"
+    )
+    assert "CHILD_WORKFLOW_EXECUTION_COMPLETED" in types
+    await replays(client, handle)
+    await replays(client, child)
