@@ -1,0 +1,170 @@
+"""The worker RPCs at the protocol level, as sdk-core sees them: what a poll response
+carries (grpc-compat §2.1), a sticky poll served from its normal queue, payload bytes
+verbatim both ways, and a completion whose command the gateway refuses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.api.command.v1 import (
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowType
+from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueRequest,
+    PollWorkflowTaskQueueResponse,
+    RespondWorkflowTaskCompletedRequest,
+    ShutdownWorkerRequest,
+    StartWorkflowExecutionRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from tests.grpc.conftest import GrpcGateway
+
+QUEUE = "raw-worker"
+# Bytes no JSON decoder would take: they must come back exactly.
+OPAQUE = Payload(metadata={"encoding": b"binary/encrypted", "key-id": b"k1"}, data=b"\x00\xff\x10")
+
+
+async def _poll(client: Client, sticky: bool = False) -> PollWorkflowTaskQueueResponse:
+    queue = (
+        TaskQueue(
+            name="host-1-sticky", kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY, normal_name=QUEUE
+        )
+        if sticky
+        else TaskQueue(name=QUEUE, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
+    )
+    request = PollWorkflowTaskQueueRequest(namespace="default", task_queue=queue, identity="raw")
+    return await asyncio.wait_for(
+        client.workflow_service.poll_workflow_task_queue(request, timeout=None), 10
+    )
+
+
+async def _complete(client: Client, task: PollWorkflowTaskQueueResponse, *commands: Command) -> Any:
+    return await client.workflow_service.respond_workflow_task_completed(
+        RespondWorkflowTaskCompletedRequest(
+            namespace="default", task_token=task.task_token, commands=list(commands)
+        )
+    )
+
+
+@pytest.mark.parametrize("sticky", [False, True], ids=["normal", "sticky"])
+async def test_a_poll_response_carries_what_core_requires(
+    grpc_gateway: GrpcGateway, sticky: bool
+) -> None:
+    client = await grpc_gateway.client()
+    await client.start_workflow("Raw", id="raw", task_queue=QUEUE)
+    task = await _poll(client, sticky)
+    assert task.task_token
+    assert task.workflow_execution_task_queue.name == QUEUE
+    assert task.workflow_execution.workflow_id == "raw"
+    assert task.workflow_type.name == "Raw"
+    events = task.history.events
+    assert [e.event_type for e in events] == [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    ]
+    assert all(e.HasField("event_time") for e in events)
+    assert task.started_event_id == 3
+    assert task.attempt == 1
+    assert task.HasField("scheduled_time") and task.HasField("started_time")
+    assert not task.HasField("query") and not task.queries
+
+
+async def test_payload_bytes_come_back_verbatim(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    await client.workflow_service.start_workflow_execution(
+        StartWorkflowExecutionRequest(
+            namespace="default",
+            workflow_id="opaque",
+            workflow_type=WorkflowType(name="Raw"),
+            task_queue=TaskQueue(name=QUEUE),
+            input=Payloads(payloads=[OPAQUE]),
+            request_id="r1",
+        )
+    )
+    task = await _poll(client)
+    started = task.history.events[0].workflow_execution_started_event_attributes
+    assert list(started.input.payloads) == [OPAQUE]
+    result = Payloads(payloads=[OPAQUE, Payload(metadata={"encoding": b"binary/null"})])
+    await _complete(
+        client,
+        task,
+        Command(
+            command_type=CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+            complete_workflow_execution_command_attributes=CompleteWorkflowExecutionCommandAttributes(
+                result=result
+            ),
+        ),
+    )
+    history = await client.get_workflow_handle("opaque").fetch_history()
+    closed = history.events[-1].workflow_execution_completed_event_attributes
+    assert closed.result == result
+
+
+async def test_a_command_with_bad_attributes_fails_the_task_with_its_cause(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    client = await grpc_gateway.client()
+    await client.start_workflow("Raw", id="bad-timer", task_queue=QUEUE)
+    task = await _poll(client)
+    with pytest.raises(RPCError) as refused:
+        await _complete(
+            client,
+            task,
+            Command(
+                command_type=CommandType.COMMAND_TYPE_START_TIMER,
+                start_timer_command_attributes=StartTimerCommandAttributes(),  # no timer id
+            ),
+        )
+    assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert "BAD_START_TIMER_ATTRIBUTES" in refused.value.message
+    # The next attempt is scheduled at once, with the failure in its history.
+    again = await _poll(client)
+    assert again.attempt == 2
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED in [e.event_type for e in again.history.events]
+
+
+async def test_an_unsupported_command_is_refused_without_touching_the_run(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """As Temporal answers an unknown command type: INVALID_ARGUMENT, the task left to
+    its start-to-close timeout (then attempt 2), never an INTERNAL the SDK would retry."""
+    client = await grpc_gateway.client()
+    await client.start_workflow("Raw", id="nexus", task_queue=QUEUE)
+    task = await _poll(client)
+    with pytest.raises(RPCError) as refused:
+        await _complete(
+            client, task, Command(command_type=CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)
+        )
+    assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert "SCHEDULE_NEXUS_OPERATION" in refused.value.message
+
+
+async def test_shutdown_worker_is_accepted(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    await client.workflow_service.shutdown_worker(
+        ShutdownWorkerRequest(namespace="default", sticky_task_queue="host-1-sticky", identity="w")
+    )
+
+
+async def test_a_poll_ends_empty_before_the_callers_deadline(grpc_gateway: GrpcGateway) -> None:
+    """Its window is the deadline less a margin: with a 1 s deadline it answers at once,
+    empty (sdk-core's 70 s deadline leaves the server's whole window)."""
+    client = await grpc_gateway.client()
+    request = PollWorkflowTaskQueueRequest(
+        namespace="default", task_queue=TaskQueue(name=QUEUE), identity="raw"
+    )
+    answer = await client.workflow_service.poll_workflow_task_queue(
+        request, timeout=timedelta(seconds=1)
+    )
+    assert answer == PollWorkflowTaskQueueResponse()
