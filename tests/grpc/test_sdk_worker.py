@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from app.services.timers import TimerProcessor
@@ -120,7 +120,87 @@ class ParentWorkflow:
         return f"child said {result}"
 
 
+@activity.defn
+async def remember() -> str:
+    """Heartbeats its progress and fails its first attempt; the second attempt starts
+    from the details the first one left."""
+    info = activity.info()
+    if info.attempt == 1:
+        activity.heartbeat("halfway")
+        raise ApplicationError("crashed halfway")
+    return f"resumed from {info.heartbeat_details[0]}"
+
+
+@activity.defn
+async def endless() -> str:
+    """Heartbeats until the workflow asks it to stop: the cancellation arrives on a
+    heartbeat's answer and is raised here as CancelledError, which the SDK reports."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(0.05)
+
+
+@workflow.defn
+class HeartbeatWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        result: str = await workflow.execute_activity(
+            remember,
+            start_to_close_timeout=timedelta(seconds=30),
+            heartbeat_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),
+        )
+        return result
+
+
+@workflow.defn
+class CancelActivityWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_activity(
+            endless,
+            start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=1),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: self.stop)
+        handle.cancel()
+        try:
+            await handle
+        except ActivityError as error:
+            assert isinstance(error.cause, CancelledError)
+            return "activity cancelled"
+        return "activity finished"
+
+    def __init__(self) -> None:
+        self.stop = False
+
+    @workflow.signal
+    def halt(self) -> None:
+        self.stop = True
+
+
+@workflow.defn
+class CountdownWorkflow:
+    @workflow.run
+    async def run(self, left: int) -> str:
+        if left:
+            workflow.continue_as_new(left - 1)
+        return "liftoff"
+
+
+@workflow.defn
+class FailingWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        raise ApplicationError("no luck", {"why": "bad"}, type="Unlucky", non_retryable=True)
+
+
 WORKFLOWS = [
+    HeartbeatWorkflow,
+    CancelActivityWorkflow,
+    CountdownWorkflow,
+    FailingWorkflow,
     GreetWorkflow,
     SignalQueryWorkflow,
     SleepWorkflow,
@@ -302,3 +382,96 @@ async def test_a_child_workflow(grpc_gateway: GrpcGateway) -> None:
     assert "CHILD_WORKFLOW_EXECUTION_COMPLETED" in types
     await replays(client, handle)
     await replays(client, child)
+
+
+async def test_heartbeat_details_reach_the_next_attempt(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client, remember):
+        handle = await client.start_workflow(
+            HeartbeatWorkflow.run, id=_id("heartbeat"), task_queue=QUEUE
+        )
+
+        async def failed_once() -> bool | None:
+            pending = (await handle.describe()).raw_description.pending_activities
+            return True if pending and pending[0].attempt == 2 else None
+
+        await eventually(failed_once)
+        await fire_timers(grpc_gateway, 1)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "resumed from halfway"
+    await replays(client, handle)
+
+
+async def test_a_cancellation_reaches_the_activity_through_its_heartbeat(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client, endless):
+        handle = await client.start_workflow(
+            CancelActivityWorkflow.run, id=_id("cancel-activity"), task_queue=QUEUE
+        )
+
+        async def activity_running() -> bool | None:
+            pending = (await handle.describe()).raw_description.pending_activities
+            return True if any(p.HasField("last_started_time") for p in pending) else None
+
+        await eventually(activity_running)
+        await handle.signal(CancelActivityWorkflow.halt)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "activity cancelled"
+    types = await event_types(handle)
+    assert "ACTIVITY_TASK_CANCEL_REQUESTED" in types
+    assert "ACTIVITY_TASK_CANCELED" in types
+    await replays(client, handle)
+
+
+async def test_continue_as_new(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            CountdownWorkflow.run, 2, id=_id("countdown"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "liftoff"
+        first = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+        assert (await event_types(first))[-1] == "WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    await replays(client, first)
+    await replays(client, client.get_workflow_handle(handle.id))
+
+
+async def test_a_workflow_failure_is_the_sdks_typed_error(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            FailingWorkflow.run, id=_id("failing"), task_queue=QUEUE
+        )
+        try:
+            await asyncio.wait_for(handle.result(), WAIT_SECONDS)
+        except WorkflowFailureError as failed:
+            cause = failed.cause
+            assert isinstance(cause, ApplicationError)
+            assert (cause.type, cause.message, cause.non_retryable) == ("Unlucky", "no luck", True)
+            assert cause.details == ({"why": "bad"},)
+        else:
+            raise AssertionError("the workflow did not fail")
+    await replays(client, handle)
+
+
+async def test_a_workflow_cancelled_by_its_client(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            SleepWorkflow.run, 3600.0, id=_id("cancelled"), task_queue=QUEUE
+        )
+
+        async def timer_started() -> bool | None:
+            return True if "TIMER_STARTED" in await event_types(handle) else None
+
+        await eventually(timer_started)
+        await handle.cancel()
+        try:
+            await asyncio.wait_for(handle.result(), WAIT_SECONDS)
+        except WorkflowFailureError as failed:
+            assert isinstance(failed.cause, CancelledError)
+        else:
+            raise AssertionError("the workflow was not cancelled")
+    types = await event_types(handle)
+    assert types[-1] == "WORKFLOW_EXECUTION_CANCELED"
+    await replays(client, handle)
