@@ -196,7 +196,24 @@ class FailingWorkflow:
         raise ApplicationError("no luck", {"why": "bad"}, type="Unlucky", non_retryable=True)
 
 
+class Glitch:
+    """Whether BuggyWorkflow's next task fails (a bug fixed after its first attempt)."""
+
+    armed = True
+
+
+@workflow.defn
+class BuggyWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        if Glitch.armed:
+            Glitch.armed = False
+            raise RuntimeError("a bug in the workflow code")  # fails the task, not the run
+        return "recovered"
+
+
 WORKFLOWS = [
+    BuggyWorkflow,
     HeartbeatWorkflow,
     CancelActivityWorkflow,
     CountdownWorkflow,
@@ -474,4 +491,18 @@ async def test_a_workflow_cancelled_by_its_client(grpc_gateway: GrpcGateway) -> 
             raise AssertionError("the workflow was not cancelled")
     types = await event_types(handle)
     assert types[-1] == "WORKFLOW_EXECUTION_CANCELED"
+    await replays(client, handle)
+
+
+async def test_a_failed_workflow_task_is_retried(grpc_gateway: GrpcGateway) -> None:
+    """The SDK reports the first attempt's failure (RespondWorkflowTaskFailed); the next
+    attempt is scheduled at once and succeeds; the failure is in history once."""
+    Glitch.armed = True
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(BuggyWorkflow.run, id=_id("buggy"), task_queue=QUEUE)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "recovered"
+    types = await event_types(handle)
+    assert types.count("WORKFLOW_TASK_FAILED") == 1
+    assert types[-1] == "WORKFLOW_EXECUTION_COMPLETED"
     await replays(client, handle)
