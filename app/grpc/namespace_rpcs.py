@@ -25,9 +25,13 @@ from app.services import namespace_operations as service
 
 # What the gateway does as Temporal does, so an SDK may rely on it; everything else is
 # false (sdk-core reads build_id_based_versioning and sdk_metadata; see the reference).
+# sdk_metadata binds the server to copy a completion's sdk_metadata into its
+# WorkflowTaskCompleted event, which the engine does: sdk-core then records its internal
+# flags there and reads them back on replay.
 CAPABILITIES = wf.GetSystemInfoResponse.Capabilities(
     upsert_memo=True,
     count_group_by_execution_status=True,
+    sdk_metadata=True,
 )
 
 

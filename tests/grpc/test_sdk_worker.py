@@ -301,6 +301,11 @@ async def test_a_workflow_runs_an_activity_and_returns_its_result(
         "WORKFLOW_TASK_COMPLETED",
         "WORKFLOW_EXECUTION_COMPLETED",
     ]
+    # The server advertises sdk_metadata: the SDK's flags are kept in history for replay.
+    history = await handle.fetch_history()
+    completed = history.events[3].workflow_task_completed_event_attributes
+    assert completed.sdk_metadata.core_used_flags
+    assert completed.sdk_metadata.sdk_name == "temporal-python"
     await replays(client, handle)
 
 
