@@ -10,11 +10,13 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import message_pb2 as common
 from temporalio.api.enums.v1 import failed_cause_pb2, task_queue_pb2
 from temporalio.api.taskqueue.v1 import message_pb2 as task_queue_messages
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app.context import AppContext
+from app.errors import bad_request
 from app.grpc.commands import (
     commands_in,
     failure_in,
@@ -26,7 +28,7 @@ from app.grpc.commands import (
 from app.grpc.convert import from_json, to_json, token_in
 from app.grpc.door import Call
 from app.grpc.registry import WORKFLOW_SERVICE
-from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, _history
+from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, _checked, _history
 from app.models.activities import (
     RecordActivityTaskHeartbeatRequest,
     RespondActivityTaskCanceledRequest,
@@ -287,3 +289,81 @@ async def shutdown_worker(
     """Accepted; nothing to release while sticky queues are not implemented (the
     worker's polls in flight are cancelled by the SDK itself)."""
     return wf.ShutdownWorkerResponse()
+
+
+def _ref(request: Any) -> activities.ActivityRef:
+    """The activity a ``…ById`` request names (its run checked as REST checks ids in a
+    path; an empty run id is the current run)."""
+    execution = _checked(
+        common.WorkflowExecution(workflow_id=request.workflow_id, run_id=request.run_id)
+    )
+    if not request.activity_id:
+        raise bad_request("activity_id", "activity_id is required")
+    return activities.ActivityRef(execution.workflow_id, execution.run_id, request.activity_id)
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RecordActivityTaskHeartbeatById", Permission.WORKER_HEARTBEAT, Limit.HEARTBEATS
+)
+async def record_activity_task_heartbeat_by_id(
+    ctx: AppContext, request: wf.RecordActivityTaskHeartbeatByIdRequest, call: Call
+) -> wf.RecordActivityTaskHeartbeatByIdResponse:
+    body = RecordActivityTaskHeartbeatRequest.model_validate(
+        {
+            "task_token": "",
+            "identity": request.identity,
+            "details": payloads_or_none(request.details),
+        }
+    )
+    cancel_requested = await activities.record_heartbeat(
+        ctx, request.namespace, body, _ref(request)
+    )
+    return wf.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel_requested)
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondActivityTaskCompletedById", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS
+)
+async def respond_activity_task_completed_by_id(
+    ctx: AppContext, request: wf.RespondActivityTaskCompletedByIdRequest, call: Call
+) -> wf.RespondActivityTaskCompletedByIdResponse:
+    body = RespondActivityTaskCompletedRequest.model_validate(
+        {"task_token": "", "identity": request.identity, "result": payloads_or_none(request.result)}
+    )
+    await activities.respond_completed(ctx, request.namespace, body, _ref(request))
+    return wf.RespondActivityTaskCompletedByIdResponse()
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondActivityTaskFailedById", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS
+)
+async def respond_activity_task_failed_by_id(
+    ctx: AppContext, request: wf.RespondActivityTaskFailedByIdRequest, call: Call
+) -> wf.RespondActivityTaskFailedByIdResponse:
+    body = RespondActivityTaskFailedRequest.model_validate(
+        {
+            "task_token": "",
+            "identity": request.identity,
+            "failure": failure_in(request.failure),
+            "last_heartbeat_details": payloads_or_none(request.last_heartbeat_details),
+        }
+    )
+    await activities.respond_failed(ctx, request.namespace, body, _ref(request))
+    return wf.RespondActivityTaskFailedByIdResponse()
+
+
+@WORKFLOW_SERVICE.rpc(
+    "RespondActivityTaskCanceledById", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS
+)
+async def respond_activity_task_canceled_by_id(
+    ctx: AppContext, request: wf.RespondActivityTaskCanceledByIdRequest, call: Call
+) -> wf.RespondActivityTaskCanceledByIdResponse:
+    body = RespondActivityTaskCanceledRequest.model_validate(
+        {
+            "task_token": "",
+            "identity": request.identity,
+            "details": payloads_or_none(request.details),
+        }
+    )
+    await activities.respond_canceled(ctx, request.namespace, body, _ref(request))
+    return wf.RespondActivityTaskCanceledByIdResponse()

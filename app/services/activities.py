@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -162,29 +163,52 @@ def _payloads(value: Any) -> dict[str, Any] | None:
     return encode_payloads(value) if value is not None else None
 
 
+@dataclass(frozen=True)
+class ActivityRef:
+    """An activity named by its ids instead of a task token (the ``…ById`` RPCs, for
+    an activity completed asynchronously): its run (the current one when ``run_id`` is
+    empty) and its activity id; the answer is for its current attempt."""
+
+    workflow_id: str
+    run_id: str
+    activity_id: str
+
+
 async def _apply(
     ctx: Answering,
     namespace: str,
     request: ActivityTaskRequest,
     change: Change,
+    ref: ActivityRef | None = None,
 ) -> None:
-    """In one transaction: load the run the request's token names and apply one change
-    to its activity attempt."""
+    """In one transaction: load the run the request's token (or ``ref``) names and
+    apply one change to its activity attempt."""
 
     async def apply(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        token = ctx.signer.open(request.task_token, TOKEN_KIND, ns.id)
-        row = await executions.find(
-            uow.session, ns.id, token.workflow_id, token.run_id, for_update=True
-        )
-        if row is None:
-            raise activity_not_found()
-        state = executions.state_of(row)
+        if ref is None:
+            token = ctx.signer.open(request.task_token, TOKEN_KIND, ns.id)
+            row = await executions.find(
+                uow.session, ns.id, token.workflow_id, token.run_id, for_update=True
+            )
+            if row is None:
+                raise activity_not_found()
+            state = executions.state_of(row)
+            scheduled_event_id, attempt = token.scheduled_event_id, token.attempt
+        else:
+            row = await executions.load(
+                uow.session, ns.id, ref.workflow_id, ref.run_id, for_update=True
+            )
+            state = executions.state_of(row)
+            info = engine.by_activity_id(state, ref.activity_id)
+            if info is None:
+                raise activity_not_found()
+            scheduled_event_id, attempt = info.scheduled_event_id, info.attempt
         now = ctx.clock.now()
         try:
-            transition = change(state, token.scheduled_event_id, token.attempt, now)
+            transition = change(state, scheduled_event_id, attempt, now)
         except engine.StaleActivityTask:
-            raise _stale(state, token.scheduled_event_id, token.attempt) from None
+            raise _stale(state, scheduled_event_id, attempt) from None
         except engine.CancelNotRequested:
             raise ApiError(
                 ErrorCode.FAILED_PRECONDITION,
@@ -200,6 +224,7 @@ async def record_heartbeat(
     ctx: Answering,
     namespace: str,
     request: RecordActivityTaskHeartbeatRequest,
+    ref: ActivityRef | None = None,
 ) -> bool:
     """RecordActivityTaskHeartbeat: keep the details for the next attempt and reset the
     heartbeat timeout. Whether the workflow asked to cancel the activity."""
@@ -211,7 +236,7 @@ async def record_heartbeat(
         cancel_requested, transition = engine.heartbeat(state, sched, attempt, details, now)
         return transition
 
-    await _apply(ctx, namespace, request, change)
+    await _apply(ctx, namespace, request, change, ref)
     return cancel_requested
 
 
@@ -219,6 +244,7 @@ async def respond_completed(
     ctx: Answering,
     namespace: str,
     request: RespondActivityTaskCompletedRequest,
+    ref: ActivityRef | None = None,
 ) -> None:
     """RespondActivityTaskCompleted: the attempt succeeded."""
     result = _payloads(request.result)
@@ -227,13 +253,14 @@ async def respond_completed(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.complete(state, sched, attempt, result, identity, now)
 
-    await _apply(ctx, namespace, request, change)
+    await _apply(ctx, namespace, request, change, ref)
 
 
 async def respond_failed(
     ctx: Answering,
     namespace: str,
     request: RespondActivityTaskFailedRequest,
+    ref: ActivityRef | None = None,
 ) -> None:
     """RespondActivityTaskFailed: the attempt failed; retried per the retry policy."""
     try:
@@ -246,13 +273,14 @@ async def respond_failed(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.fail(state, sched, attempt, failure, identity, details, now)
 
-    await _apply(ctx, namespace, request, change)
+    await _apply(ctx, namespace, request, change, ref)
 
 
 async def respond_canceled(
     ctx: Answering,
     namespace: str,
     request: RespondActivityTaskCanceledRequest,
+    ref: ActivityRef | None = None,
 ) -> None:
     """RespondActivityTaskCanceled: confirm a cancellation the workflow requested."""
     details = _payloads(request.details)
@@ -261,4 +289,4 @@ async def respond_canceled(
     def change(state: MutableState, sched: int, attempt: int, now: datetime) -> Transition:
         return engine.canceled(state, sched, attempt, details, identity, now)
 
-    await _apply(ctx, namespace, request, change)
+    await _apply(ctx, namespace, request, change, ref)

@@ -42,6 +42,11 @@ WITHOUT_REST_TWIN: dict[str, str | None] = {
     "GetWorkflowExecutionHistoryReverse": "GetWorkflowExecutionHistory",
     # A worker leaving its queues: what a poller may do.
     "ShutdownWorker": "PollWorkflowTaskQueue",
+    # Async activity completion by ids (REST answers by task token only).
+    "RecordActivityTaskHeartbeatById": "RecordActivityTaskHeartbeat",
+    "RespondActivityTaskCompletedById": "RespondActivityTaskCompleted",
+    "RespondActivityTaskFailedById": "RespondActivityTaskFailed",
+    "RespondActivityTaskCanceledById": "RespondActivityTaskCanceled",
 }
 
 

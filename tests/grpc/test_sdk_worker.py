@@ -10,8 +10,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+import pytest
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import RetryPolicy
@@ -212,7 +213,30 @@ class BuggyWorkflow:
         return "recovered"
 
 
+class Outside:
+    """The task tokens of activities left to be completed from outside the worker."""
+
+    tokens: ClassVar[list[bytes]] = []
+
+
+@activity.defn
+async def wait_outside() -> str:
+    Outside.tokens.append(activity.info().task_token)
+    activity.raise_complete_async()
+
+
+@workflow.defn
+class AsyncActivityWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        result: str = await workflow.execute_activity(
+            wait_outside, activity_id="outside", start_to_close_timeout=timedelta(seconds=60)
+        )
+        return result
+
+
 WORKFLOWS = [
+    AsyncActivityWorkflow,
     BuggyWorkflow,
     HeartbeatWorkflow,
     CancelActivityWorkflow,
@@ -510,4 +534,57 @@ async def test_a_failed_workflow_task_is_retried(grpc_gateway: GrpcGateway) -> N
     types = await event_types(handle)
     assert types.count("WORKFLOW_TASK_FAILED") == 1
     assert types[-1] == "WORKFLOW_EXECUTION_COMPLETED"
+    await replays(client, handle)
+
+
+@pytest.mark.parametrize("by", ["token", "id"])
+async def test_an_activity_completed_asynchronously(grpc_gateway: GrpcGateway, by: str) -> None:
+    Outside.tokens = []
+    client = await grpc_gateway.client()
+    async with running_worker(client, wait_outside):
+        handle = await client.start_workflow(
+            AsyncActivityWorkflow.run, id=_id("async"), task_queue=QUEUE
+        )
+
+        async def handed_out() -> bytes | None:
+            return Outside.tokens[0] if Outside.tokens else None
+
+        token = await eventually(handed_out)
+        outside = (
+            client.get_async_activity_handle(task_token=token)
+            if by == "token"
+            else client.get_async_activity_handle(
+                workflow_id=handle.id, run_id=None, activity_id="outside"
+            )
+        )
+        await outside.heartbeat("almost")
+        await outside.complete(f"done by {by}")
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == f"done by {by}"
+    await replays(client, handle)
+
+
+async def test_an_activity_failed_by_id(grpc_gateway: GrpcGateway) -> None:
+    Outside.tokens = []
+    client = await grpc_gateway.client()
+    async with running_worker(client, wait_outside):
+        handle = await client.start_workflow(
+            AsyncActivityWorkflow.run, id=_id("async-failed"), task_queue=QUEUE
+        )
+
+        async def handed_out() -> bytes | None:
+            return Outside.tokens[0] if Outside.tokens else None
+
+        await eventually(handed_out)
+        outside = client.get_async_activity_handle(
+            workflow_id=handle.id, run_id=None, activity_id="outside"
+        )
+        await outside.fail(ApplicationError("gave up", non_retryable=True))
+        try:
+            await asyncio.wait_for(handle.result(), WAIT_SECONDS)
+        except WorkflowFailureError as failed:
+            assert isinstance(failed.cause, ActivityError)
+            assert isinstance(failed.cause.cause, ApplicationError)
+            assert failed.cause.cause.message == "gave up"
+        else:
+            raise AssertionError("the activity's failure did not fail the workflow")
     await replays(client, handle)
