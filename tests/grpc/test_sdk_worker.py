@@ -198,17 +198,17 @@ class FailingWorkflow:
 
 
 class Glitch:
-    """Whether BuggyWorkflow's next task fails (a bug fixed after its first attempt)."""
+    """How many more of BuggyWorkflow's tasks fail (a bug fixed after some attempts)."""
 
-    armed = True
+    failures = 1
 
 
 @workflow.defn
 class BuggyWorkflow:
     @workflow.run
     async def run(self) -> str:
-        if Glitch.armed:
-            Glitch.armed = False
+        if Glitch.failures > 0:
+            Glitch.failures -= 1
             raise RuntimeError("a bug in the workflow code")  # fails the task, not the run
         return "recovered"
 
@@ -526,7 +526,7 @@ async def test_a_workflow_cancelled_by_its_client(grpc_gateway: GrpcGateway) -> 
 async def test_a_failed_workflow_task_is_retried(grpc_gateway: GrpcGateway) -> None:
     """The SDK reports the first attempt's failure (RespondWorkflowTaskFailed); the next
     attempt is scheduled at once and succeeds; the failure is in history once."""
-    Glitch.armed = True
+    Glitch.failures = 1
     client = await grpc_gateway.client()
     async with running_worker(client):
         handle = await client.start_workflow(BuggyWorkflow.run, id=_id("buggy"), task_queue=QUEUE)
@@ -587,4 +587,28 @@ async def test_an_activity_failed_by_id(grpc_gateway: GrpcGateway) -> None:
             assert failed.cause.cause.message == "gave up"
         else:
             raise AssertionError("the activity's failure did not fail the workflow")
+    await replays(client, handle)
+
+
+async def test_a_workflow_task_failing_again_is_timed_out_and_retried(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """The SDK reports a failure on attempt 1 only; on attempt 2 it stays silent and the
+    server times the task out (10 s, on its clock) and raises the attempt; attempt 3
+    succeeds. The failed attempts after the first are transient: history keeps one
+    WorkflowTaskFailed and the timeout is not written either."""
+    Glitch.failures = 2
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(BuggyWorkflow.run, id=_id("buggy2"), task_queue=QUEUE)
+
+        async def second_attempt_failed() -> bool | None:
+            return True if Glitch.failures == 0 else None
+
+        await eventually(second_attempt_failed)
+        await fire_timers(grpc_gateway, 10)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "recovered"
+    types = await event_types(handle)
+    assert types.count("WORKFLOW_TASK_FAILED") == 1
+    assert "WORKFLOW_TASK_TIMED_OUT" not in types, types
     await replays(client, handle)
