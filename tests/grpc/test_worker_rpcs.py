@@ -14,12 +14,14 @@ from temporalio.api.command.v1 import (
     CompleteWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
 )
-from temporalio.api.common.v1 import Payload, Payloads, WorkflowType
-from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.enums.v1 import CommandType, EventType, QueryResultType, TaskQueueKind
+from temporalio.api.query.v1 import WorkflowQuery, WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    QueryWorkflowRequest,
     RespondWorkflowTaskCompletedRequest,
     ShutdownWorkerRequest,
     StartWorkflowExecutionRequest,
@@ -168,3 +170,44 @@ async def test_a_poll_ends_empty_before_the_callers_deadline(grpc_gateway: GrpcG
         request, timeout=timedelta(seconds=1)
     )
     assert answer == PollWorkflowTaskQueueResponse()
+
+
+async def test_a_query_rides_on_the_pending_workflow_task(grpc_gateway: GrpcGateway) -> None:
+    """A query arriving while a workflow task waits is handed to that task (``queries``,
+    never also a legacy ``query``) and answered in the completion's query_results, its
+    payload verbatim."""
+    client = await grpc_gateway.client()
+    handle = await client.start_workflow("Raw", id="ridden", task_queue=QUEUE)
+    querying = asyncio.create_task(
+        client.workflow_service.query_workflow(
+            QueryWorkflowRequest(
+                namespace="default",
+                execution=WorkflowExecution(workflow_id="ridden"),
+                query=WorkflowQuery(query_type="state"),
+            )
+        )
+    )
+
+    await asyncio.sleep(0.1)  # the query is waiting before the task is taken
+    task = await _poll(client)
+    if not task.queries:  # the query came after the poll: it rides on no task yet
+        querying.cancel()
+        pytest.skip("the query lost the race with the poll")
+    assert not task.HasField("query")
+    [(query_id, query)] = task.queries.items()
+    assert query.query_type == "state"
+    answer = Payloads(payloads=[OPAQUE])
+    await client.workflow_service.respond_workflow_task_completed(
+        RespondWorkflowTaskCompletedRequest(
+            namespace="default",
+            task_token=task.task_token,
+            query_results={
+                query_id: WorkflowQueryResult(
+                    result_type=QueryResultType.QUERY_RESULT_TYPE_ANSWERED, answer=answer
+                )
+            },
+        )
+    )
+    answered = await asyncio.wait_for(querying, 10)
+    assert answered.query_result == answer
+    del handle
