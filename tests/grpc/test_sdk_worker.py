@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
+from app.services import history as history_service
 from app.services.timers import TimerProcessor
 from tests.grpc.conftest import GrpcGateway
 
@@ -611,4 +612,29 @@ async def test_a_workflow_task_failing_again_is_timed_out_and_retried(
     types = await event_types(handle)
     assert types.count("WORKFLOW_TASK_FAILED") == 1
     assert "WORKFLOW_TASK_TIMED_OUT" not in types, types
+    await replays(client, handle)
+
+
+async def test_a_history_longer_than_a_page(
+    grpc_gateway: GrpcGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poll hands the first page and a token; the SDK reads the rest (the last page
+    ending with the task's transient events) through GetWorkflowExecutionHistory."""
+    monkeypatch.setattr(history_service, "MAX_PAGE_SIZE", 4)
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            SignalQueryWorkflow.run, id=_id("paged"), task_queue=QUEUE
+        )
+        for item in ["a", "b", "c"]:
+            await handle.signal(SignalQueryWorkflow.add, item)
+
+        async def counted() -> int | None:
+            count: int = await handle.query(SignalQueryWorkflow.count)
+            return count if count == 3 else None
+
+        assert await eventually(counted) == 3
+        await handle.signal(SignalQueryWorkflow.add, "done")
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == ["a", "b", "c", "done"]
+    assert len(await event_types(handle)) > 8
     await replays(client, handle)
