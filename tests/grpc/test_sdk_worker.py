@@ -14,8 +14,10 @@ from typing import Any, ClassVar, TypeVar
 
 import pytest
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
@@ -236,7 +238,30 @@ class AsyncActivityWorkflow:
         return result
 
 
+STAGE = SearchAttributeKey.for_keyword("Stage")
+
+
+@workflow.defn
+class StagedWorkflow:
+    """Upserts a search attribute and a memo, then waits to be told to finish."""
+
+    def __init__(self) -> None:
+        self.finish = False
+
+    @workflow.run
+    async def run(self) -> str:
+        workflow.upsert_search_attributes([STAGE.value_set("shipped")])
+        workflow.upsert_memo({"note": "left the warehouse"})
+        await workflow.wait_condition(lambda: self.finish)
+        return "delivered"
+
+    @workflow.signal
+    def deliver(self) -> None:
+        self.finish = True
+
+
 WORKFLOWS = [
+    StagedWorkflow,
     AsyncActivityWorkflow,
     BuggyWorkflow,
     HeartbeatWorkflow,
@@ -637,4 +662,33 @@ async def test_a_history_longer_than_a_page(
         await handle.signal(SignalQueryWorkflow.add, "done")
         assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == ["a", "b", "c", "done"]
     assert len(await event_types(handle)) > 8
+    await replays(client, handle)
+
+
+async def test_an_upserted_search_attribute_is_found_by_a_list_query(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    client = await grpc_gateway.client()
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={"Stage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+        )
+    )
+    async with running_worker(client):
+        handle = await client.start_workflow(StagedWorkflow.run, id=_id("staged"), task_queue=QUEUE)
+
+        async def listed() -> list[str] | None:
+            found = [w.id async for w in client.list_workflows("Stage = 'shipped'")]
+            return found or None
+
+        assert await eventually(listed) == [handle.id]
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(STAGE) == "shipped"
+        assert await described.memo_value("note") == "left the warehouse"
+        await handle.signal(StagedWorkflow.deliver)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "delivered"
+    types = await event_types(handle)
+    assert "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" in types
+    assert "WORKFLOW_PROPERTIES_MODIFIED" in types
     await replays(client, handle)
