@@ -16,7 +16,7 @@ import pytest
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
@@ -260,7 +260,43 @@ class StagedWorkflow:
         self.finish = True
 
 
+@workflow.defn
+class SecondTimeLuckyWorkflow:
+    """Fails its first run; the workflow's retry policy starts a second, which succeeds."""
+
+    @workflow.run
+    async def run(self) -> int:
+        if workflow.info().attempt == 1:
+            raise ApplicationError("first run fails")
+        return workflow.info().attempt
+
+
+@workflow.defn
+class WaitingChildWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn
+class LeavingParentWorkflow:
+    """Starts a child that never finishes and completes at once: the child's parent
+    close policy decides its fate."""
+
+    @workflow.run
+    async def run(self, policy: str) -> str:
+        await workflow.start_child_workflow(
+            WaitingChildWorkflow.run,
+            id=f"{workflow.info().workflow_id}-child",
+            parent_close_policy=workflow.ParentClosePolicy[policy],
+        )
+        return "left"
+
+
 WORKFLOWS = [
+    SecondTimeLuckyWorkflow,
+    WaitingChildWorkflow,
+    LeavingParentWorkflow,
     StagedWorkflow,
     AsyncActivityWorkflow,
     BuggyWorkflow,
@@ -692,3 +728,52 @@ async def test_an_upserted_search_attribute_is_found_by_a_list_query(
     assert "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" in types
     assert "WORKFLOW_PROPERTIES_MODIFIED" in types
     await replays(client, handle)
+
+
+async def test_a_workflow_retried_by_its_retry_policy(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            SecondTimeLuckyWorkflow.run,
+            id=_id("lucky"),
+            task_queue=QUEUE,
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=3)),
+        )
+        first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+        async def first_failed() -> bool | None:
+            return True if (await event_types(first))[-1] == "WORKFLOW_EXECUTION_FAILED" else None
+
+        await eventually(first_failed)
+        await fire_timers(grpc_gateway, 3)  # the second run's backoff
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == 2
+    await replays(client, first)
+    await replays(client, client.get_workflow_handle(handle.id))
+
+
+@pytest.mark.parametrize(
+    ("policy", "child_status"),
+    [
+        ("TERMINATE", WorkflowExecutionStatus.TERMINATED),
+        ("REQUEST_CANCEL", WorkflowExecutionStatus.CANCELED),
+        ("ABANDON", WorkflowExecutionStatus.RUNNING),
+    ],
+)
+async def test_a_childs_parent_close_policy(
+    grpc_gateway: GrpcGateway, policy: str, child_status: WorkflowExecutionStatus
+) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            LeavingParentWorkflow.run, policy, id=_id("leaving"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "left"
+        child = client.get_workflow_handle(f"{handle.id}-child")
+
+        async def settled() -> WorkflowExecutionStatus | None:
+            status = (await child.describe()).status
+            return status if status == child_status else None
+
+        assert await eventually(settled) == child_status
+    await replays(client, handle)
+    await replays(client, child)
