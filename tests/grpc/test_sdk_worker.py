@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from app.services import history as history_service
@@ -293,7 +293,55 @@ class LeavingParentWorkflow:
         return "left"
 
 
+@activity.defn
+async def stuck(heartbeat_once: bool) -> str:
+    """Never finishes (until the worker shuts down): only a timeout ends its attempt."""
+    if heartbeat_once:
+        activity.heartbeat()
+    await asyncio.Event().wait()
+    return "unreachable"
+
+
+@activity.defn
+async def refuse() -> str:
+    raise ApplicationError("never", type="Refused", non_retryable=True)
+
+
+@workflow.defn
+class TimeoutWorkflow:
+    """Runs ``stuck`` once (no retries) and reports how its attempt ended."""
+
+    @workflow.run
+    async def run(self, heartbeat: bool) -> str:
+        try:
+            await workflow.execute_activity(
+                stuck,
+                heartbeat,
+                start_to_close_timeout=timedelta(seconds=20),
+                heartbeat_timeout=timedelta(seconds=5) if heartbeat else None,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except ActivityError as error:
+            assert isinstance(error.cause, TimeoutError)
+            return error.cause.type.name if error.cause.type else "?"
+        return "finished"
+
+
+@workflow.defn
+class RefusedWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(refuse, start_to_close_timeout=timedelta(seconds=20))
+        except ActivityError as error:
+            assert isinstance(error.cause, ApplicationError)
+            return f"{error.cause.type}: {error.cause.message}"
+        return "accepted"
+
+
 WORKFLOWS = [
+    TimeoutWorkflow,
+    RefusedWorkflow,
     SecondTimeLuckyWorkflow,
     WaitingChildWorkflow,
     LeavingParentWorkflow,
@@ -777,3 +825,43 @@ async def test_a_childs_parent_close_policy(
         assert await eventually(settled) == child_status
     await replays(client, handle)
     await replays(client, child)
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "seconds", "kind"),
+    [(False, 20, "START_TO_CLOSE"), (True, 5, "HEARTBEAT")],
+    ids=["start-to-close", "heartbeat"],
+)
+async def test_an_activity_timeout_on_the_servers_clock(
+    grpc_gateway: GrpcGateway, heartbeat: bool, seconds: float, kind: str
+) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client, stuck):
+        handle = await client.start_workflow(
+            TimeoutWorkflow.run, heartbeat, id=_id("timeout"), task_queue=QUEUE
+        )
+
+        async def running() -> bool | None:
+            pending = (await handle.describe()).raw_description.pending_activities
+            started = [p for p in pending if p.HasField("last_started_time")]
+            beaten = [p for p in started if p.HasField("last_heartbeat_time")]
+            return True if (beaten if heartbeat else started) else None
+
+        await eventually(running)
+        await fire_timers(grpc_gateway, seconds)
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == kind
+    assert "ACTIVITY_TASK_TIMED_OUT" in await event_types(handle)
+    await replays(client, handle)
+
+
+async def test_a_non_retryable_activity_error(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client, refuse):
+        handle = await client.start_workflow(
+            RefusedWorkflow.run, id=_id("refused"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "Refused: never"
+    types = await event_types(handle)
+    assert types.count("ACTIVITY_TASK_STARTED") == 1
+    assert "ACTIVITY_TASK_FAILED" in types
+    await replays(client, handle)
