@@ -339,7 +339,28 @@ class RefusedWorkflow:
         return "accepted"
 
 
+@workflow.defn
+class MessengerWorkflow:
+    """Signals another workflow twice (SignalExternalWorkflowExecution)."""
+
+    @workflow.run
+    async def run(self, target: str) -> str:
+        other = workflow.get_external_workflow_handle(target)
+        await other.signal(SignalQueryWorkflow.add, "from a workflow")
+        await other.signal(SignalQueryWorkflow.add, "done")
+        return "delivered"
+
+
+@workflow.defn
+class CronWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        return "tick"
+
+
 WORKFLOWS = [
+    MessengerWorkflow,
+    CronWorkflow,
     TimeoutWorkflow,
     RefusedWorkflow,
     SecondTimeLuckyWorkflow,
@@ -865,3 +886,47 @@ async def test_a_non_retryable_activity_error(grpc_gateway: GrpcGateway) -> None
     assert types.count("ACTIVITY_TASK_STARTED") == 1
     assert "ACTIVITY_TASK_FAILED" in types
     await replays(client, handle)
+
+
+async def test_a_workflow_signals_another(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        receiver = await client.start_workflow(
+            SignalQueryWorkflow.run, id=_id("receiver"), task_queue=QUEUE
+        )
+        sender = await client.start_workflow(
+            MessengerWorkflow.run, receiver.id, id=_id("sender"), task_queue=QUEUE
+        )
+        assert await asyncio.wait_for(sender.result(), WAIT_SECONDS) == "delivered"
+        assert await asyncio.wait_for(receiver.result(), WAIT_SECONDS) == [
+            "from a workflow",
+            "done",
+        ]
+    assert (await event_types(sender)).count("EXTERNAL_WORKFLOW_EXECUTION_SIGNALED") == 2
+    await replays(client, sender)
+    await replays(client, receiver)
+
+
+async def test_a_cron_workflow_runs_on_the_servers_clock(grpc_gateway: GrpcGateway) -> None:
+    client = await grpc_gateway.client()
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            CronWorkflow.run, id=_id("cron"), task_queue=QUEUE, cron_schedule="* * * * *"
+        )
+        runs: list[str] = []
+        for _ in range(2):
+            # The run waits for its minute, then completes, and the next run is planned.
+            await fire_timers(grpc_gateway, 60)
+
+            async def completed() -> str | None:
+                async for run in client.list_workflows(f"WorkflowId = '{handle.id}'"):
+                    if run.status == WorkflowExecutionStatus.COMPLETED and run.run_id not in runs:
+                        return run.run_id
+                return None
+
+            runs.append(await eventually(completed))
+        for run_id in runs:
+            run = client.get_workflow_handle(handle.id, run_id=run_id)
+            assert (await event_types(run))[-1] == "WORKFLOW_EXECUTION_COMPLETED"
+            await replays(client, run)
+        await client.get_workflow_handle(handle.id).terminate("enough")
