@@ -358,7 +358,26 @@ class CronWorkflow:
         return "tick"
 
 
+@activity.defn
+async def slow_local() -> str:
+    """Outlasts its workflow task's timeout (real time: the SDK's own clock decides
+    when to heartbeat the task)."""
+    await asyncio.sleep(2.0)
+    return "slow but done"
+
+
+@workflow.defn
+class SlowLocalWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        result: str = await workflow.execute_local_activity(
+            slow_local, start_to_close_timeout=timedelta(seconds=30)
+        )
+        return result
+
+
 WORKFLOWS = [
+    SlowLocalWorkflow,
     MessengerWorkflow,
     CronWorkflow,
     TimeoutWorkflow,
@@ -930,3 +949,29 @@ async def test_a_cron_workflow_runs_on_the_servers_clock(grpc_gateway: GrpcGatew
             assert (await event_types(run))[-1] == "WORKFLOW_EXECUTION_COMPLETED"
             await replays(client, run)
         await client.get_workflow_handle(handle.id).terminate("enough")
+
+
+async def test_a_local_activity_longer_than_its_workflow_task(grpc_gateway: GrpcGateway) -> None:
+    """The SDK heartbeats the workflow task (a completion with no commands and
+    force_create_new_workflow_task) every 0.8 x its 1 s timeout; each heartbeat is a new
+    task with no new events, and the run completes."""
+    client = await grpc_gateway.client()
+    async with running_worker(client, greet, slow_local):
+        handle = await client.start_workflow(
+            SlowLocalWorkflow.run,
+            id=_id("slow-local"),
+            task_queue=QUEUE,
+            task_timeout=timedelta(seconds=1),
+        )
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == "slow but done"
+    types = await event_types(handle)
+    # At least one heartbeat: a completed task followed at once by the next task, with
+    # no event between; without it the marker would ride on the first task.
+    assert types[3:6] == [
+        "WORKFLOW_TASK_COMPLETED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+    ]
+    assert types.count("WORKFLOW_TASK_COMPLETED") >= 2
+    assert "MARKER_RECORDED" in types
+    await replays(client, handle)
