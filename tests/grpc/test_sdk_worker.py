@@ -24,6 +24,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 from app.services import history as history_service
 from app.services.timers import TimerProcessor
 from tests.grpc.conftest import GrpcGateway
+from tests.grpc.http_worker import HttpWorker
 
 QUEUE = "sdk-worker"
 T = TypeVar("T")
@@ -376,7 +377,26 @@ class SlowLocalWorkflow:
         return result
 
 
+HTTP_QUEUE = "http-activities"
+
+
+@workflow.defn
+class CrossDoorWorkflow:
+    """Its activity runs on a queue served by a REST worker."""
+
+    @workflow.run
+    async def run(self, order: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await workflow.execute_activity(
+            "charge",
+            order,
+            task_queue=HTTP_QUEUE,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        return result
+
+
 WORKFLOWS = [
+    CrossDoorWorkflow,
     SlowLocalWorkflow,
     MessengerWorkflow,
     CronWorkflow,
@@ -974,4 +994,28 @@ async def test_a_local_activity_longer_than_its_workflow_task(grpc_gateway: Grpc
     ]
     assert types.count("WORKFLOW_TASK_COMPLETED") >= 2
     assert "MARKER_RECORDED" in types
+    await replays(client, handle)
+
+
+async def test_an_sdk_workflow_with_an_activity_run_by_a_rest_worker(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """Both doors serve one engine: the SDK's workflow schedules an activity that an HTTP
+    worker takes (its input shown as JSON) and completes with a JSON value, which the
+    SDK decodes as its own."""
+    client = await grpc_gateway.client()
+    rest_worker = HttpWorker(grpc_gateway)
+    async with running_worker(client):
+        handle = await client.start_workflow(
+            CrossDoorWorkflow.run, {"sku": "book", "qty": 2}, id=_id("cross"), task_queue=QUEUE
+        )
+        task = await rest_worker.activity_task(HTTP_QUEUE)
+        assert task["activity_type"] == {"name": "charge"}
+        assert task["input"] == {"sku": "book", "qty": 2}
+        response = await grpc_gateway.http.post(
+            "/api/v1/namespaces/default/activities/complete",
+            json={"task_token": task["task_token"], "result": {"charged": 2}},
+        )
+        assert response.status_code == 200, response.text
+        assert await asyncio.wait_for(handle.result(), WAIT_SECONDS) == {"charged": 2}
     await replays(client, handle)
