@@ -69,6 +69,15 @@ def _poll_request(call: Call, identity: str, rate: float | None = None) -> PollT
     )
 
 
+def _gone(call: Call) -> asyncio.Event:
+    """Set when the call ends (the SDK cancels its polls at shutdown): a poller gone
+    away is handed no task, as REST's poller whose connection dropped."""
+    gone = asyncio.Event()
+    # (grpc-stubs type the callback as a class only a stub can satisfy.)
+    call.context.add_done_callback(lambda _: gone.set())  # type: ignore[arg-type]
+    return gone
+
+
 async def _workflow_task(
     ctx: AppContext, namespace: str, task: dict[str, Any]
 ) -> wf.PollWorkflowTaskQueueResponse:
@@ -110,7 +119,7 @@ async def poll_workflow_task_queue(
         request.namespace,
         _queue_name(request.task_queue),
         _poll_request(call, request.identity),
-        asyncio.Event(),
+        _gone(call),
         raw,
     )
     if not task.get("task_token"):
@@ -138,7 +147,7 @@ async def poll_activity_task_queue(
         request.namespace,
         _queue_name(request.task_queue),
         _poll_request(call, request.identity, rate),
-        asyncio.Event(),
+        _gone(call),
         raw,
     )
     if not task.get("task_token"):

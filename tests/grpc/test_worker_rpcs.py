@@ -211,3 +211,17 @@ async def test_a_query_rides_on_the_pending_workflow_task(grpc_gateway: GrpcGate
     answered = await asyncio.wait_for(querying, 10)
     assert answered.query_result == answer
     del handle
+
+
+async def test_a_cancelled_poll_takes_no_task(grpc_gateway: GrpcGateway) -> None:
+    """The SDK cancels its waiting polls when it shuts down: a task written afterwards
+    goes to the next poller, not to the call that went away."""
+    client = await grpc_gateway.client()
+    waiting = asyncio.create_task(_poll(client))
+    await asyncio.sleep(0.1)  # the poll is parked on the queue
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    await asyncio.sleep(0.1)  # the server has seen the cancellation
+    await client.start_workflow("Raw", id="after-cancel", task_queue=QUEUE)
+    task = await _poll(client)
+    assert task.workflow_execution.workflow_id == "after-cancel"
