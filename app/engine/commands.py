@@ -4,6 +4,7 @@ The commands that close the run live in ``close_commands``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -332,7 +333,29 @@ def _request_cancel_activity(
         raise BadCommand(cause, f"no pending activity scheduled by event {scheduled}")
 
 
+# Commands of Temporal features the gateway does not serve: the task fails with
+# FEATURE_DISABLED (and the next attempt is scheduled), as Temporal answers them where
+# the feature is turned off; a workflow never waits on a command nothing carries out.
+DISABLED_FEATURES = {
+    "SCHEDULE_NEXUS_OPERATION": "Nexus operations",
+    "REQUEST_CANCEL_NEXUS_OPERATION": "Nexus operations",
+    "PROTOCOL_MESSAGE": "workflow updates",
+}
+
+
+def _disabled_feature(
+    kind: str,
+) -> Callable[[MutableState, Transition, dict[str, Any], int, datetime], None]:
+    def refuse(
+        state: MutableState, out: Transition, attrs: dict[str, Any], wtc: int, now: datetime
+    ) -> None:
+        raise BadCommand("FEATURE_DISABLED", f"{kind}: {DISABLED_FEATURES[kind]} are not supported")
+
+    return refuse
+
+
 _HANDLERS = {
+    **{kind: _disabled_feature(kind) for kind in DISABLED_FEATURES},
     "SCHEDULE_ACTIVITY_TASK": _schedule_activity,
     "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION": external.signal_command,
     "START_CHILD_WORKFLOW_EXECUTION": children.start_command,

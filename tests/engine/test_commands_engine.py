@@ -1086,12 +1086,23 @@ def test_check_sequence_accepts(sequence: list[dict[str, Any]]) -> None:
         pytest.param(
             [cmd("START_TIMER"), {"command_type": "COMMAND_TYPE_UNSPECIFIED"}], id="unspec"
         ),
-        pytest.param([cmd("SCHEDULE_NEXUS_OPERATION")], id="unsupported-nexus"),
     ],
 )
 def test_check_sequence_rejects(sequence: list[dict[str, Any]]) -> None:
     with pytest.raises(commands.InvalidCommandSequence):
         commands.check_sequence(sequence)
+
+
+@pytest.mark.parametrize(
+    "kind", ["SCHEDULE_NEXUS_OPERATION", "REQUEST_CANCEL_NEXUS_OPERATION", "PROTOCOL_MESSAGE"]
+)
+def test_a_command_of_a_feature_not_served_fails_the_task(kind: str) -> None:
+    """As Temporal where the feature is turned off: FEATURE_DISABLED, a new attempt."""
+    state = started()
+    result = complete(state, cmd(kind))
+    assert result.failed_cause == "FEATURE_DISABLED"
+    assert kind in result.failure_message
+    assert task_of(state).attempt == 2
 
 
 def test_invalid_sequence_rejects_the_completion_without_touching_the_run() -> None:

@@ -15,7 +15,13 @@ from temporalio.api.command.v1 import (
     StartTimerCommandAttributes,
 )
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
-from temporalio.api.enums.v1 import CommandType, EventType, QueryResultType, TaskQueueKind
+from temporalio.api.enums.v1 import (
+    CommandType,
+    EventType,
+    QueryResultType,
+    TaskQueueKind,
+    WorkflowTaskFailedCause,
+)
 from temporalio.api.query.v1 import WorkflowQuery, WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -136,11 +142,12 @@ async def test_a_command_with_bad_attributes_fails_the_task_with_its_cause(
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED in [e.event_type for e in again.history.events]
 
 
-async def test_an_unsupported_command_is_refused_without_touching_the_run(
+async def test_a_command_of_a_feature_not_served_fails_the_task(
     grpc_gateway: GrpcGateway,
 ) -> None:
-    """As Temporal answers an unknown command type: INVALID_ARGUMENT, the task left to
-    its start-to-close timeout (then attempt 2), never an INTERNAL the SDK would retry."""
+    """As Temporal where the feature is turned off: the task fails with FEATURE_DISABLED
+    (INVALID_ARGUMENT to the worker, never an INTERNAL the SDK would retry) and the next
+    attempt is scheduled at once; the run never waits on a command nothing carries out."""
     client = await grpc_gateway.client()
     await client.start_workflow("Raw", id="nexus", task_queue=QUEUE)
     task = await _poll(client)
@@ -150,6 +157,17 @@ async def test_an_unsupported_command_is_refused_without_touching_the_run(
         )
     assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
     assert "SCHEDULE_NEXUS_OPERATION" in refused.value.message
+    again = await _poll(client)
+    assert again.attempt == 2
+    failed = next(
+        e for e in again.history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    )
+    assert (
+        failed.workflow_task_failed_event_attributes.cause
+        == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED
+    )
+    rest = await grpc_gateway.http.get("/api/v1/namespaces/default/workflows/nexus/history")
+    assert rest.status_code == 200, rest.text
 
 
 async def test_shutdown_worker_is_accepted(grpc_gateway: GrpcGateway) -> None:
