@@ -2,13 +2,13 @@
 
     .venv/bin/python -m examples.sdk_order_processing.worker --target 127.0.0.1:7233
 
-Ctrl-C stops it (the SDK finishes its tasks in flight and tells the server)."""
+Ctrl-C or SIGTERM stops it (the SDK finishes its tasks in flight and tells the server)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import signal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -28,7 +28,13 @@ def worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
 
 async def _main(args: argparse.Namespace) -> None:
     client = await Client.connect(args.target, namespace=args.namespace)
-    await worker(client, args.task_queue).run()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    # Leaving the block shuts the worker down: ShutdownWorker, then its polls end.
+    async with worker(client, args.task_queue):
+        await stop.wait()
 
 
 def main() -> None:
@@ -36,8 +42,7 @@ def main() -> None:
     parser.add_argument("--target", default="127.0.0.1:7233")
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--task-queue", default=TASK_QUEUE)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(parser.parse_args()))
+    asyncio.run(_main(parser.parse_args()))
 
 
 if __name__ == "__main__":
