@@ -35,6 +35,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from tests.conftest import wait_until
 from tests.grpc.conftest import GrpcGateway
 
 QUEUE = "raw-worker"
@@ -206,11 +207,9 @@ async def test_a_query_rides_on_the_pending_workflow_task(grpc_gateway: GrpcGate
         )
     )
 
-    await asyncio.sleep(0.1)  # the query is waiting before the task is taken
+    # The query is waiting (on the server's clock) before the task is taken.
+    await wait_until(lambda: grpc_gateway.clock.pending_waits() == 1)
     task = await _poll(client)
-    if not task.queries:  # the query came after the poll: it rides on no task yet
-        querying.cancel()
-        pytest.skip("the query lost the race with the poll")
     assert not task.HasField("query")
     [(query_id, query)] = task.queries.items()
     assert query.query_type == "state"
@@ -236,10 +235,10 @@ async def test_a_cancelled_poll_takes_no_task(grpc_gateway: GrpcGateway) -> None
     goes to the next poller, not to the call that went away."""
     client = await grpc_gateway.client()
     waiting = asyncio.create_task(_poll(client))
-    await asyncio.sleep(0.1)  # the poll is parked on the queue
+    await wait_until(lambda: grpc_gateway.clock.pending_waits() == 1)  # parked
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
-    await asyncio.sleep(0.1)  # the server has seen the cancellation
+    await wait_until(lambda: grpc_gateway.clock.pending_waits() == 0)  # seen by the server
     await client.start_workflow("Raw", id="after-cancel", task_queue=QUEUE)
     task = await _poll(client)
     assert task.workflow_execution.workflow_id == "after-cancel"
