@@ -28,7 +28,7 @@ from app.grpc.commands import (
 from app.grpc.convert import from_json, to_json, token_in
 from app.grpc.door import Call
 from app.grpc.registry import WORKFLOW_SERVICE
-from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, _checked, _history
+from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, checked_execution, history_of
 from app.models.activities import (
     RecordActivityTaskHeartbeatRequest,
     RespondActivityTaskCanceledRequest,
@@ -89,7 +89,7 @@ async def _workflow_task(
     response = from_json(fields, wf.PollWorkflowTaskQueueResponse())
     response.task_token = token.encode()
     response.next_page_token = next_page.encode()
-    response.history.CopyFrom(await _history(ctx, namespace, events))
+    response.history.CopyFrom(await history_of(ctx, namespace, events))
     return response
 
 
@@ -303,7 +303,7 @@ async def shutdown_worker(
 def _ref(request: Any) -> activities.ActivityRef:
     """The activity a ``…ById`` request names (its run checked as REST checks ids in a
     path; an empty run id is the current run)."""
-    execution = _checked(
+    execution = checked_execution(
         common.WorkflowExecution(workflow_id=request.workflow_id, run_id=request.run_id)
     )
     if not request.activity_id:

@@ -53,7 +53,7 @@ def _enum_name(enum: Any, value: int) -> str | int | None:
         return value
 
 
-def _checked(execution: common.WorkflowExecution) -> WorkflowExecution:
+def checked_execution(execution: common.WorkflowExecution) -> WorkflowExecution:
     """The ids a request names, checked as REST checks them in its path (required,
     length, no NUL): INVALID_ARGUMENT naming the field otherwise."""
     return WorkflowExecution.model_validate(
@@ -201,7 +201,7 @@ async def signal_workflow_execution(
     ctx: AppContext, request: wf.SignalWorkflowExecutionRequest, call: Call
 ) -> wf.SignalWorkflowExecutionResponse:
     refuse_unserved(request, SIGNAL_FIELDS)
-    execution = _checked(request.workflow_execution)
+    execution = checked_execution(request.workflow_execution)
     body = SignalWorkflowExecutionRequest.model_validate(
         {
             "signal_name": request.signal_name,
@@ -225,7 +225,7 @@ async def request_cancel_workflow_execution(
     ctx: AppContext, request: wf.RequestCancelWorkflowExecutionRequest, call: Call
 ) -> wf.RequestCancelWorkflowExecutionResponse:
     refuse_unserved(request, CANCEL_FIELDS)
-    execution = _checked(request.workflow_execution)
+    execution = checked_execution(request.workflow_execution)
     body = RequestCancelWorkflowExecutionRequest.model_validate(
         {
             "identity": request.identity,
@@ -247,7 +247,7 @@ async def terminate_workflow_execution(
     ctx: AppContext, request: wf.TerminateWorkflowExecutionRequest, call: Call
 ) -> wf.TerminateWorkflowExecutionResponse:
     refuse_unserved(request, TERMINATE_FIELDS)
-    execution = _checked(request.workflow_execution)
+    execution = checked_execution(request.workflow_execution)
     body = TerminateWorkflowExecutionRequest.model_validate(
         {
             "reason": request.reason,
@@ -266,7 +266,7 @@ async def terminate_workflow_execution(
 async def query_workflow(
     ctx: AppContext, request: wf.QueryWorkflowRequest, call: Call
 ) -> wf.QueryWorkflowResponse:
-    execution, query = _checked(request.execution), request.query
+    execution, query = checked_execution(request.execution), request.query
     body = QueryWorkflowRequest.model_validate(
         {
             "query": {
@@ -287,7 +287,7 @@ async def query_workflow(
 async def describe_workflow_execution(
     ctx: AppContext, request: wf.DescribeWorkflowExecutionRequest, call: Call
 ) -> wf.DescribeWorkflowExecutionResponse:
-    execution = _checked(request.execution)
+    execution = checked_execution(request.execution)
     described = await descriptions.describe_workflow(
         ctx, request.namespace, execution.workflow_id, execution.run_id, raw
     )
@@ -298,7 +298,7 @@ async def describe_workflow_execution(
     return response
 
 
-async def _history(
+async def history_of(
     ctx: AppContext, namespace: str, events: list[dict[str, Any]]
 ) -> history_messages.History:
     shown = history_messages.History(
@@ -320,7 +320,7 @@ async def get_workflow_execution_history(
 ) -> wf.GetWorkflowExecutionHistoryResponse:
     """With ``wait_new_event`` the wait is bounded even when the caller set no deadline;
     its end is an empty page whose token continues it, on which the SDKs loop."""
-    execution = _checked(request.execution)
+    execution = checked_execution(request.execution)
     close_only = (
         request.history_event_filter_type == workflow_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
     )
@@ -337,7 +337,7 @@ async def get_workflow_execution_history(
         present=lambda event: event.to_json(),
     )
     return wf.GetWorkflowExecutionHistoryResponse(
-        history=await _history(ctx, request.namespace, page.events),
+        history=await history_of(ctx, request.namespace, page.events),
         next_page_token=page.next_page_token.encode(),
     )
 
@@ -346,7 +346,7 @@ async def get_workflow_execution_history(
 async def get_workflow_execution_history_reverse(
     ctx: AppContext, request: wf.GetWorkflowExecutionHistoryReverseRequest, call: Call
 ) -> wf.GetWorkflowExecutionHistoryReverseResponse:
-    execution = _checked(request.execution)
+    execution = checked_execution(request.execution)
     page = await history.read_history_backwards(
         ctx,
         request.namespace,
@@ -357,6 +357,6 @@ async def get_workflow_execution_history_reverse(
         present=lambda event: event.to_json(),
     )
     return wf.GetWorkflowExecutionHistoryReverseResponse(
-        history=await _history(ctx, request.namespace, page.events),
+        history=await history_of(ctx, request.namespace, page.events),
         next_page_token=page.next_page_token.encode(),
     )
