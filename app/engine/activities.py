@@ -153,6 +153,23 @@ def start(
     return info, out
 
 
+def give_back(
+    state: MutableState, scheduled_event_id: int, attempt: int, now: datetime
+) -> Transition:
+    """The poller that took the attempt never received it: the attempt goes back on its
+    queue as if never started (nothing of the start was written to history). Its
+    schedule-to-start bound still runs from the scheduling; its start's timers find it
+    not started, or started again later, and do nothing."""
+    info = find(state, scheduled_event_id, attempt)
+    info.started_time = None
+    info.started_identity = ""
+    info.request_id = ""
+    info.last_heartbeat_time = None
+    out = Transition()
+    out.activity_tasks.append(ActivityTaskDispatch(info.task_queue, info.scheduled_event_id))
+    return out
+
+
 def start_eagerly(
     state: MutableState, out: Transition, identity: str, now: datetime
 ) -> list[ActivityInfo]:
@@ -437,6 +454,9 @@ def time_out(
             return out
         timeout_type = "HEARTBEAT"
     else:
+        # An attempt given back and started again keeps its first start's timer.
+        if info.started_time + timedelta(seconds=info.start_to_close_timeout) > now:
+            return out
         timeout_type = "START_TO_CLOSE"
     failure = _timeout_failure(info, timeout_type)
     delay, retry_state = retry_delay(info, failure, now)

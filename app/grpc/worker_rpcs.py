@@ -26,6 +26,7 @@ from app.grpc.commands import (
     stored_failure,
 )
 from app.grpc.convert import from_json, to_json, token_in
+from app.grpc.delivery import deliver
 from app.grpc.door import Call
 from app.grpc.registry import WORKFLOW_SERVICE
 from app.grpc.workflow_rpcs import DEADLINE_MARGIN_SECONDS, checked_execution, history_of
@@ -43,7 +44,7 @@ from app.models.worker import (
 )
 from app.permissions import Permission
 from app.rate_limits.rules import Limit
-from app.services import activities, queries, workflow_tasks
+from app.services import activities, given_back, queries, workflow_tasks
 from app.services.descriptions import raw
 
 
@@ -101,6 +102,10 @@ def _activity_task(task: dict[str, Any]) -> wf.PollActivityTaskQueueResponse:
     return response
 
 
+async def _activity_reply(task: dict[str, Any]) -> wf.PollActivityTaskQueueResponse:
+    return _activity_task(task)
+
+
 @WORKFLOW_SERVICE.rpc(
     "PollWorkflowTaskQueue",
     Permission.WORKER_POLL,
@@ -114,17 +119,16 @@ async def poll_workflow_task_queue(
 ) -> wf.PollWorkflowTaskQueueResponse:
     """A workflow task (or a query task, with ``query`` set) with the run's full
     history; an empty response when none came within the window."""
-    task = await workflow_tasks.poll(
-        ctx,
-        request.namespace,
-        _queue_name(request.task_queue),
-        _poll_request(call, request.identity),
-        _gone(call),
-        raw,
+    namespace, queue, gone = request.namespace, _queue_name(request.task_queue), _gone(call)
+    return await deliver(
+        workflow_tasks.poll(
+            ctx, namespace, queue, _poll_request(call, request.identity), gone, raw
+        ),
+        lambda task: _workflow_task(ctx, namespace, task),
+        lambda task: given_back.give_back_workflow_task(ctx, namespace, queue, task),
+        gone,
+        wf.PollWorkflowTaskQueueResponse(),
     )
-    if not task.get("task_token"):
-        return wf.PollWorkflowTaskQueueResponse()
-    return await _workflow_task(ctx, request.namespace, task)
 
 
 @WORKFLOW_SERVICE.rpc(
@@ -142,17 +146,21 @@ async def poll_activity_task_queue(
     rate = (
         metadata.max_tasks_per_second.value if metadata.HasField("max_tasks_per_second") else None
     )
-    task = await activities.poll(
-        ctx,
-        request.namespace,
-        _queue_name(request.task_queue),
-        _poll_request(call, request.identity, rate),
-        _gone(call),
-        raw,
+    namespace, gone = request.namespace, _gone(call)
+    return await deliver(
+        activities.poll(
+            ctx,
+            namespace,
+            _queue_name(request.task_queue),
+            _poll_request(call, request.identity, rate),
+            gone,
+            raw,
+        ),
+        _activity_reply,
+        lambda task: given_back.give_back_activity_task(ctx, namespace, task),
+        gone,
+        wf.PollActivityTaskQueueResponse(),
     )
-    if not task.get("task_token"):
-        return wf.PollActivityTaskQueueResponse()
-    return _activity_task(task)
 
 
 @WORKFLOW_SERVICE.rpc(

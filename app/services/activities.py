@@ -32,7 +32,7 @@ from app.models.activities import (
 from app.models.worker import PollTaskQueueRequest
 from app.payloads import encode_payloads, render
 from app.rate_limits import work
-from app.services import executions, matching
+from app.services import executions, given_back, matching
 from app.services.dependencies import Answering, TaskStarting, WorkerPolling
 from app.services.descriptions import Present
 from app.services.tokens import TaskKind, TaskToken, TokenSigner
@@ -152,6 +152,9 @@ async def poll(
     claimed, window = await matching.poll(
         ctx, namespace, task_queue, request, TASK_TYPE, claim, gone
     )
+    if claimed is not None and gone.is_set():  # it left while the claim committed
+        await given_back.give_back_activity_task(ctx, namespace, claimed)
+        claimed = None
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     work.record_activity_task()

@@ -191,6 +191,17 @@ async def resolve(
     return True
 
 
+async def give_back(
+    uow: UnitOfWork, notifier: Notifier, query_ids: list[str], key: tuple[str, ...]
+) -> None:
+    """Queries delivered to a poller that never received them wait again (an attached
+    one for the run's next task, a direct one for the next poll on ``key``)."""
+    moves = [{"key_id": i, "key_state": "delivered", "state": "waiting"} for i in query_ids]
+    if moves:
+        await _MOVE_ON.run_many(uow.session, moves)
+        wake_after_commit(uow, notifier, key, 1)
+
+
 async def answer_of(session: AsyncSession, query_id: str) -> dict[str, Any] | None:
     row = await _ANSWER.first(session, {"key_id": query_id})
     if row is None or row[0] != "answered":

@@ -38,6 +38,7 @@ from app.rate_limits import work
 from app.services import (
     activities,
     executions,
+    given_back,
     history,
     matching,
     queries,
@@ -318,6 +319,9 @@ async def poll(
     claimed, window = await matching.poll(
         ctx, namespace, task_queue, request, TASK_TYPE, claim_for_poll, gone
     )
+    if claimed is not None and gone.is_set():  # it left while the claim committed
+        await given_back.give_back_workflow_task(ctx, namespace, task_queue, claimed.response)
+        claimed = None
     if claimed is None:
         return {"poll_window": format_seconds(window)}
     shown: dict[str, Any] = present(claimed.response)

@@ -223,6 +223,46 @@ def test_start_on_closed_run_is_stale() -> None:
         activities.start(state, ACT, identity="w", request_id="r", now=at(2))
 
 
+# --- give back ----------------------------------------------------------------------
+
+
+def test_give_back_queues_the_attempt_again_as_never_started() -> None:
+    state = running()
+    next_id = state.next_event_id
+
+    out = activities.give_back(state, ACT, 1, at(2))
+
+    info = info_of(state)
+    assert not info.started and info.attempt == 1
+    assert (info.started_identity, info.request_id) == ("", "")
+    assert out.events == [] and out.timers == []
+    assert [(t.task_queue, t.scheduled_event_id) for t in out.activity_tasks] == [
+        (info.task_queue, ACT)
+    ]
+    assert state.next_event_id == next_id
+
+
+@pytest.mark.parametrize(
+    ("scenario", "attempt"),
+    [pytest.param(scheduled, 1, id="not-started"), pytest.param(running, 2, id="other-attempt")],
+)
+def test_give_back_stale(scenario: Callable[[], MutableState], attempt: int) -> None:
+    state = scenario()
+    with pytest.raises(activities.StaleActivityTask):
+        activities.give_back(state, ACT, attempt, at(2))
+
+
+def test_the_first_starts_timer_does_not_end_an_attempt_started_again() -> None:
+    state = running()  # started at 1 s, start-to-close 10 s
+    activities.give_back(state, ACT, 1, at(2))
+    activities.start(state, ACT, identity="w2", request_id="r2", now=at(5))
+
+    assert activities.time_out(state, STC, ACT, 1, at(11)) == Transition()
+    assert info_of(state).started and info_of(state).attempt == 1
+    retried = activities.time_out(state, STC, ACT, 1, at(15))
+    assert [t.kind for t in retried.timers] == [TimerKind.ACTIVITY_RETRY]
+
+
 # --- heartbeat ----------------------------------------------------------------------
 
 
