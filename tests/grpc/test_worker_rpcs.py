@@ -25,6 +25,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.query.v1 import WorkflowQuery, WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
     QueryWorkflowRequest,
@@ -242,3 +243,16 @@ async def test_a_cancelled_poll_takes_no_task(grpc_gateway: GrpcGateway) -> None
     await client.start_workflow("Raw", id="after-cancel", task_queue=QUEUE)
     task = await _poll(client)
     assert task.workflow_execution.workflow_id == "after-cancel"
+
+
+async def test_worker_heartbeats_are_not_advertised(grpc_gateway: GrpcGateway) -> None:
+    """RecordWorkerHeartbeat is not served, so the namespace does not offer it (sdk-core
+    sends worker heartbeats only to a namespace whose capabilities say so), nor polls
+    completed by ShutdownWorker (the SDK cancels its polls itself)."""
+    client = await grpc_gateway.client()
+    described = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace="default")
+    )
+    capabilities = described.namespace_info.capabilities
+    assert not capabilities.worker_heartbeats
+    assert not capabilities.worker_poll_complete_on_shutdown
