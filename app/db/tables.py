@@ -13,8 +13,10 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    String,
     Table,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
@@ -97,6 +99,15 @@ class ExecutionRow(SQLModel, table=True):
         Index("ix_executions_ns_type_start", "namespace_id", "workflow_type", "start_time"),
         Index("ix_executions_ns_close", "namespace_id", "close_time"),
         Index("ix_executions_ns_execution_time", "namespace_id", "execution_time"),
+        # The runs a worker has cached, found when it shuts down (few runs are sticky at
+        # any moment, and only those are indexed).
+        Index(
+            "ix_executions_ns_sticky",
+            "namespace_id",
+            "sticky_task_queue",
+            sqlite_where=text("sticky_task_queue != ''"),
+            postgresql_where=text("sticky_task_queue != ''"),
+        ),
     )
     namespace_id: str = Field(primary_key=True, max_length=36)
     workflow_id: str = Field(primary_key=True, max_length=1000)
@@ -123,6 +134,9 @@ class ExecutionRow(SQLModel, table=True):
     search_attributes: dict[str, Any] = _json()
     state: dict[str, Any] = _json()
     db_version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+    sticky_task_queue: str = Field(
+        default="", sa_column=Column(String(1000), nullable=False, server_default="")
+    )
 
 
 @dataclass(slots=True)
@@ -154,6 +168,7 @@ class RunRecord:
     search_attributes: dict[str, Any]
     state: dict[str, Any]
     db_version: int
+    sticky_task_queue: str
 
 
 RUN_COLUMNS = tuple(table_of(ExecutionRow).c)

@@ -379,7 +379,11 @@ def apply_all(
     commands: list[dict[str, Any]],
     completed_event_id: int,
     now: datetime,
+    identity: str = "",
 ) -> None:
     for command in commands:
         kind = command_type(command)
         _HANDLERS[kind](state, out, attributes(command), completed_event_id, now)
+        if kind == "CANCEL_TIMER" and identity:
+            # Temporal records which worker's completion cancelled the timer.
+            out.events[-1].attributes["identity"] = identity

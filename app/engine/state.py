@@ -25,6 +25,7 @@ class TimerKind(StrEnum):
     WORKFLOW_RUN_TIMEOUT = "WORKFLOW_RUN_TIMEOUT"
     WORKFLOW_TASK_TIMEOUT = "WORKFLOW_TASK_TIMEOUT"
     WORKFLOW_TASK_RETRY = "WORKFLOW_TASK_RETRY"
+    WORKFLOW_TASK_SCHEDULE_TO_START = "WORKFLOW_TASK_SCHEDULE_TO_START"
     USER_TIMER = "USER_TIMER"
     ACTIVITY_RETRY = "ACTIVITY_RETRY"
     ACTIVITY_SCHEDULE_TO_START = "ACTIVITY_SCHEDULE_TO_START"
@@ -131,6 +132,11 @@ class MutableState:
     first_execution_run_id: str = ""
     retry_policy: dict[str, Any] | None = None
     cron_schedule: str = ""
+    # The worker that has the run cached (its sticky queue, from the last completion):
+    # the run's next tasks go there, with only the events it has not seen, until it
+    # does not take one within the timeout, fails one, or shuts down.
+    sticky_task_queue: str = ""
+    sticky_schedule_to_start_timeout: float = 0.0
 
     @property
     def is_running(self) -> bool:

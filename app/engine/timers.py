@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.engine import activities, chains, workflow_tasks
+from app.engine import activities, chains, sticky, workflow_tasks
 from app.engine.events import EventType
 from app.engine.state import MutableState, TimerKind, Transition, WorkflowStatus
 from app.engine.workflow import force_close, record_external, schedule_workflow_task
@@ -78,6 +78,10 @@ def fire(kind: TimerKind, data: dict[str, Any], state: MutableState, now: dateti
         )
     if kind is TimerKind.WORKFLOW_TASK_TIMEOUT:
         return workflow_tasks.time_out(
+            state, int(data["scheduled_event_id"]), int(data["attempt"]), now
+        )
+    if kind is TimerKind.WORKFLOW_TASK_SCHEDULE_TO_START:
+        return sticky.time_out_schedule_to_start(
             state, int(data["scheduled_event_id"]), int(data["attempt"]), now
         )
     if kind is TimerKind.ACTIVITY_RETRY:

@@ -102,12 +102,14 @@ def schedule_workflow_task(
     state: MutableState, out: Transition, now: datetime, attempt: int = 1
 ) -> None:
     """Schedule a workflow task unless one is already pending (or the first one still
-    waits for its backoff). A retry (attempt > 1) is transient: no event is written."""
+    waits for its backoff). A retry (attempt > 1) is transient: no event is written. A
+    run with a sticky queue has its task put there, bounded by the sticky timeout."""
     if not state.is_running or state.workflow_task is not None:
         return
     if state.awaiting_first_task_backoff:
         return
     transient = attempt > 1
+    queue = state.sticky_task_queue or state.task_queue
     if transient:
         scheduled_event_id = state.next_event_id
     else:
@@ -115,23 +117,40 @@ def schedule_workflow_task(
             state,
             out,
             EventType.WORKFLOW_TASK_SCHEDULED,
-            scheduled_attributes(state, attempt),
+            scheduled_attributes(state, attempt, queue),
             now,
         ).event_id
     state.workflow_task = WorkflowTask(
         scheduled_event_id=scheduled_event_id,
         attempt=attempt,
-        task_queue=state.task_queue,
+        task_queue=queue,
         start_to_close_timeout=state.workflow_task_timeout,
         scheduled_time=now,
         transient=transient,
     )
-    out.workflow_tasks.append(WorkflowTaskDispatch(state.task_queue, scheduled_event_id))
+    out.workflow_tasks.append(WorkflowTaskDispatch(queue, scheduled_event_id))
+    if queue != state.task_queue:
+        out.timers.append(
+            TimerToSet(
+                TimerKind.WORKFLOW_TASK_SCHEDULE_TO_START,
+                now + timedelta(seconds=state.sticky_schedule_to_start_timeout),
+                {"scheduled_event_id": scheduled_event_id, "attempt": attempt},
+            )
+        )
 
 
-def scheduled_attributes(state: MutableState, attempt: int) -> dict[str, Any]:
+def task_queue_attribute(state: MutableState, queue: str) -> dict[str, Any]:
+    """A queue of the run as events show it: its own, or a worker's sticky queue."""
+    if queue == state.task_queue:
+        return {"name": queue, "kind": "NORMAL"}
+    return {"name": queue, "kind": "STICKY", "normal_name": state.task_queue}
+
+
+def scheduled_attributes(
+    state: MutableState, attempt: int, queue: str | None = None
+) -> dict[str, Any]:
     return {
-        "task_queue": {"name": state.task_queue, "kind": "NORMAL"},
+        "task_queue": task_queue_attribute(state, queue or state.task_queue),
         "start_to_close_timeout": format_seconds(state.workflow_task_timeout),
         "attempt": attempt,
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.engine import activities, command_values, commands, search_attributes
+from app.engine import activities, command_values, commands, search_attributes, sticky
 from app.engine.events import EventType, HistoryEvent
 from app.engine.state import (
     ActivityInfo,
@@ -35,6 +35,9 @@ class Completion:
     memo_update: dict[str, Any] | None = None
     sdk_metadata: dict[str, Any] | None = None
     search_attribute_types: dict[str, str] = field(default_factory=dict)
+    # The completing worker's own queue for the run's next tasks ("" for none).
+    sticky_task_queue: str = ""
+    sticky_schedule_to_start_timeout: float = 0.0
 
 
 @dataclass
@@ -210,6 +213,7 @@ def fail(
 ) -> Transition:
     task = current(state, scheduled_event_id, attempt, started=True)
     out = Transition()
+    sticky.clear(state)
     if not task.transient:
         attributes: dict[str, Any] = {
             "scheduled_event_id": task.scheduled_event_id,
@@ -238,6 +242,7 @@ def time_out(
     except StaleWorkflowTask:
         return Transition()
     out = Transition()
+    sticky.clear(state)
     state.timed_out_workflow_task = [task.scheduled_event_id, task.attempt]
     if not task.transient:
         append_event(
@@ -299,8 +304,13 @@ def complete(
     )
     candidate.workflow_task = None
     candidate.previous_started_event_id = task.started_event_id
+    sticky.stick(
+        candidate, completion.sticky_task_queue, completion.sticky_schedule_to_start_timeout
+    )
     try:
-        commands.apply_all(candidate, out, completion.commands, completed.event_id, now)
+        commands.apply_all(
+            candidate, out, completion.commands, completed.event_id, now, completion.identity
+        )
         if completion.memo_update:
             commands.modify_properties(
                 candidate, out, {"upserted_memo": completion.memo_update}, completed.event_id, now

@@ -1,8 +1,9 @@
 """The worker RPCs: the long polls for workflow and activity tasks and the answers to
 them, each a thin adapter over the service REST's worker routes call (the same
 permission and budgets). Tasks are taken with their payloads as stored, so the SDK gets
-the bytes it sent; a sticky poll is served from its normal queue with full history
-(stickiness is not implemented: every task carries the whole history)."""
+the bytes it sent. A sticky poll takes from its worker's own queue, where the runs that
+worker has cached get their next tasks with only the events it has not seen
+(app.engine.sticky)."""
 
 from __future__ import annotations
 
@@ -44,26 +45,30 @@ from app.models.worker import (
 )
 from app.permissions import Permission
 from app.rate_limits.rules import Limit
-from app.services import activities, given_back, queries, workflow_tasks
+from app.services import activities, given_back, queries, sticky_queues, workflow_tasks
 from app.services.descriptions import raw
 
 
 def _queue_name(queue: task_queue_messages.TaskQueue) -> str:
-    """The queue a poll takes from: a sticky queue's normal queue (sticky dispatch is
-    not implemented, so the worker gets the run's full history from the normal queue)."""
-    if queue.kind == task_queue_pb2.TASK_QUEUE_KIND_STICKY and queue.normal_name:
-        return str(queue.normal_name)
+    """The queue a poll takes from: its own (a sticky queue is a worker's own queue)."""
     return str(queue.name)
 
 
-def _poll_request(call: Call, identity: str, rate: float | None = None) -> PollTaskQueueRequest:
-    """The poll as the services take it; its window ends before the caller's deadline
-    (the SDKs' is 70 s) and within the server's own window."""
+def _poll_request(call: Call, request: Any, rate: float | None = None) -> PollTaskQueueRequest:
+    """The poll as the services take it (a sticky poll names the queue it serves); its
+    window ends before the caller's deadline (the SDKs' is 70 s) and within the server's
+    own window."""
     left = call.seconds_left()
     wait = None if left is None else timedelta(seconds=max(0.0, left - DEADLINE_MARGIN_SECONDS))
+    queue = request.task_queue
     return PollTaskQueueRequest.model_validate(
         {
-            "identity": identity,
+            "identity": request.identity,
+            "task_queue": {
+                "name": queue.name,
+                "kind": task_queue_pb2.TaskQueueKind.Name(queue.kind),
+                "normal_name": queue.normal_name,
+            },
             "wait_timeout": wait,
             "task_queue_metadata": None if rate is None else {"max_tasks_per_second": rate},
         }
@@ -121,9 +126,7 @@ async def poll_workflow_task_queue(
     history; an empty response when none came within the window."""
     namespace, queue, gone = request.namespace, _queue_name(request.task_queue), _gone(call)
     return await deliver(
-        workflow_tasks.poll(
-            ctx, namespace, queue, _poll_request(call, request.identity), gone, raw
-        ),
+        workflow_tasks.poll(ctx, namespace, queue, _poll_request(call, request), gone, raw),
         lambda task: _workflow_task(ctx, namespace, task),
         lambda task: given_back.give_back_workflow_task(ctx, namespace, queue, task),
         gone,
@@ -152,7 +155,7 @@ async def poll_activity_task_queue(
             ctx,
             namespace,
             _queue_name(request.task_queue),
-            _poll_request(call, request.identity, rate),
+            _poll_request(call, request, rate),
             gone,
             raw,
         ),
@@ -174,10 +177,10 @@ async def respond_workflow_task_completed(
 ) -> wf.RespondWorkflowTaskCompletedResponse:
     """The commands applied (a command with bad attributes, or one the gateway does not
     serve, fails the task with its cause: the SDK gets INVALID_ARGUMENT and the next
-    attempt). ``sticky_attributes`` are ignored (every task carries the full history)
-    and no new task is returned inline (``return_new_workflow_task``): the worker polls
-    for it. Activities asked for eagerly on the run's own queue come back in
-    ``activity_tasks``."""
+    attempt). ``sticky_attributes`` make the run's next tasks go to the worker's own
+    queue. With ``return_new_workflow_task``, a task the completion scheduled (events
+    came in meanwhile) is started and returned inline, saving the worker a poll; so are
+    activities asked for eagerly on the run's own queue, in ``activity_tasks``."""
     metadata = to_json(request.sdk_metadata) if request.HasField("sdk_metadata") else None
     body = RespondWorkflowTaskCompletedRequest.model_validate(
         {
@@ -185,17 +188,25 @@ async def respond_workflow_task_completed(
             "commands": commands_in(request.commands),
             "identity": request.identity,
             "force_create_new_workflow_task": request.force_create_new_workflow_task,
+            "return_new_workflow_task": request.return_new_workflow_task,
             "binary_checksum": request.binary_checksum,
             "sdk_metadata": metadata or None,
             "query_results": query_results_in(request.query_results),
+            "sticky_attributes": to_json(request.sticky_attributes)
+            if request.HasField("sticky_attributes")
+            else None,
         }
     )
     answer = await workflow_tasks.respond_completed(
         ctx, request.namespace, call.principal, body, raw
     )
-    return wf.RespondWorkflowTaskCompletedResponse(
+    response = wf.RespondWorkflowTaskCompletedResponse(
         activity_tasks=[_activity_task(task) for task in answer["activity_tasks"]]
     )
+    if answer.get("workflow_task"):
+        inline = await _workflow_task(ctx, request.namespace, answer["workflow_task"])
+        response.workflow_task.CopyFrom(inline)
+    return response
 
 
 @WORKFLOW_SERVICE.rpc("RespondWorkflowTaskFailed", Permission.WORKER_RESPOND, Limit.HISTORY_EVENTS)
@@ -303,8 +314,9 @@ async def respond_activity_task_canceled(
 async def shutdown_worker(
     ctx: AppContext, request: wf.ShutdownWorkerRequest, call: Call
 ) -> wf.ShutdownWorkerResponse:
-    """Accepted; nothing to release while sticky queues are not implemented (the
-    worker's polls in flight are cancelled by the SDK itself)."""
+    """The worker's sticky queue released: the runs it had cached go back to their own
+    queues (its polls in flight are cancelled by the SDK itself)."""
+    await sticky_queues.release(ctx, request.namespace, request.sticky_task_queue)
     return wf.ShutdownWorkerResponse()
 
 

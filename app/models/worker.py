@@ -116,6 +116,21 @@ class PollWorkflowTaskQueueResponse(BaseModel):
     poll_window: str = Field(description="The long-poll window this poll used.")
 
 
+class WorkerTaskQueue(StrictModel):
+    name: str = Field(max_length=1000)
+    kind: Any = None
+    normal_name: str = Field("", max_length=1000)
+
+
+class StickyExecutionAttributes(StrictModel):
+    """The completing worker's own queue for the run's next tasks: they go there with only
+    the events it has not seen, back to the run's queue with full history when it takes
+    none within ``schedule_to_start_timeout`` (default 10s) or shuts down."""
+
+    worker_task_queue: WorkerTaskQueue | None = None
+    schedule_to_start_timeout: Duration | None = None
+
+
 class RespondWorkflowTaskCompletedRequest(StrictModel):
     namespace: str | None = None
     task_token: str
@@ -125,7 +140,7 @@ class RespondWorkflowTaskCompletedRequest(StrictModel):
         '"start_timer_command_attributes": {...}}.',
     )
     identity: str = Field("", max_length=1000)
-    sticky_attributes: dict[str, Any] | None = None
+    sticky_attributes: StickyExecutionAttributes | None = None
     return_new_workflow_task: bool = False
     force_create_new_workflow_task: bool = False
     binary_checksum: str = ""

@@ -221,6 +221,7 @@ def _columns(state: MutableState) -> dict[str, Any]:
         "close_time": state.close_time,
         "history_length": state.next_event_id - 1,
         "state": state.to_json(),
+        "sticky_task_queue": state.sticky_task_queue,
     }
 
 

@@ -151,13 +151,15 @@ async def first_page(
     task: list[int] | None = None,
     transient: Sequence[HistoryEvent] = (),
     present: PresentEvent = render_event,
+    first_event_id: int = 1,
 ) -> tuple[list[dict[str, Any]], str]:
-    """The first page of the run's history for a task handed to a worker, and the token
-    of the next page ("" when it is all). With ``task`` ([scheduled event id, attempt])
-    the last page ends with that workflow task's ``transient`` events."""
-    events = await read_events(session, row, 1, MAX_PAGE_SIZE + 1)
+    """The first page of the run's history for a task handed to a worker (from
+    ``first_event_id``), and the token of the next page ("" when it is all). With
+    ``task`` ([scheduled event id, attempt]) the last page ends with that workflow task's
+    ``transient`` events."""
+    events = await read_events(session, row, first_event_id, MAX_PAGE_SIZE + 1)
     if len(events) > MAX_PAGE_SIZE:
-        token = page_token(signer, ns, row, MAX_PAGE_SIZE + 1, task)
+        token = page_token(signer, ns, row, first_event_id + MAX_PAGE_SIZE, task)
         return [present(e) for e in events[:MAX_PAGE_SIZE]], token
     return [present(e) for e in [*events, *transient]], ""
 

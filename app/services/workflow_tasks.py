@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,8 +125,10 @@ async def _response(
     task = state.workflow_task
     assert task is not None and task.started_time is not None
     marker = [task.scheduled_event_id, task.attempt]
+    # A sticky task goes to the worker that has the run cached: only what it has not seen.
+    first = 1 if task.task_queue == row.task_queue else state.previous_started_event_id + 1
     events, next_token = await history.first_page(
-        session, signer, ns, row, marker, engine.transient_events(state), stored_event
+        session, signer, ns, row, marker, engine.transient_events(state), stored_event, first
     )
     return {
         "task_token": signer.seal(_token(ns, state)),
@@ -185,6 +188,17 @@ async def attach_queries(session: AsyncSession, ns: NamespaceRow, response: dict
     attached = await query_store.take_attached(session, run_key)
     if attached:
         response["queries"] = {q.id: q.query for q in attached}
+
+
+def _sticky(request: RespondWorkflowTaskCompletedRequest) -> dict[str, Any]:
+    attributes = request.sticky_attributes
+    if attributes is None or attributes.worker_task_queue is None:
+        return {}
+    timeout = attributes.schedule_to_start_timeout
+    return {
+        "sticky_task_queue": attributes.worker_task_queue.name,
+        "sticky_schedule_to_start_timeout": timeout.total_seconds() if timeout else 0.0,
+    }
 
 
 def authorize_commands(principal: Principal, commands: list[dict[str, Any]]) -> None:
@@ -262,9 +276,12 @@ async def claim(
     task_queue: str,
     identity: str,
     window: float,
+    normal_queue: str = "",
 ) -> ClaimedTask | None:
     """Take the next workflow task of the queue and start it. Tasks whose run has moved
-    on (closed, or the task was replaced) are dropped on the way."""
+    on (closed, or the task was replaced or moved) are dropped on the way, as are, on a
+    sticky queue polled for ``normal_queue``, tasks of runs on another queue: a worker
+    reaches only the sticky queues of the queue it may poll."""
 
     async def start(task: matching.QueuedTask, row: RunRecord, now: datetime) -> ClaimedTask | None:
         state = executions.state_of(row)
@@ -274,6 +291,8 @@ async def claim(
             or pending is None
             or pending.started
             or pending.scheduled_event_id != task.scheduled_event_id
+            or pending.task_queue != task_queue
+            or (normal_queue and row.task_queue != normal_queue)
         ):
             return None
         await _start(uow, ctx.notifier, ns, row, state, identity, str(task.id), now)
@@ -289,19 +308,29 @@ async def claim_for_poll(
     task_queue: str,
     identity: str,
     window: float,
+    normal_queue: str = "",
 ) -> ClaimedTask | None:
     """What a poll takes: a waiting query goes first (it is cheap and a caller is blocked
-    on it); then the oldest workflow task, with the run's waiting queries handed to it."""
+    on it); then the oldest workflow task, with the run's waiting queries handed to it.
+    (Queries go to the run's own queue: a sticky queue has none.)"""
     skip_locked = not ctx.db.is_sqlite
     query = await query_store.take_direct(uow.session, ns.id, task_queue, skip_locked=skip_locked)
     if query is not None:
         task = await query_task(uow, ctx.signer, ns, query, window)
         if task is not None:
             return task
-    claimed = await claim(uow, ctx, ns, task_queue, identity, window)
+    claimed = await claim(uow, ctx, ns, task_queue, identity, window, normal_queue)
     if claimed is not None and claimed.response.get("started_event_id"):
         await attach_queries(uow.session, ns, claimed.response)
     return claimed
+
+
+def sticky_of(request: PollTaskQueueRequest | None) -> str:
+    """The queue a sticky poll serves (its ``normal_name``); "" for a normal poll."""
+    queue = request.task_queue if request is not None else None
+    if not isinstance(queue, dict) or "STICKY" not in str(queue.get("kind") or ""):
+        return ""
+    return str(queue.get("normal_name") or "")
 
 
 async def poll(
@@ -316,8 +345,9 @@ async def poll(
     and start it. With none (the window ended first, or the poller is ``gone``), the
     window waited. The task is shown through ``present`` (REST renders json/plain
     payloads as values; gRPC takes them as stored)."""
+    sticky_claim = partial(claim_for_poll, normal_queue=sticky_of(request))
     claimed, window = await matching.poll(
-        ctx, namespace, task_queue, request, TASK_TYPE, claim_for_poll, gone
+        ctx, namespace, task_queue, request, TASK_TYPE, sticky_claim, gone
     )
     if claimed is not None and gone.is_set():  # it left while the claim committed
         await given_back.give_back_workflow_task(ctx, namespace, task_queue, claimed.response)
@@ -395,6 +425,7 @@ async def _complete(
         ),
         sdk_metadata=req.sdk_metadata,
         search_attribute_types=effective_types(ns.search_attribute_types),
+        **_sticky(req),
     )
     try:
         result = engine.complete(state, token.scheduled_event_id, token.attempt, completion, now)

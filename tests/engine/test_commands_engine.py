@@ -380,6 +380,7 @@ def test_cancel_timer() -> None:
         "timer_id": "t1",
         "started_event_id": 5,
         "workflow_task_completed_event_id": 9,
+        "identity": "worker-1",
     }
     assert list(state.user_timers) == ["t2"]
     assert out.workflow_tasks == []
@@ -449,6 +450,7 @@ def test_cancel_timer_drops_its_buffered_timer_fired(
         "timer_id": "t1",
         "started_event_id": 5,
         "workflow_task_completed_event_id": 9,
+        "identity": "worker-1",
     }
     assert [e.attributes["timer_id"] for e in out.events if e.event_type is TIMER_FIRED] == [
         t for t in fired if t != "t1"

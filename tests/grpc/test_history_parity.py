@@ -527,14 +527,7 @@ DELIBERATE_DIFFERENCES: dict[str, Known] = {
 
 # The same difference wherever it occurs: (event type, attribute) -> (Temporal's value,
 # the gateway's value, why). Also documented there.
-EVERYWHERE: dict[tuple[str, str], tuple[object, object, str]] = {
-    ("WORKFLOW_TASK_SCHEDULED", "task_queue.kind"): (
-        "TASK_QUEUE_KIND_STICKY",
-        "TASK_QUEUE_KIND_NORMAL",
-        "a gateway without sticky queues serves a sticky poll from the normal queue, so "
-        "every workflow task is scheduled there (sticky queues: issue #22)",
-    ),
-}
+EVERYWHERE: dict[tuple[str, str], tuple[object, object, str]] = {}
 
 
 class KnownBug(AssertionError):
@@ -543,13 +536,7 @@ class KnownBug(AssertionError):
 
 # Programs whose histories differ because of a gateway bug (xfail, strict: the test
 # passes once it is fixed, and that fails it until the entry goes).
-GATEWAY_BUGS: dict[str, Known] = {
-    "workflow cancellation": Known(
-        "TIMER_CANCELED lacks the identity of the worker whose command cancelled the "
-        "timer (Temporal copies RespondWorkflowTaskCompleted's identity)",
-        ("run 1 event 10 TIMER_CANCELED identity: Temporal <worker>, gateway ''",),
-    ),
-}
+GATEWAY_BUGS: dict[str, Known] = {}
 
 
 # --- what is compared of each event ---------------------------------------------------------

@@ -1,6 +1,6 @@
 """The worker RPCs at the protocol level, as sdk-core sees them: what a poll response
-carries (grpc-compat §2.1), a sticky poll served from its normal queue, payload bytes
-verbatim both ways, and a completion whose command the gateway refuses."""
+carries (grpc-compat §2.1), payload bytes verbatim both ways, and a completion whose
+command the gateway refuses. Sticky queues: tests/grpc/test_sticky.py."""
 
 from __future__ import annotations
 
@@ -66,13 +66,10 @@ async def _complete(client: Client, task: PollWorkflowTaskQueueResponse, *comman
     )
 
 
-@pytest.mark.parametrize("sticky", [False, True], ids=["normal", "sticky"])
-async def test_a_poll_response_carries_what_core_requires(
-    grpc_gateway: GrpcGateway, sticky: bool
-) -> None:
+async def test_a_poll_response_carries_what_core_requires(grpc_gateway: GrpcGateway) -> None:
     client = await grpc_gateway.client()
     await client.start_workflow("Raw", id="raw", task_queue=QUEUE)
-    task = await _poll(client, sticky)
+    task = await _poll(client)
     assert task.task_token
     assert task.workflow_execution_task_queue.name == QUEUE
     assert task.workflow_execution.workflow_id == "raw"

@@ -1,0 +1,68 @@
+"""A worker's sticky queue released when it shuts down (ShutdownWorker names it): the
+runs it had cached stop being sticky, and their tasks waiting there move to the runs' own
+queues at once, so the next worker gets them with full history instead of after the
+sticky schedule-to-start timeout."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Protocol
+
+from sqlalchemy import bindparam, delete, select
+
+from app.db.database import UnitOfWork
+from app.db.statements import Statement
+from app.db.tables import ExecutionRow, TaskRow, table_of
+from app.engine import sticky as engine
+from app.services import executions, run_effects
+from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasNotifier
+
+_RUNS = table_of(ExecutionRow)
+_STICKY_RUNS = Statement(
+    select(_RUNS.c.workflow_id, _RUNS.c.run_id).where(
+        _RUNS.c.namespace_id == bindparam("namespace_id"),
+        _RUNS.c.sticky_task_queue == bindparam("queue"),
+    )
+)
+_TASKS = table_of(TaskRow)
+_DROP_TASKS = Statement(
+    delete(_TASKS).where(
+        _TASKS.c.namespace_id == bindparam("namespace_id"),
+        _TASKS.c.task_queue == bindparam("queue"),
+        _TASKS.c.task_type == "workflow",
+    )
+)
+
+
+class Releasing(HasDb, HasClock, HasNamespaces, HasNotifier, Protocol):
+    """The runs sticky to the queue found, each changed in its own transaction."""
+
+
+async def release(ctx: Releasing, namespace: str, queue: str) -> int:
+    """Release the sticky queue ``queue``: how many runs were sticky to it."""
+    if not queue:
+        return 0
+    ns = await ctx.namespaces.get(ctx.db, namespace)
+    where = {"namespace_id": ns.id, "queue": queue}
+    async with ctx.db.read() as session:
+        runs = await _STICKY_RUNS.all(session, where)
+
+    async def release_run(uow: UnitOfWork, workflow_id: str, run_id: str) -> None:
+        row = await executions.find(uow.session, ns.id, workflow_id, run_id, for_update=True)
+        if row is None:
+            return
+        state = executions.state_of(row)
+        if state.sticky_task_queue == queue:
+            transition = engine.release(state, queue)
+            await run_effects.save(uow, ctx.notifier, row, state, transition, ctx.clock.now())
+
+    for workflow_id, run_id in runs:
+        await ctx.db.run(partial(release_run, workflow_id=workflow_id, run_id=run_id))
+
+    async def drop_tasks(uow: UnitOfWork) -> None:
+        # Left on a queue nobody polls: claims would drop them anyway (their runs' tasks
+        # have moved), so they are not left to sit there.
+        await _DROP_TASKS.run(uow.session, where)
+
+    await ctx.db.run(drop_tasks)
+    return len(runs)
