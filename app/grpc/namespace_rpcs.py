@@ -27,11 +27,14 @@ from app.services import namespace_operations as service
 # false (sdk-core reads build_id_based_versioning and sdk_metadata; see the reference).
 # sdk_metadata binds the server to copy a completion's sdk_metadata into its
 # WorkflowTaskCompleted event, which the engine does: sdk-core then records its internal
-# flags there and reads them back on replay.
+# flags there and reads them back on replay. activity_failure_include_heartbeat: a
+# failed attempt's last_heartbeat_details are kept for the next attempt (sdk-core sends
+# its last, throttled heartbeat's details with the failure only when this is true).
 CAPABILITIES = wf.GetSystemInfoResponse.Capabilities(
     upsert_memo=True,
     count_group_by_execution_status=True,
     sdk_metadata=True,
+    activity_failure_include_heartbeat=True,
 )
 
 

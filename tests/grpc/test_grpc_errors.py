@@ -473,6 +473,7 @@ async def test_the_sdk_connects(grpc_gateway: GrpcGateway) -> None:
     info = await client.workflow_service.get_system_info(wf.GetSystemInfoRequest())
     assert info.server_version
     assert info.capabilities.upsert_memo
+    assert info.capabilities.activity_failure_include_heartbeat
 
 
 @pytest.mark.parametrize("code", list(ErrorCode), ids=[c.value for c in ErrorCode])

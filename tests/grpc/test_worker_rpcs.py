@@ -9,12 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.command.v1 import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
     StartTimerCommandAttributes,
 )
-from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import (
+    ActivityType,
+    Payload,
+    Payloads,
+    WorkflowExecution,
+    WorkflowType,
+)
 from temporalio.api.enums.v1 import (
     CommandType,
     EventType,
@@ -22,13 +30,16 @@ from temporalio.api.enums.v1 import (
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.query.v1 import WorkflowQuery, WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
+    PollActivityTaskQueueRequest,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
     QueryWorkflowRequest,
+    RespondActivityTaskFailedRequest,
     RespondWorkflowTaskCompletedRequest,
     ShutdownWorkerRequest,
     StartWorkflowExecutionRequest,
@@ -38,6 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from tests.conftest import wait_until
 from tests.grpc.conftest import GrpcGateway
+from tests.grpc.test_sdk_worker import fire_timers
 
 QUEUE = "raw-worker"
 # Bytes no JSON decoder would take: they must come back exactly.
@@ -253,3 +265,41 @@ async def test_worker_heartbeats_are_not_advertised(grpc_gateway: GrpcGateway) -
     capabilities = described.namespace_info.capabilities
     assert not capabilities.worker_heartbeats
     assert not capabilities.worker_poll_complete_on_shutdown
+
+
+async def test_a_failed_attempts_last_heartbeat_details_reach_the_next_attempt(
+    grpc_gateway: GrpcGateway,
+) -> None:
+    """What activity_failure_include_heartbeat promises: details sent only with the
+    failure (the SDK's last heartbeat, held back by its throttle) are kept."""
+    client = await grpc_gateway.client()
+    await client.start_workflow("Raw", id="failed-with-details", task_queue=QUEUE)
+    task = await _poll(client)
+    await _complete(
+        client,
+        task,
+        Command(
+            command_type=CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+            schedule_activity_task_command_attributes=ScheduleActivityTaskCommandAttributes(
+                activity_id="a1",
+                activity_type=ActivityType(name="charge"),
+                task_queue=TaskQueue(name=QUEUE),
+                start_to_close_timeout=Duration(seconds=60),
+            ),
+        ),
+    )
+    poll = PollActivityTaskQueueRequest(namespace="default", task_queue=TaskQueue(name=QUEUE))
+    first = await client.workflow_service.poll_activity_task_queue(poll)
+    details = Payloads(payloads=[OPAQUE])
+    await client.workflow_service.respond_activity_task_failed(
+        RespondActivityTaskFailedRequest(
+            namespace="default",
+            task_token=first.task_token,
+            failure=Failure(message="crashed", application_failure_info={}),
+            last_heartbeat_details=details,
+        )
+    )
+    await fire_timers(grpc_gateway, 1)
+    second = await client.workflow_service.poll_activity_task_queue(poll)
+    assert second.attempt == 2
+    assert second.heartbeat_details == details
