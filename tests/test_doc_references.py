@@ -37,6 +37,7 @@ PROJECT_FILES = {
     path.name
     for folder in ("app", "bench", "docs", "examples", "scripts", "tests")
     for path in (ROOT / folder).rglob("*")
+    if "node_modules" not in path.parts  # installed packages are not the project's
 }
 
 
