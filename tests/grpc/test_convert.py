@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.history.v1 import message_pb2 as history
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
@@ -123,3 +124,26 @@ def test_a_value_of_the_wrong_shape_is_left_out_not_raised(
     assert not failure.stack_trace and not failure.HasField("cause")
     assert shown.activity_task_failed_event_attributes.scheduled_event_id == 5
     assert "temporal.api.failure.v1.Failure.stack_trace" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-08T03:37:57.383123Z",
+        "2026-12-08T03:37:57Z",
+        "1960-01-01T00:00:00.5Z",
+        "2026-12-08T03:37:57.123456789Z",
+        "2026-12-08T04:37:57.1+01:00",
+        "0001-01-01T00:00:00Z",
+    ],
+)
+def test_a_time_reads_as_protobuf_reads_it(text: str) -> None:
+    """The fast path for event times gives what Timestamp.FromJsonString gives."""
+    ours = from_json({"event_time": text}, history.HistoryEvent())
+    assert ours.event_time == json_format.Parse(f'"{text}"', Timestamp())
+
+
+def test_a_time_without_a_zone_is_left_out_as_protobuf_would_refuse_it() -> None:
+    assert not from_json({"event_time": "2026-12-08T03:37:57"}, history.HistoryEvent()).HasField(
+        "event_time"
+    )
