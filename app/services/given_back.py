@@ -20,7 +20,6 @@ from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasNotifie
 from app.services.notifier import queue_key
 from app.services.tokens import TaskKind, TaskToken
 
-WORKFLOW_TASKS = "workflow"
 Change = Callable[[MutableState, datetime], Transition]
 
 
@@ -36,7 +35,7 @@ async def give_back_workflow_task(
 
     async def give_back(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
-        key = queue_key(ns.id, task_queue, WORKFLOW_TASKS)
+        key = queue_key(ns.id, task_queue, query_store.WORKFLOW_TASKS)
         if task.get("query") is not None and not task.get("started_event_id"):
             query = ctx.signer.open(task["task_token"], TaskKind.QUERY, ns.id)
             await query_store.give_back(uow, ctx.notifier, [query.query_id], key)
