@@ -144,3 +144,17 @@ class ServerProcess:
             text = path.read_text(errors="replace") if path.exists() else ""
             parts.append(f"--- {path.name} ---\n{text[-LOG_TAIL_CHARS:]}")
         return "\n".join(parts)
+
+
+async def long_polls_waiting(server: ServerProcess, kind: str, count: int) -> None:
+    """Until ``server`` counts ``count`` long polls of ``kind`` (workflow, activity,
+    history) waiting, read from its metrics in bounded steps, as the boot is waited for."""
+    gauge = f'temporal_gateway_long_polls_waiting{{kind="{kind}"}}'
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
+        for _ in range(BOOT_ATTEMPTS):
+            metrics = (await http.get("/metrics")).text
+            lines = [line for line in metrics.splitlines() if line.startswith(gauge)]
+            if lines and float(lines[0].split()[-1]) >= count:
+                return
+            await asyncio.sleep(BOOT_STEP_SECONDS)
+    raise AssertionError(f"{count} {kind} long poll(s) never reached the server")

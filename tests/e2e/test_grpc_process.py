@@ -16,27 +16,13 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
 from bench.server import free_port
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerProcess, long_polls_waiting
 
 pytestmark = pytest.mark.slow
 NS = "/api/v1/namespaces/default"
 WORKFLOWS = 20
 STOP_WITHIN_SECONDS = 5.0
 STEP_SECONDS = 0.05
-WAITING = 'temporal_gateway_long_polls_waiting{kind="history"}'
-
-
-async def _waiting_history_polls(server: ServerProcess, count: int) -> None:
-    """Until the server counts ``count`` history long polls waiting (bounded steps, as
-    tests/e2e/server.py waits for the boot)."""
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
-        for _ in range(200):
-            metrics = (await http.get("/metrics")).text
-            lines = [line for line in metrics.splitlines() if line.startswith(WAITING)]
-            if lines and float(lines[0].split()[-1]) >= count:
-                return
-            await asyncio.sleep(STEP_SECONDS)
-    raise AssertionError("the history poll never reached the server")
 
 
 async def test_writes_acknowledged_over_grpc_survive_kill_9(
@@ -87,7 +73,7 @@ async def test_sigterm_answers_a_waiting_grpc_history_poll(
         waiting = asyncio.create_task(
             client.workflow_service.get_workflow_execution_history(request)
         )
-        await _waiting_history_polls(server, 1)
+        await long_polls_waiting(server, "history", 1)
         assert not waiting.done()
         signalled = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)
