@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, text
 
 from app.db.database import UnitOfWork
 from app.db.statements import Statement
@@ -18,10 +18,13 @@ from app.services import executions, run_effects
 from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasNotifier
 
 _RUNS = table_of(ExecutionRow)
+# The last condition lets the partial index (sticky runs only) serve the query: neither
+# SQLite nor PostgreSQL's generic plan can tell that the bound queue is not "".
 _STICKY_RUNS = Statement(
     select(_RUNS.c.workflow_id, _RUNS.c.run_id).where(
         _RUNS.c.namespace_id == bindparam("namespace_id"),
         _RUNS.c.sticky_task_queue == bindparam("queue"),
+        text("executions.sticky_task_queue != ''"),  # the index's own words, not a parameter
     )
 )
 _TASKS = table_of(TaskRow)
