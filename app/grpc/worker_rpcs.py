@@ -13,7 +13,6 @@ from typing import Any
 
 from temporalio.api.common.v1 import message_pb2 as common
 from temporalio.api.enums.v1 import failed_cause_pb2, task_queue_pb2
-from temporalio.api.taskqueue.v1 import message_pb2 as task_queue_messages
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wf
 
 from app.context import AppContext
@@ -47,11 +46,6 @@ from app.permissions import Permission
 from app.rate_limits.rules import Limit
 from app.services import activities, given_back, queries, sticky_queues, workflow_tasks
 from app.services.descriptions import raw
-
-
-def _queue_name(queue: task_queue_messages.TaskQueue) -> str:
-    """The queue a poll takes from: its own (a sticky queue is a worker's own queue)."""
-    return str(queue.name)
 
 
 def _poll_request(call: Call, request: Any, rate: float | None = None) -> PollTaskQueueRequest:
@@ -122,9 +116,10 @@ async def _activity_reply(task: dict[str, Any]) -> wf.PollActivityTaskQueueRespo
 async def poll_workflow_task_queue(
     ctx: AppContext, request: wf.PollWorkflowTaskQueueRequest, call: Call
 ) -> wf.PollWorkflowTaskQueueResponse:
-    """A workflow task (or a query task, with ``query`` set) with the run's full
-    history; an empty response when none came within the window."""
-    namespace, queue, gone = request.namespace, _queue_name(request.task_queue), _gone(call)
+    """A workflow task (or a query task, with ``query`` set) with the run's history (from
+    a sticky queue, only the events since the worker's last task); an empty response
+    when none came within the window."""
+    namespace, queue, gone = request.namespace, request.task_queue.name, _gone(call)
     return await deliver(
         workflow_tasks.poll(ctx, namespace, queue, _poll_request(call, request), gone, raw),
         lambda task: _workflow_task(ctx, namespace, task),
@@ -154,7 +149,7 @@ async def poll_activity_task_queue(
         activities.poll(
             ctx,
             namespace,
-            _queue_name(request.task_queue),
+            request.task_queue.name,
             _poll_request(call, request, rate),
             gone,
             raw,
