@@ -7,20 +7,17 @@ its next attempt is queued; queries handed to the poller wait for the next one."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from app.db.database import UnitOfWork
 from app.engine import activities as engine_activities
 from app.engine import timers as engine_timers
 from app.engine.state import MutableState, TimerKind, Transition
-from app.services import executions, query_store, run_effects
+from app.services import query_store, run_effects
 from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasNotifier, HasSigner
 from app.services.notifier import queue_key
-from app.services.tokens import TaskKind, TaskToken
-
-Change = Callable[[MutableState, datetime], Transition]
+from app.services.tokens import TaskKind
 
 
 class GivingBack(HasDb, HasClock, HasNamespaces, HasNotifier, HasSigner, Protocol):
@@ -43,11 +40,9 @@ async def give_back_workflow_task(
         token = ctx.signer.open(task["task_token"], TaskKind.WORKFLOW, ns.id)
         await query_store.give_back(uow, ctx.notifier, list(task.get("queries") or {}), key)
         timeout = {"scheduled_event_id": token.scheduled_event_id, "attempt": token.attempt}
-
-        def time_out(state: MutableState, now: datetime) -> Transition:
-            return engine_timers.fire(TimerKind.WORKFLOW_TASK_TIMEOUT, timeout, state, now)
-
-        await _change_run(uow, ctx, token, time_out)
+        now = ctx.clock.now()
+        time_out = partial(engine_timers.fire, TimerKind.WORKFLOW_TASK_TIMEOUT, timeout, now=now)
+        await run_effects.change_run(uow, ctx.notifier, token.run_key, time_out, now)
 
     await ctx.db.run(give_back)
 
@@ -59,8 +54,9 @@ async def give_back_activity_task(ctx: GivingBack, namespace: str, task: dict[st
     async def give_back(uow: UnitOfWork) -> None:
         ns = await ctx.namespaces.current(uow.session, namespace)
         token = ctx.signer.open(task["task_token"], TaskKind.ACTIVITY, ns.id)
+        now = ctx.clock.now()
 
-        def unstart(state: MutableState, now: datetime) -> Transition:
+        def unstart(state: MutableState) -> Transition:
             try:
                 return engine_activities.give_back(
                     state, token.scheduled_event_id, token.attempt, now
@@ -68,22 +64,6 @@ async def give_back_activity_task(ctx: GivingBack, namespace: str, task: dict[st
             except engine_activities.StaleActivityTask:
                 return Transition()
 
-        await _change_run(uow, ctx, token, unstart)
+        await run_effects.change_run(uow, ctx.notifier, token.run_key, unstart, now)
 
     await ctx.db.run(give_back)
-
-
-async def _change_run(uow: UnitOfWork, ctx: GivingBack, token: TaskToken, change: Change) -> None:
-    """The token's run changed, unless it has moved on (the change is then empty)."""
-    row = await executions.find(
-        uow.session, token.namespace_id, token.workflow_id, token.run_id, for_update=True
-    )
-    if row is None:
-        return
-    state = executions.state_of(row)
-    before = row.state
-    now = ctx.clock.now()
-    transition = change(state, now)
-    # (A transient task's timeout changes the state and writes no event.)
-    if transition.workflow_tasks or transition.activity_tasks or state.to_json() != before:
-        await run_effects.save(uow, ctx.notifier, row, state, transition, now)

@@ -6,6 +6,7 @@ run), word to a parent, and the parent close policy."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -26,6 +27,33 @@ PARENT_FIELDS = (
     "parent_initiated_event_id",
     "root_workflow_execution",
 )
+
+
+async def change_run(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    run_key: tuple[str, str, str],
+    change: Callable[[MutableState], Transition],
+    now: datetime,
+) -> None:
+    """Apply ``change`` to a run (namespace id, workflow id, run id) loaded for update
+    and save what it changed; a run that is gone, or a change that finds nothing to do
+    (an empty transition, the state as it was), writes nothing. (A transient workflow
+    task's timeout changes the state without writing an event.)"""
+    row = await executions.find(uow.session, *run_key, for_update=True)
+    if row is None:
+        return
+    state = executions.state_of(row)
+    before = row.state
+    transition = change(state)
+    changed = (
+        transition.events
+        or transition.workflow_tasks
+        or transition.activity_tasks
+        or transition.timers
+    )
+    if changed or state.to_json() != before:
+        await save(uow, notifier, row, state, transition, now)
 
 
 async def save(

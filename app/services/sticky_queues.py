@@ -14,7 +14,7 @@ from app.db.database import UnitOfWork
 from app.db.statements import Statement
 from app.db.tables import ExecutionRow, TaskRow, table_of
 from app.engine import sticky as engine
-from app.services import executions, run_effects
+from app.services import run_effects, workflow_tasks
 from app.services.dependencies import HasClock, HasDb, HasNamespaces, HasNotifier
 
 _RUNS = table_of(ExecutionRow)
@@ -32,7 +32,7 @@ _DROP_TASKS = Statement(
     delete(_TASKS).where(
         _TASKS.c.namespace_id == bindparam("namespace_id"),
         _TASKS.c.task_queue == bindparam("queue"),
-        _TASKS.c.task_type == "workflow",
+        _TASKS.c.task_type == workflow_tasks.TASK_TYPE,
     )
 )
 
@@ -51,13 +51,10 @@ async def release(ctx: Releasing, namespace: str, queue: str) -> int:
         runs = await _STICKY_RUNS.all(session, where)
 
     async def release_run(uow: UnitOfWork, workflow_id: str, run_id: str) -> None:
-        row = await executions.find(uow.session, ns.id, workflow_id, run_id, for_update=True)
-        if row is None:
-            return
-        state = executions.state_of(row)
-        if state.sticky_task_queue == queue:
-            transition = engine.release(state, queue)
-            await run_effects.save(uow, ctx.notifier, row, state, transition, ctx.clock.now())
+        # A run no longer sticky to the queue (it moved on meanwhile) is left as it is.
+        release_from = partial(engine.release, queue=queue)
+        run_key = (ns.id, workflow_id, run_id)
+        await run_effects.change_run(uow, ctx.notifier, run_key, release_from, ctx.clock.now())
 
     for workflow_id, run_id in runs:
         await ctx.db.run(partial(release_run, workflow_id=workflow_id, run_id=run_id))

@@ -15,7 +15,7 @@ from app.db.statements import Statement
 from app.db.tables import TimerTaskRow, table_of
 from app.engine import timers as engine
 from app.engine.state import TimerKind
-from app.services import executions, run_effects
+from app.services import run_effects
 from app.services.dependencies import HasClock, HasDb, HasMetrics, HasNotifier, HasOwnership
 from app.services.loops import Loop
 from app.services.notifier import TIMERS_KEY
@@ -96,22 +96,14 @@ class TimerProcessor(Loop):
         namespace_id, workflow_id, run_id, kind, data, fire_time = timer
         await _DELETE_TIMER.run(session, {"timer_id": timer_id})
         uow.after_commit.append(partial(self._fired, kind, fire_time))
-        row = await executions.find(session, namespace_id, workflow_id, run_id, for_update=True)
-        if row is None:
-            return
-        state = executions.state_of(row)
-        before = row.state
         now = self.ctx.clock.now()
-        transition = engine.fire(TimerKind(kind), data, state, now)
-        # A transient task's timeout changes the state without writing an event.
-        changed = (
-            transition.events
-            or transition.workflow_tasks
-            or transition.activity_tasks
-            or transition.timers
+        await run_effects.change_run(
+            uow,
+            self.ctx.notifier,
+            (namespace_id, workflow_id, run_id),
+            partial(engine.fire, TimerKind(kind), data, now=now),
+            now,
         )
-        if changed or state.to_json() != before:
-            await run_effects.save(uow, self.ctx.notifier, row, state, transition, now)
 
     def _fired(self, kind: str, fire_time: datetime) -> None:
         """A timer's firing committed: how late after its fire time."""
