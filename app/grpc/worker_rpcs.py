@@ -240,17 +240,56 @@ async def respond_query_task_completed(
     return wf.RespondQueryTaskCompletedResponse()
 
 
-@WORKFLOW_SERVICE.rpc("RecordActivityTaskHeartbeat", Permission.WORKER_HEARTBEAT, Limit.HEARTBEATS)
-async def record_activity_task_heartbeat(
-    ctx: AppContext, request: wf.RecordActivityTaskHeartbeatRequest, call: Call
-) -> wf.RecordActivityTaskHeartbeatResponse:
-    body = RecordActivityTaskHeartbeatRequest.model_validate(
+# An activity's answers as the services take them, from the token form of each RPC or
+# its ``…ById`` twin (the same fields; no token, the activity named by ``_ref``).
+
+
+def _heartbeat(request: Any, task_token: str = "") -> RecordActivityTaskHeartbeatRequest:
+    return RecordActivityTaskHeartbeatRequest.model_validate(
         {
-            "task_token": token_in(request.task_token),
+            "task_token": task_token,
             "identity": request.identity,
             "details": payloads_or_none(request.details),
         }
     )
+
+
+def _completed(request: Any, task_token: str = "") -> RespondActivityTaskCompletedRequest:
+    return RespondActivityTaskCompletedRequest.model_validate(
+        {
+            "task_token": task_token,
+            "identity": request.identity,
+            "result": payloads_or_none(request.result),
+        }
+    )
+
+
+def _failed(request: Any, task_token: str = "") -> RespondActivityTaskFailedRequest:
+    return RespondActivityTaskFailedRequest.model_validate(
+        {
+            "task_token": task_token,
+            "identity": request.identity,
+            "failure": failure_in(request.failure),
+            "last_heartbeat_details": payloads_or_none(request.last_heartbeat_details),
+        }
+    )
+
+
+def _canceled(request: Any, task_token: str = "") -> RespondActivityTaskCanceledRequest:
+    return RespondActivityTaskCanceledRequest.model_validate(
+        {
+            "task_token": task_token,
+            "identity": request.identity,
+            "details": payloads_or_none(request.details),
+        }
+    )
+
+
+@WORKFLOW_SERVICE.rpc("RecordActivityTaskHeartbeat", Permission.WORKER_HEARTBEAT, Limit.HEARTBEATS)
+async def record_activity_task_heartbeat(
+    ctx: AppContext, request: wf.RecordActivityTaskHeartbeatRequest, call: Call
+) -> wf.RecordActivityTaskHeartbeatResponse:
+    body = _heartbeat(request, token_in(request.task_token))
     cancel_requested = await activities.record_heartbeat(ctx, request.namespace, body)
     return wf.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel_requested)
 
@@ -261,13 +300,7 @@ async def record_activity_task_heartbeat(
 async def respond_activity_task_completed(
     ctx: AppContext, request: wf.RespondActivityTaskCompletedRequest, call: Call
 ) -> wf.RespondActivityTaskCompletedResponse:
-    body = RespondActivityTaskCompletedRequest.model_validate(
-        {
-            "task_token": token_in(request.task_token),
-            "identity": request.identity,
-            "result": payloads_or_none(request.result),
-        }
-    )
+    body = _completed(request, token_in(request.task_token))
     await activities.respond_completed(ctx, request.namespace, body)
     return wf.RespondActivityTaskCompletedResponse()
 
@@ -276,14 +309,7 @@ async def respond_activity_task_completed(
 async def respond_activity_task_failed(
     ctx: AppContext, request: wf.RespondActivityTaskFailedRequest, call: Call
 ) -> wf.RespondActivityTaskFailedResponse:
-    body = RespondActivityTaskFailedRequest.model_validate(
-        {
-            "task_token": token_in(request.task_token),
-            "identity": request.identity,
-            "failure": failure_in(request.failure),
-            "last_heartbeat_details": payloads_or_none(request.last_heartbeat_details),
-        }
-    )
+    body = _failed(request, token_in(request.task_token))
     await activities.respond_failed(ctx, request.namespace, body)
     return wf.RespondActivityTaskFailedResponse()
 
@@ -294,13 +320,7 @@ async def respond_activity_task_failed(
 async def respond_activity_task_canceled(
     ctx: AppContext, request: wf.RespondActivityTaskCanceledRequest, call: Call
 ) -> wf.RespondActivityTaskCanceledResponse:
-    body = RespondActivityTaskCanceledRequest.model_validate(
-        {
-            "task_token": token_in(request.task_token),
-            "identity": request.identity,
-            "details": payloads_or_none(request.details),
-        }
-    )
+    body = _canceled(request, token_in(request.task_token))
     await activities.respond_canceled(ctx, request.namespace, body)
     return wf.RespondActivityTaskCanceledResponse()
 
@@ -332,15 +352,8 @@ def _ref(request: Any) -> activities.ActivityRef:
 async def record_activity_task_heartbeat_by_id(
     ctx: AppContext, request: wf.RecordActivityTaskHeartbeatByIdRequest, call: Call
 ) -> wf.RecordActivityTaskHeartbeatByIdResponse:
-    body = RecordActivityTaskHeartbeatRequest.model_validate(
-        {
-            "task_token": "",
-            "identity": request.identity,
-            "details": payloads_or_none(request.details),
-        }
-    )
     cancel_requested = await activities.record_heartbeat(
-        ctx, request.namespace, body, _ref(request)
+        ctx, request.namespace, _heartbeat(request), _ref(request)
     )
     return wf.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel_requested)
 
@@ -351,10 +364,7 @@ async def record_activity_task_heartbeat_by_id(
 async def respond_activity_task_completed_by_id(
     ctx: AppContext, request: wf.RespondActivityTaskCompletedByIdRequest, call: Call
 ) -> wf.RespondActivityTaskCompletedByIdResponse:
-    body = RespondActivityTaskCompletedRequest.model_validate(
-        {"task_token": "", "identity": request.identity, "result": payloads_or_none(request.result)}
-    )
-    await activities.respond_completed(ctx, request.namespace, body, _ref(request))
+    await activities.respond_completed(ctx, request.namespace, _completed(request), _ref(request))
     return wf.RespondActivityTaskCompletedByIdResponse()
 
 
@@ -364,15 +374,7 @@ async def respond_activity_task_completed_by_id(
 async def respond_activity_task_failed_by_id(
     ctx: AppContext, request: wf.RespondActivityTaskFailedByIdRequest, call: Call
 ) -> wf.RespondActivityTaskFailedByIdResponse:
-    body = RespondActivityTaskFailedRequest.model_validate(
-        {
-            "task_token": "",
-            "identity": request.identity,
-            "failure": failure_in(request.failure),
-            "last_heartbeat_details": payloads_or_none(request.last_heartbeat_details),
-        }
-    )
-    await activities.respond_failed(ctx, request.namespace, body, _ref(request))
+    await activities.respond_failed(ctx, request.namespace, _failed(request), _ref(request))
     return wf.RespondActivityTaskFailedByIdResponse()
 
 
@@ -382,12 +384,5 @@ async def respond_activity_task_failed_by_id(
 async def respond_activity_task_canceled_by_id(
     ctx: AppContext, request: wf.RespondActivityTaskCanceledByIdRequest, call: Call
 ) -> wf.RespondActivityTaskCanceledByIdResponse:
-    body = RespondActivityTaskCanceledRequest.model_validate(
-        {
-            "task_token": "",
-            "identity": request.identity,
-            "details": payloads_or_none(request.details),
-        }
-    )
-    await activities.respond_canceled(ctx, request.namespace, body, _ref(request))
+    await activities.respond_canceled(ctx, request.namespace, _canceled(request), _ref(request))
     return wf.RespondActivityTaskCanceledByIdResponse()
